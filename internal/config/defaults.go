@@ -1,0 +1,105 @@
+package config
+
+import "time"
+
+// Defaults live here, in one place, so that documentation and code
+// cannot drift apart and consumers never need their own fallbacks.
+const (
+	defaultMaxHeaderBytes    = 64 << 10
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultTLSMinVersion     = "1.2"
+	defaultLogLevel          = "info"
+	defaultAccessLogPath     = "stdout"
+	defaultGracePeriod       = 30 * time.Second
+	defaultGCPercent         = 400
+	defaultBalance           = "round_robin"
+	defaultUpstreamProtocol  = "auto"
+	defaultConnectTimeout    = 5 * time.Second
+	defaultUpstreamIdle      = 90 * time.Second
+	defaultMaxIdlePerTarget  = 512
+	defaultWeight            = 1
+	defaultRouteTimeout      = 60 * time.Second
+	defaultRespondStatus     = 200
+	defaultRedirectStatus    = 302
+)
+
+// applyDefaults fills every field the user did not give. Numbers, booleans
+// and durations are defaulted only when absent (set has no entry), so an
+// explicit 0 or false is kept; empty strings are always defaulted because
+// "" is never a meaningful choice for them.
+func applyDefaults(c *Config, set map[any]Pos) {
+	given := func(p any) bool { _, ok := set[p]; return ok }
+
+	for _, l := range c.Listeners {
+		if l.Protocol == "" {
+			l.Protocol = "http"
+		}
+		if l.Protocol == "https" && !given(&l.HTTP2) {
+			l.HTTP2 = true
+		}
+		if !given(&l.MaxHeaderBytes) {
+			l.MaxHeaderBytes = defaultMaxHeaderBytes
+		}
+		if !given(&l.Timeouts.ReadHeader) {
+			l.Timeouts.ReadHeader = defaultReadHeaderTimeout
+		}
+		if !given(&l.Timeouts.Idle) {
+			l.Timeouts.Idle = defaultIdleTimeout
+		}
+		if l.TLS != nil && l.TLS.MinVersion == "" {
+			l.TLS.MinVersion = defaultTLSMinVersion
+		}
+	}
+	if !given(&c.AccessLog.Enabled) {
+		c.AccessLog.Enabled = true
+	}
+	if c.AccessLog.Path == "" {
+		c.AccessLog.Path = defaultAccessLogPath
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = defaultLogLevel
+	}
+	if !given(&c.Shutdown.GracePeriod) {
+		c.Shutdown.GracePeriod = defaultGracePeriod
+	}
+	if !given(&c.Reload.Watch) {
+		c.Reload.Watch = true
+	}
+	if !given(&c.Runtime.GCPercent) {
+		c.Runtime.GCPercent = defaultGCPercent
+	}
+	for _, u := range c.Upstreams {
+		if u.Balance == "" {
+			u.Balance = defaultBalance
+		}
+		if u.Protocol == "" {
+			u.Protocol = defaultUpstreamProtocol
+		}
+		if !given(&u.ConnectTimeout) {
+			u.ConnectTimeout = defaultConnectTimeout
+		}
+		if !given(&u.IdleTimeout) {
+			u.IdleTimeout = defaultUpstreamIdle
+		}
+		if !given(&u.MaxIdlePerTarget) {
+			u.MaxIdlePerTarget = defaultMaxIdlePerTarget
+		}
+		for _, t := range u.Targets {
+			if !given(&t.Weight) {
+				t.Weight = defaultWeight
+			}
+		}
+	}
+	for _, r := range c.Routes {
+		if !given(&r.Timeout) {
+			r.Timeout = defaultRouteTimeout
+		}
+		if r.Respond != nil && !given(&r.Respond.Status) {
+			r.Respond.Status = defaultRespondStatus
+		}
+		if r.Redirect != nil && !given(&r.Redirect.Status) {
+			r.Redirect.Status = defaultRedirectStatus
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParse checks that no input panics or hangs the parser and that every
+// reported problem can be located.
+func FuzzParse(f *testing.F) {
+	env := map[string]string{"PORT": "8080", "HOST": "example.com"}
+	old := lookupEnv
+	lookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	f.Cleanup(func() { lookupEnv = old })
+
+	if full, err := os.ReadFile("testdata/full/gatehouse.yaml"); err == nil {
+		f.Add(full)
+	}
+	for _, seed := range []string{
+		minimal,
+		base + "routes:\n  - {name: r, backend: {upstream: users}, match: {path: {template: \"/a/{b}/{c...}\"}}}\n",
+		"listeners:\n  - name: ${NAME:-public}\n    address: 127.0.0.1:${PORT}\n",
+		"x-a: &a {address: \":1\"}\nlisteners:\n  - <<: *a\n    name: a\n  - {<<: [*a, {h2c: true}], name: b, address: \":2\"}\n",
+		"a: &a [*a]\nlisteners: *a\n",
+		"log: &l {<<: *l}\n",
+		"x: &x [a, a, a]\ny: &y [*x, *x, *x]\nz: &z [*y, *y, *y]\nroutes: [{name: r, respond: {}, match: {hosts: *z}}]\n",
+		"runtime: {gc_percent: 9999999999999999999999999999}\nlisteners: [{name: a, address: \":99999999999999999999\"}]\n",
+		strings.Repeat("[", 200) + strings.Repeat("]", 200),
+		strings.Repeat("- ", 300) + "a\n",
+		"listeners:\n\t- name: a\n",
+		"a: 1\n---\nb: 2\n",
+		"? [a, b]\n: c\n",
+		"*unknown\n",
+		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",
+		"routes: [{name: r, redirect: {port: -1, status: 0}, respond: {status: 1e3}}]\n",
+		"\xef\xbb\xbflisteners: []\n",
+		"listeners: [!!binary aGVsbG8=]\n",
+		"listeners: [{name: \"\\0\", address: \"\\u2028\"}]\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		c, err := Parse("fuzz.yaml", data)
+		if d := time.Since(start); d > 10*time.Second { // generous: the machine is shared
+			t.Fatalf("Parse took %v", d)
+		}
+		if err == nil {
+			if c == nil {
+				t.Fatal("nil Config without error")
+			}
+			for _, l := range c.Listeners {
+				if (l.Protocol != "http" && l.Protocol != "https") || l.MaxHeaderBytes <= 0 || (l.Protocol == "https") != (l.TLS != nil) {
+					t.Fatalf("accepted listener violates invariants: %+v", l)
+				}
+			}
+			for _, r := range c.Routes {
+				n := 0
+				for _, set := range []bool{r.Backend != nil, r.Respond != nil, r.Redirect != nil} {
+					if set {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Fatalf("accepted route with %d actions", n)
+				}
+			}
+			return
+		}
+		var errs Errors
+		if !errors.As(err, &errs) || len(errs) == 0 {
+			t.Fatalf("error is not a non-empty Errors: %T %v", err, err)
+		}
+		for _, e := range errs {
+			if e.Line < 1 && e.File == "" {
+				t.Fatalf("unlocated error: %q", e.Error())
+			}
+			if e.Msg == "" {
+				t.Fatalf("empty message at %v", e.Pos)
+			}
+		}
+	})
+}

@@ -1,0 +1,275 @@
+// Package config is Gatehouse's configuration: the YAML schema, a strict
+// loader that keeps the file:line of every element, ${ENV} substitution,
+// defaults and validation.
+//
+// A Config returned by Load or Parse is final: defaults are applied, names
+// are resolved and checked, relative file paths are absolute (relative to
+// the YAML file that named them) and respond body files are read. Consumers
+// compile it without re-defaulting or re-validating anything.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is the whole configuration, possibly merged from several files.
+type Config struct {
+	Listeners []*Listener `yaml:"listeners"`
+	// Admin is nil when no admin listener is configured.
+	Admin     *Admin      `yaml:"admin"`
+	AccessLog AccessLog   `yaml:"access_log"`
+	Log       Log         `yaml:"log"`
+	Shutdown  Shutdown    `yaml:"shutdown"`
+	Reload    Reload      `yaml:"reload"`
+	Runtime   Runtime     `yaml:"runtime"`
+	Upstreams []*Upstream `yaml:"upstreams"`
+	Routes    []*Route    `yaml:"routes"`
+
+	// Files lists every file that was read, in load order, so the file
+	// watcher knows what to watch.
+	Files []string `yaml:"-"`
+}
+
+// Listener is one socket that accepts client traffic.
+type Listener struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Address is host:port; port 0 picks a free port (useful in tests).
+	Address string `yaml:"address"`
+	// Protocol is "http" or "https" after defaults; tcp and udp are
+	// rejected until L4 listeners exist.
+	Protocol string `yaml:"protocol"`
+	// H2C serves cleartext HTTP/2 (prior knowledge and Upgrade) on a plain
+	// http listener.
+	H2C bool `yaml:"h2c"`
+	// HTTP2 offers h2 via ALPN on https listeners; true by default there and
+	// always false on http listeners (use H2C for cleartext HTTP/2).
+	HTTP2 bool `yaml:"http2"`
+	// TLS is non-nil exactly when Protocol is "https".
+	TLS      *ListenerTLS   `yaml:"tls"`
+	Timeouts ServerTimeouts `yaml:"timeouts"`
+	// MaxHeaderBytes caps request line plus headers; never 0 after Load, so
+	// net/http's own 1 MiB default never silently applies.
+	MaxHeaderBytes int64 `yaml:"max_header_bytes" gatehouse:"size"`
+	// TrustedProxies are the peers whose X-Forwarded-For / Forwarded headers
+	// are believed. Bare IPs in the file become /32 or /128 prefixes.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+}
+
+// ListenerTLS is the server side TLS of an https listener.
+type ListenerTLS struct {
+	// Certificates holds at least one pair; the handshake picks by SNI.
+	Certificates []Certificate `yaml:"certificates"`
+	// MinVersion is "1.2" or "1.3".
+	MinVersion string `yaml:"min_version"`
+}
+
+// Certificate is a PEM certificate chain and its private key. Both paths
+// are absolute after Load and the pair is known to load.
+type Certificate struct {
+	Pos      Pos    `yaml:"-"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// ServerTimeouts bound how long a client may take. Zero means no limit;
+// after Load every value is final (an explicit 0 stays 0).
+type ServerTimeouts struct {
+	ReadHeader time.Duration `yaml:"read_header"`
+	Read       time.Duration `yaml:"read"`
+	Write      time.Duration `yaml:"write"`
+	Idle       time.Duration `yaml:"idle"`
+}
+
+// Admin is the listener for metrics, health and the admin API.
+type Admin struct {
+	Pos     Pos    `yaml:"-"`
+	Address string `yaml:"address"`
+}
+
+// AccessLog configures the per-request log.
+type AccessLog struct {
+	Enabled bool `yaml:"enabled"`
+	// Path is "stdout", "stderr" or an absolute file path after Load.
+	Path string `yaml:"path"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+}
+
+// Shutdown configures graceful shutdown.
+type Shutdown struct {
+	// GracePeriod is how long in-flight requests may take to finish.
+	GracePeriod time.Duration `yaml:"grace_period"`
+}
+
+// Reload configures hitless reloads.
+type Reload struct {
+	// Watch reloads automatically when a config file changes.
+	Watch bool `yaml:"watch"`
+}
+
+// Runtime tunes the Go runtime.
+type Runtime struct {
+	// GCPercent is passed to debug.SetGCPercent; -1 turns the GC off.
+	GCPercent int `yaml:"gc_percent"`
+}
+
+// Upstream is a named pool of targets that routes forward to.
+type Upstream struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Balance is one of round_robin, weighted_round_robin, least_request,
+	// random, hash, p2c_ewma.
+	Balance string    `yaml:"balance"`
+	Targets []*Target `yaml:"targets"`
+	// Protocol is auto (ALPN / HTTP/1.1), http1 or http2 towards targets.
+	Protocol              string        `yaml:"protocol"`
+	TLS                   *UpstreamTLS  `yaml:"tls"`
+	ConnectTimeout        time.Duration `yaml:"connect_timeout"`
+	IdleTimeout           time.Duration `yaml:"idle_timeout"`
+	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
+	// MaxIdlePerTarget caps pooled idle connections per target; an explicit
+	// 0 means keep none (the proxy should disable keep-alive), not "use the
+	// net/http default".
+	MaxIdlePerTarget int `yaml:"max_idle_per_target"`
+}
+
+// Target is one backend server of an upstream.
+type Target struct {
+	Pos Pos `yaml:"-"`
+	// URL is normalized by Load to scheme://host:port (port made explicit).
+	URL string `yaml:"url"`
+	// Weight is 0..10000; 0 keeps the target configured but sends it
+	// nothing.
+	Weight int `yaml:"weight"`
+}
+
+// UpstreamTLS is the client side TLS used for https targets. Paths are
+// absolute after Load.
+type UpstreamTLS struct {
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Route matches requests and says what to do with them: forward to a
+// backend, respond directly or redirect.
+type Route struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Listeners names the listeners this route is attached to; empty means
+	// all listeners.
+	Listeners []string `yaml:"listeners"`
+	// Match and Matches are mutually exclusive; Matches is an OR-list and
+	// neither means the route matches every request.
+	Match   *Match    `yaml:"match"`
+	Matches []*Match  `yaml:"matches"`
+	Filters []*Filter `yaml:"filters"`
+	// Exactly one of Backend, Respond and Redirect is set.
+	Backend  *Backend  `yaml:"backend"`
+	Respond  *Respond  `yaml:"respond"`
+	Redirect *Redirect `yaml:"redirect"`
+	// Timeout bounds the whole request; 0 disables it.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Match is one set of conditions that must all hold (AND).
+type Match struct {
+	Pos Pos `yaml:"-"`
+	// Hosts are lower-cased exact names or "*.example.com" wildcards,
+	// without a port.
+	Hosts []string   `yaml:"hosts"`
+	Path  *PathMatch `yaml:"path"`
+	// Methods are upper-cased by Load.
+	Methods []string      `yaml:"methods"`
+	Headers []*ValueMatch `yaml:"headers"`
+	Query   []*ValueMatch `yaml:"query"`
+}
+
+// PathMatch holds exactly one way of matching the request path.
+type PathMatch struct {
+	Pos    Pos    `yaml:"-"`
+	Exact  string `yaml:"exact"`
+	Prefix string `yaml:"prefix"`
+	// Regex is RE2 syntax and known to compile.
+	Regex string `yaml:"regex"`
+	// Template is like /v1/users/{id} or /files/{path...}: variables are
+	// whole segments and only the last may be a catch-all.
+	Template string `yaml:"template"`
+}
+
+// ValueMatch matches one header or query parameter by exact value, regex or
+// mere presence (exactly one of the three).
+type ValueMatch struct {
+	Pos     Pos    `yaml:"-"`
+	Name    string `yaml:"name"`
+	Value   string `yaml:"value"`
+	Regex   string `yaml:"regex"`
+	Present bool   `yaml:"present"`
+}
+
+// Filter is one step of request/response modification; exactly one field
+// is set per list item, as in the Gateway API.
+type Filter struct {
+	Pos             Pos           `yaml:"-"`
+	RequestHeaders  *HeaderFilter `yaml:"request_headers"`
+	ResponseHeaders *HeaderFilter `yaml:"response_headers"`
+	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
+}
+
+// HeaderFilter sets, adds and removes headers.
+type HeaderFilter struct {
+	Set    map[string]string `yaml:"set"`
+	Add    map[string]string `yaml:"add"`
+	Remove []string          `yaml:"remove"`
+}
+
+// URLRewrite rewrites the Host header and/or the path before forwarding.
+type URLRewrite struct {
+	Hostname string       `yaml:"hostname"`
+	Path     *PathRewrite `yaml:"path"`
+}
+
+// PathRewrite holds exactly one way of rewriting the path.
+type PathRewrite struct {
+	ReplaceFullPath string `yaml:"replace_full_path"`
+	// ReplacePrefixMatch replaces the matched prefix, so it is only
+	// accepted on routes whose every match is a path prefix match.
+	ReplacePrefixMatch string `yaml:"replace_prefix_match"`
+}
+
+// Backend forwards to an upstream.
+type Backend struct {
+	Pos      Pos    `yaml:"-"`
+	Upstream string `yaml:"upstream"`
+}
+
+// Respond answers directly without contacting an upstream.
+type Respond struct {
+	Pos     Pos               `yaml:"-"`
+	Status  int               `yaml:"status"`
+	Headers map[string]string `yaml:"headers"`
+	// Body holds the response body; after Load it also holds the content of
+	// BodyFile, so consumers only read Body.
+	Body     string `yaml:"body"`
+	BodyFile string `yaml:"body_file"`
+}
+
+// Redirect answers with a redirect built from the request URL with the
+// given parts replaced.
+type Redirect struct {
+	Pos    Pos    `yaml:"-"`
+	Scheme string `yaml:"scheme"`
+	Host   string `yaml:"host"`
+	// Port 0 keeps the request's port.
+	Port   int    `yaml:"port"`
+	Path   string `yaml:"path"`
+	Status int    `yaml:"status"`
+}

@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/listener"
+	"github.com/gatehouse/gatehouse/internal/observe"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/router"
+)
+
+// route is one compiled route: its name, its handler chain and its metric
+// children. The router returns it on a match.
+type route struct {
+	name    string
+	cfg     *config.Route
+	handler http.Handler
+	metrics *observe.RouteMetrics
+}
+
+// plan is a compiled configuration before it takes effect. Building a plan
+// does everything that can fail (certificates, regexes, TLS files) and
+// touches nothing that serves traffic, so a bad reload changes nothing.
+type plan struct {
+	cfg       *config.Config
+	listeners []*listenerPlan
+	upstreams map[string]*upstreamPlan
+	routes    []*route
+}
+
+type listenerPlan struct {
+	cfg      *config.Listener
+	settings listener.Settings
+	certs    *listener.Certificates // nil for plain HTTP
+	trusted  listener.TrustedProxies
+	router   *router.Router[*route]
+}
+
+type upstreamPlan struct {
+	cfg     *config.Upstream
+	targets []*balancer.Target
+	key     transportKey
+}
+
+func posErr(p config.Pos, format string, args ...any) *config.Error {
+	return &config.Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+// compile builds a plan from cfg, reporting every problem it finds with
+// the file:line of the element at fault.
+func compile(cfg *config.Config) (*plan, error) {
+	var errs config.Errors
+	p := &plan{cfg: cfg, upstreams: map[string]*upstreamPlan{}}
+
+	for _, u := range cfg.Upstreams {
+		if _, err := balancer.New(u.Balance, nil); err != nil {
+			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+		}
+		if _, err := upstreamTLS(u); err != nil {
+			errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
+		}
+		ts, err := buildTargets(u)
+		if err != nil {
+			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+		}
+		p.upstreams[u.Name] = &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}
+	}
+
+	rulesByListener := map[string][]router.Rule[*route]{}
+	for _, rc := range cfg.Routes {
+		rt := &route{name: rc.Name, cfg: rc}
+		p.routes = append(p.routes, rt)
+		rule := router.Rule[*route]{Value: rt}
+		matches := rc.Matches
+		if rc.Match != nil {
+			matches = []*config.Match{rc.Match}
+		}
+		for _, m := range matches {
+			rule.Matches = append(rule.Matches, routerMatch(m))
+		}
+		names := rc.Listeners
+		if len(names) == 0 {
+			for _, l := range cfg.Listeners {
+				names = append(names, l.Name)
+			}
+		}
+		for _, n := range names {
+			rulesByListener[n] = append(rulesByListener[n], rule)
+		}
+	}
+
+	for _, lc := range cfg.Listeners {
+		lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
+		lp.settings = listener.Settings{
+			Name: lc.Name, Address: lc.Address, TLS: lc.Protocol == "https",
+			HTTP2: lc.HTTP2, H2C: lc.H2C,
+			ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
+			MaxHeaderBytes: int(lc.MaxHeaderBytes),
+		}
+		if lc.TLS != nil {
+			lp.settings.MinTLSVersion = tls.VersionTLS12
+			if lc.TLS.MinVersion == "1.3" {
+				lp.settings.MinTLSVersion = tls.VersionTLS13
+			}
+			pairs := make([][2]string, len(lc.TLS.Certificates))
+			for i, c := range lc.TLS.Certificates {
+				pairs[i] = [2]string{c.CertFile, c.KeyFile}
+			}
+			certs, err := listener.LoadCertificates(pairs)
+			if err != nil {
+				errs = append(errs, posErr(lc.Pos, "listener %q: %v", lc.Name, err))
+			}
+			lp.certs = certs
+		}
+		r, err := router.New(rulesByListener[lc.Name])
+		if err != nil {
+			errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
+		}
+		lp.router = r
+		p.listeners = append(p.listeners, lp)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Pos.File != errs[j].Pos.File {
+				return errs[i].Pos.File < errs[j].Pos.File
+			}
+			return errs[i].Pos.Line < errs[j].Pos.Line
+		})
+		return nil, errs
+	}
+	return p, nil
+}
+
+func routerMatch(m *config.Match) router.Match {
+	rm := router.Match{Hosts: m.Hosts, Methods: m.Methods, Path: router.PathMatch{Type: router.PathPrefix, Value: "/"}}
+	if pm := m.Path; pm != nil {
+		switch {
+		case pm.Exact != "":
+			rm.Path = router.PathMatch{Type: router.PathExact, Value: pm.Exact}
+		case pm.Template != "":
+			rm.Path = router.PathMatch{Type: router.PathTemplate, Value: pm.Template}
+		case pm.Regex != "":
+			rm.Path = router.PathMatch{Type: router.PathRegex, Value: pm.Regex}
+		case pm.Prefix != "":
+			rm.Path = router.PathMatch{Type: router.PathPrefix, Value: pm.Prefix}
+		}
+	}
+	rm.Headers = valueMatches(m.Headers)
+	rm.Query = valueMatches(m.Query)
+	return rm
+}
+
+func valueMatches(vs []*config.ValueMatch) []router.ValueMatch {
+	out := make([]router.ValueMatch, 0, len(vs))
+	for _, v := range vs {
+		switch {
+		case v.Present:
+			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValuePresent})
+		case v.Regex != "":
+			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueRegex, Value: v.Regex})
+		default:
+			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueExact, Value: v.Value})
+		}
+	}
+	return out
+}
+
+// routeHandler builds the chain of one route: filters in configuration
+// order around the action.
+func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
+	var h http.Handler
+	switch {
+	case rc.Respond != nil:
+		h = newRespond(rc.Respond)
+	case rc.Redirect != nil:
+		h = newRedirect(rc.Redirect)
+	default:
+		u := g.upstreams[rc.Backend.Upstream]
+		name := u.pool.Name
+		h = proxy.New(proxy.Options{
+			Route:     rc.Name,
+			Pool:      u.pool,
+			Transport: u.transport,
+			Timeout:   rc.Timeout,
+			Logger:    g.log,
+			OnUpstreamError: func(target string) {
+				g.metrics.UpstreamErrors(name, target).Inc()
+			},
+		})
+	}
+	var prefixes []string
+	matches := rc.Matches
+	if rc.Match != nil {
+		matches = []*config.Match{rc.Match}
+	}
+	for _, m := range matches {
+		if m.Path != nil && m.Path.Prefix != "" {
+			prefixes = append(prefixes, m.Path.Prefix)
+		}
+	}
+	if len(matches) == 0 {
+		prefixes = []string{"/"}
+	}
+	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
+	for i := len(rc.Filters) - 1; i >= 0; i-- {
+		f := rc.Filters[i]
+		switch {
+		case f.RequestHeaders != nil:
+			h = requestHeaders(newHeaderEdit(f.RequestHeaders), h)
+		case f.ResponseHeaders != nil:
+			h = responseHeaders(newHeaderEdit(f.ResponseHeaders), h)
+		case f.URLRewrite != nil:
+			h = newURLRewrite(f.URLRewrite, prefixes).wrap(h)
+		}
+	}
+	return h
+}
+
+// Check compiles cfg without starting anything: what `gatehouse validate`
+// runs after the config package's own checks (certificates, TLS files,
+// algorithms, route tables).
+func Check(cfg *config.Config) error {
+	_, err := compile(cfg)
+	return err
+}

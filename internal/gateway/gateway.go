@@ -1,0 +1,331 @@
+// Package gateway compiles configuration into running listeners, routes
+// and upstream pools, and owns the process lifecycle: hitless reload on
+// SIGHUP or file change, graceful shutdown on SIGTERM/SIGINT.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/listener"
+	"github.com/gatehouse/gatehouse/internal/observe"
+)
+
+// Gateway is one running Gatehouse process.
+type Gateway struct {
+	path    string
+	log     *slog.Logger
+	metrics *observe.Metrics
+
+	mu        sync.Mutex // serialises reloads and shutdown
+	cfg       *config.Config
+	entries   map[string]*entry
+	servers   map[string]*listener.Server
+	certs     map[string]*atomic.Pointer[listener.Certificates]
+	upstreams map[string]*upstream
+	accessLog *observe.AccessLog
+	logFile   io.Closer
+	admin     *http.Server
+	adminLn   net.Listener
+	ready     atomic.Bool
+	wg        sync.WaitGroup // background drains and old-server shutdowns
+}
+
+// New returns a gateway that will load its configuration from path.
+func New(path string, log *slog.Logger) *Gateway {
+	return &Gateway{
+		path: path, log: log, metrics: observe.NewMetrics(),
+		entries: map[string]*entry{}, servers: map[string]*listener.Server{},
+		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
+	}
+}
+
+// Start loads the configuration and starts serving it.
+func (g *Gateway) Start() error {
+	cfg, err := config.Load(g.path)
+	if err != nil {
+		g.metrics.Reloaded(false)
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	debug.SetGCPercent(cfg.Runtime.GCPercent)
+	if err := g.openAccessLog(cfg); err != nil {
+		return err
+	}
+	if err := g.apply(cfg); err != nil {
+		g.metrics.Reloaded(false)
+		return err
+	}
+	g.metrics.Reloaded(true)
+	if cfg.Admin != nil {
+		ln, err := net.Listen("tcp", cfg.Admin.Address)
+		if err != nil {
+			return fmt.Errorf("admin listener %s: %w", cfg.Admin.Address, err)
+		}
+		g.adminLn = ln
+		g.admin = &http.Server{
+			Handler:           admin.Handler(g.metrics.Registry, g.ready.Load),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		go g.admin.Serve(ln)
+	}
+	g.ready.Store(true)
+	g.log.Info("gatehouse started", "config", g.path, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
+	return nil
+}
+
+func (g *Gateway) openAccessLog(cfg *config.Config) error {
+	var out io.Writer
+	switch cfg.AccessLog.Path {
+	case "", "stdout":
+		out = os.Stdout
+	case "stderr":
+		out = os.Stderr
+	default:
+		f, err := os.OpenFile(cfg.AccessLog.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("access log: %w", err)
+		}
+		out, g.logFile = f, f
+	}
+	g.accessLog = observe.NewAccessLog(out)
+	return nil
+}
+
+// Reload loads the configuration again and swaps it in. On any error the
+// running configuration keeps serving and every error is logged.
+func (g *Gateway) Reload() error {
+	cfg, err := config.Load(g.path)
+	if err == nil {
+		g.mu.Lock()
+		err = g.apply(cfg)
+		g.mu.Unlock()
+	}
+	if err != nil {
+		g.metrics.Reloaded(false)
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				g.log.Error("reload rejected; keeping the running configuration", "error", e.Error())
+			}
+		} else {
+			g.log.Error("reload rejected; keeping the running configuration", "error", err.Error())
+		}
+		return err
+	}
+	g.metrics.Reloaded(true)
+	g.log.Info("configuration reloaded", "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
+	return nil
+}
+
+// apply compiles cfg and, only if that succeeds and every new socket
+// binds, makes it the running configuration. Caller holds g.mu.
+func (g *Gateway) apply(cfg *config.Config) error {
+	p, err := compile(cfg)
+	if err != nil {
+		return err
+	}
+	if g.cfg != nil && cfg.Admin != nil && (g.cfg.Admin == nil || g.cfg.Admin.Address != cfg.Admin.Address) {
+		g.log.Warn("admin address changes take effect on restart", "running", g.cfg.Admin, "new", cfg.Admin.Address)
+	}
+
+	// Bind every listener that is new or whose settings changed before
+	// anything else: a bind failure must leave the old configuration whole.
+	type bound struct {
+		lp *listenerPlan
+		ln net.Listener
+	}
+	var fresh []bound
+	for _, lp := range p.listeners {
+		if s, ok := g.servers[lp.cfg.Name]; ok && s.Settings == lp.settings {
+			continue
+		}
+		ln, err := listener.Listen(context.Background(), lp.settings)
+		if err != nil {
+			for _, b := range fresh {
+				b.ln.Close()
+			}
+			return &config.Error{Pos: lp.cfg.Pos, Msg: fmt.Sprintf("listener %q: %v", lp.cfg.Name, err),
+				Hint: "is another process using the address?"}
+		}
+		fresh = append(fresh, bound{lp, ln})
+	}
+
+	// Upstreams: keep pools (and their targets' state) by name.
+	grace := cfg.Shutdown.GracePeriod
+	for name, up := range p.upstreams {
+		cur, ok := g.upstreams[name]
+		if !ok {
+			cur = &upstream{pool: balancer.NewPool(name)}
+			g.upstreams[name] = cur
+		}
+		if cur.transport == nil || cur.key != up.key {
+			rt, err := buildTransport(up.cfg)
+			if err != nil { // checked by compile; a file changed in between
+				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
+			}
+			if old := cur.transport; old != nil {
+				g.closeIdleLater(old, grace)
+			}
+			cur.transport, cur.key = rt, up.key
+		}
+		removed, err := cur.pool.Update(up.cfg.Balance, up.targets)
+		if err != nil {
+			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
+		}
+		for _, t := range removed {
+			g.wg.Add(1)
+			go func() { defer g.wg.Done(); g.drain(t, cur.transport, grace) }()
+		}
+	}
+	for name, cur := range g.upstreams {
+		if _, ok := p.upstreams[name]; !ok {
+			delete(g.upstreams, name)
+			for _, t := range cur.pool.Targets() {
+				t.SetDraining(true)
+			}
+			g.closeIdleLater(cur.transport, grace)
+		}
+	}
+
+	for _, rt := range p.routes {
+		rt.handler = g.routeHandler(rt.cfg)
+		rt.metrics = g.metrics.Route(rt.name)
+	}
+
+	var log *observe.AccessLog
+	if cfg.AccessLog.Enabled {
+		log = g.accessLog
+	}
+	noRoute, badInput := g.metrics.Route("(none)"), g.metrics.Route("(bad-request)")
+	for _, lp := range p.listeners {
+		name := lp.cfg.Name
+		e, ok := g.entries[name]
+		if !ok {
+			e = &entry{name: name, gw: g}
+			g.entries[name] = e
+			g.certs[name] = &atomic.Pointer[listener.Certificates]{}
+		}
+		e.state.Store(&listenerState{router: lp.router, trusted: lp.trusted, noRoute: noRoute, badInput: badInput,
+			log: log, inFlight: g.metrics.InFlight()})
+		if lp.certs != nil {
+			g.certs[name].Store(lp.certs)
+		}
+	}
+	for _, b := range fresh {
+		name := b.lp.cfg.Name
+		certs := g.certs[name]
+		getCert := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) }
+		srv := listener.Serve(b.ln, b.lp.settings, g.entries[name], getCert, g.log)
+		if old, ok := g.servers[name]; ok {
+			g.stopLater(old, grace)
+		}
+		g.servers[name] = srv
+		g.log.Info("listening", "listener", name, "address", srv.Addr().String(), "tls", b.lp.settings.TLS)
+	}
+	for name, s := range g.servers {
+		if _, ok := g.entries[name]; ok && listenerIn(p, name) {
+			continue
+		}
+		delete(g.servers, name)
+		delete(g.entries, name)
+		g.stopLater(s, grace)
+	}
+	g.cfg = cfg
+	return nil
+}
+
+func listenerIn(p *plan, name string) bool {
+	for _, lp := range p.listeners {
+		if lp.cfg.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stopLater shuts a replaced server down in the background, letting its
+// in-flight requests finish.
+func (g *Gateway) stopLater(s *listener.Server, grace time.Duration) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+}
+
+// closeIdleLater closes a replaced transport's idle connections after the
+// requests still using it have had time to finish.
+func (g *Gateway) closeIdleLater(rt http.RoundTripper, grace time.Duration) {
+	c, ok := rt.(interface{ CloseIdleConnections() })
+	if !ok {
+		return
+	}
+	time.AfterFunc(grace, c.CloseIdleConnections)
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// within the configured grace period, and closes everything.
+func (g *Gateway) Shutdown() {
+	g.ready.Store(false)
+	g.mu.Lock()
+	grace := 30 * time.Second
+	if g.cfg != nil {
+		grace = g.cfg.Shutdown.GracePeriod
+	}
+	servers := g.servers
+	g.servers = map[string]*listener.Server{}
+	g.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Shutdown(ctx) }()
+	}
+	wg.Wait()
+	if g.admin != nil {
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		g.admin.Shutdown(actx)
+		acancel()
+	}
+	for _, u := range g.upstreams {
+		if c, ok := u.transport.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+	if g.accessLog != nil {
+		g.accessLog.Close()
+	}
+	if g.logFile != nil {
+		g.logFile.Close()
+	}
+	g.log.Info("gatehouse stopped")
+}
+
+// AdminAddr is the admin listener's bound address, or "" without one.
+func (g *Gateway) AdminAddr() string {
+	if g.adminLn == nil {
+		return ""
+	}
+	return g.adminLn.Addr().String()
+}

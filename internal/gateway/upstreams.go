@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+)
+
+// upstream is a pool plus the transport that reaches its targets. Both are
+// kept across reloads (keyed by name) so connections, health and balancer
+// state survive; the transport is rebuilt only when its settings change.
+type upstream struct {
+	pool      *balancer.Pool
+	transport http.RoundTripper
+	key       transportKey
+}
+
+// transportKey is everything a transport is built from; equal keys share
+// the transport across a reload.
+type transportKey struct {
+	protocol                                 string
+	caFile, serverName, certFile, keyFile    string
+	insecure                                 bool
+	connect, idle, responseHeader            time.Duration
+	maxIdle                                  int
+	caStamp, certStamp                       time.Time
+}
+
+func fileStamp(path string) time.Time {
+	if path == "" {
+		return time.Time{}
+	}
+	if fi, err := os.Stat(path); err == nil {
+		return fi.ModTime()
+	}
+	return time.Time{}
+}
+
+func newTransportKey(u *config.Upstream) transportKey {
+	k := transportKey{protocol: u.Protocol, connect: u.ConnectTimeout, idle: u.IdleTimeout,
+		responseHeader: u.ResponseHeaderTimeout, maxIdle: u.MaxIdlePerTarget}
+	if t := u.TLS; t != nil {
+		k.caFile, k.serverName, k.certFile, k.keyFile, k.insecure = t.CAFile, t.ServerName, t.CertFile, t.KeyFile, t.InsecureSkipVerify
+		k.caStamp, k.certStamp = fileStamp(t.CAFile), fileStamp(t.CertFile)
+	}
+	return k
+}
+
+// upstreamTLS builds the client TLS configuration of an upstream.
+func upstreamTLS(u *config.Upstream) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	t := u.TLS
+	if t == nil {
+		return c, nil
+	}
+	c.ServerName = t.ServerName
+	c.InsecureSkipVerify = t.InsecureSkipVerify
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// buildTransport returns the transport for u.
+func buildTransport(u *config.Upstream) (http.RoundTripper, error) {
+	tlsConf, err := upstreamTLS(u)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.NewTransport(proxy.TransportConfig{
+		Protocol:              u.Protocol,
+		TLS:                   tlsConf,
+		ConnectTimeout:        u.ConnectTimeout,
+		IdleTimeout:           u.IdleTimeout,
+		ResponseHeaderTimeout: u.ResponseHeaderTimeout,
+		MaxIdlePerTarget:      u.MaxIdlePerTarget,
+	}), nil
+}
+
+// buildTargets turns configured targets into balancer targets.
+func buildTargets(u *config.Upstream) ([]*balancer.Target, error) {
+	ts := make([]*balancer.Target, 0, len(u.Targets))
+	for _, t := range u.Targets {
+		pu, err := url.Parse(t.URL)
+		if err != nil {
+			return nil, err
+		}
+		if pu.Port() == "" {
+			port := "80"
+			if pu.Scheme == "https" {
+				port = "443"
+			}
+			pu.Host += ":" + port
+		}
+		ts = append(ts, balancer.NewTarget(&url.URL{Scheme: pu.Scheme, Host: pu.Host}, t.Weight))
+	}
+	return ts, nil
+}
+
+// idleCloser is implemented by transports that can drop one target's idle
+// connections once it has drained.
+type idleCloser interface{ CloseIdleFor(hostport string) }
+
+// drain waits for a removed target's in-flight requests to finish (up to
+// the grace period), then closes its idle connections.
+func (g *Gateway) drain(t *balancer.Target, rt http.RoundTripper, grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for t.InFlight() > 0 && time.Now().Before(deadline) {
+		<-tick.C
+	}
+	if c, ok := rt.(idleCloser); ok {
+		c.CloseIdleFor(t.Addr)
+	}
+	g.log.Info("target drained", "target", t.Addr, "in_flight_left", t.InFlight())
+}

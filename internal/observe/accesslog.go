@@ -1,0 +1,109 @@
+package observe
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// AccessLog writes one JSON line per request through slog. Lines go to a
+// buffer flushed every FlushInterval (and when full), so a busy gateway
+// does not pay a write system call per request.
+type AccessLog struct {
+	logger *slog.Logger
+	w      *flushWriter
+}
+
+// FlushInterval bounds how long an access log line may sit in the buffer.
+const FlushInterval = 200 * time.Millisecond
+
+// NewAccessLog logs to out.
+func NewAccessLog(out io.Writer) *AccessLog {
+	fw := &flushWriter{buf: bufio.NewWriterSize(out, 64<<10), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go fw.loop()
+	return &AccessLog{logger: slog.New(slog.NewJSONHandler(fw, nil)), w: fw}
+}
+
+// Entry is one request's record.
+type Entry struct {
+	Time      time.Time
+	Route     string
+	Method    string
+	Host      string
+	Path      string
+	Proto     string
+	Status    int
+	Bytes     int64
+	Duration  time.Duration
+	ClientIP  string
+	Target    string
+	Attempts  int
+	RequestID string
+	Error     string
+}
+
+// Log writes e.
+func (a *AccessLog) Log(e *Entry) {
+	attrs := [...]slog.Attr{
+		slog.String("route", e.Route),
+		slog.String("method", e.Method),
+		slog.String("host", e.Host),
+		slog.String("path", e.Path),
+		slog.String("proto", e.Proto),
+		slog.Int("status", e.Status),
+		slog.Int64("bytes", e.Bytes),
+		slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000),
+		slog.String("client_ip", e.ClientIP),
+		slog.String("upstream_target", e.Target),
+		slog.Int("attempts", e.Attempts),
+		slog.String("request_id", e.RequestID),
+	}
+	if e.Error == "" {
+		a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:]...)
+		return
+	}
+	a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", append(attrs[:], slog.String("error", e.Error))...)
+}
+
+// Close flushes what is buffered and stops the flusher.
+func (a *AccessLog) Close() {
+	close(a.w.stop)
+	<-a.w.stopped
+}
+
+type flushWriter struct {
+	mu      sync.Mutex
+	buf     *bufio.Writer
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.Write(p)
+}
+
+func (f *flushWriter) flush() {
+	f.mu.Lock()
+	f.buf.Flush()
+	f.mu.Unlock()
+}
+
+func (f *flushWriter) loop() {
+	defer close(f.stopped)
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			f.flush()
+		case <-f.stop:
+			f.flush()
+			return
+		}
+	}
+}

@@ -1,0 +1,132 @@
+// Package observe holds Gatehouse's telemetry: Prometheus metrics and the
+// JSON access log.
+package observe
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the gateway's Prometheus collectors, registered in their own
+// registry so tests can build several gateways in one process.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	upstreamErrors *prometheus.CounterVec
+	inFlight       prometheus.Gauge
+	reloads        *prometheus.CounterVec
+	configInfo     *prometheus.GaugeVec
+}
+
+// NewMetrics creates and registers the collectors, plus the Go runtime and
+// process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_http_requests_total",
+			Help: "HTTP requests served, by route, method and status class.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_http_request_duration_seconds",
+			Help:    "Time from request received to response complete, by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_errors_total",
+			Help: "Failed attempts to reach an upstream target (connect, reset, timeout), by upstream and target.",
+		}, []string{"upstream", "target"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_http_requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_config_reloads_total",
+			Help: "Configuration reloads, by result (ok or failed).",
+		}, []string{"result"}),
+		configInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gatehouse_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load.",
+		}, nil),
+	}
+	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Reloaded counts a configuration load attempt.
+func (m *Metrics) Reloaded(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("ok").Inc()
+		m.configInfo.WithLabelValues().SetToCurrentTime()
+		return
+	}
+	m.reloads.WithLabelValues("failed").Inc()
+}
+
+// InFlight is the gauge of requests being served.
+func (m *Metrics) InFlight() prometheus.Gauge { return m.inFlight }
+
+// UpstreamErrors returns the error counter of one upstream target, to be
+// resolved once per target rather than per request.
+func (m *Metrics) UpstreamErrors(upstream, target string) prometheus.Counter {
+	return m.upstreamErrors.WithLabelValues(upstream, target)
+}
+
+// methods are the label values for the request method; anything else is
+// "other", which bounds the label's cardinality against junk methods.
+var methods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+
+var classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// RouteMetrics are one route's label children, resolved when the
+// configuration is compiled so the request path does no map lookups.
+type RouteMetrics struct {
+	requests [len(methods)][len(classes)]prometheus.Counter
+	duration prometheus.Observer
+}
+
+// Route resolves the children for route.
+func (m *Metrics) Route(route string) *RouteMetrics {
+	rm := &RouteMetrics{duration: m.duration.WithLabelValues(route)}
+	for i, meth := range methods {
+		for j, c := range classes {
+			rm.requests[i][j] = m.requests.WithLabelValues(route, meth, c)
+		}
+	}
+	return rm
+}
+
+// Observe records one finished request.
+func (rm *RouteMetrics) Observe(method string, status int, d time.Duration) {
+	c := status/100 - 1
+	if c < 0 || c >= len(classes) {
+		c = len(classes) - 1
+	}
+	rm.requests[methodIndex(method)][c].Inc()
+	rm.duration.Observe(d.Seconds())
+}
+
+func methodIndex(m string) int {
+	switch m {
+	case "GET":
+		return 0
+	case "HEAD":
+		return 1
+	case "POST":
+		return 2
+	case "PUT":
+		return 3
+	case "PATCH":
+		return 4
+	case "DELETE":
+		return 5
+	case "OPTIONS":
+		return 6
+	}
+	return 7
+}

@@ -1,0 +1,308 @@
+// Package proxy is Gatehouse's streaming HTTP reverse proxy: the handler at
+// the end of a route that forwards a request to one target of an upstream
+// pool and streams the answer back, including WebSocket tunnels and gRPC.
+//
+// It runs after the gateway has normalised the path (reqinfo.Info.Path),
+// resolved the client through trusted proxies and assigned a request ID.
+// The hot path allocates one struct per request on top of what net/http
+// needs: the incoming request's header map is edited in place and shallow
+// copied into the outgoing request, and response header slices are moved,
+// not copied.
+//
+// # Request smuggling
+//
+// net/http's server gives these guarantees, which the proxy relies on:
+// a request with both Content-Length and Transfer-Encoding is read as
+// chunked and its Content-Length header deleted before the handler runs;
+// conflicting Content-Length values, an invalid Content-Length and any
+// Transfer-Encoding other than "chunked" are refused (400/501) with the
+// connection closed; malformed chunking surfaces as a body read error and
+// the server closes the connection after the response. The proxy adds:
+// the body is re-framed by the transport from Request.ContentLength, never
+// from the client's framing headers, so the upstream cannot disagree with
+// Gatehouse about where the request ends; a body read error is answered
+// 400 rather than 502; and because net/http keeps a connection alive after
+// a CL+TE request and leaves no trace of the Content-Length it dropped,
+// the proxy closes every HTTP/1 connection that sent a chunked request
+// once it is answered (what HAProxy does for CL+TE). Chunked uploads are
+// rare and long, so the reconnect costs little; whatever a front proxy
+// that trusted the Content-Length queued behind the body is discarded.
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/reqinfo"
+)
+
+// Options configures one route's proxy handler.
+type Options struct {
+	// Route is the route's name, for logs.
+	Route string
+	// Pool is the upstream; the target is always chosen from it, never
+	// from the request's Host or an absolute-form request target.
+	Pool *balancer.Pool
+	// Transport reaches the pool's targets; share one per upstream (see
+	// NewTransport). nil uses a package default.
+	Transport http.RoundTripper
+	// Timeout bounds the whole exchange with the upstream, response body
+	// included (but not an established upgrade tunnel); 0 means none.
+	Timeout time.Duration
+	// Logger receives one record per failed attempt; nil means slog.Default.
+	Logger *slog.Logger
+	// OnUpstreamError, if set, is called once per attempt that failed
+	// through the upstream's fault (not the client's), with the target's
+	// host:port.
+	OnUpstreamError func(target string)
+}
+
+// New returns the handler that proxies a route's requests as o describes.
+func New(o Options) http.Handler {
+	h := &handler{
+		route:           o.Route,
+		pool:            o.Pool,
+		transport:       o.Transport,
+		timeout:         o.Timeout,
+		log:             o.Logger,
+		onUpstreamError: o.OnUpstreamError,
+	}
+	if h.transport == nil {
+		h.transport = defaultTransport()
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+type handler struct {
+	route           string
+	pool            *balancer.Pool
+	transport       http.RoundTripper
+	timeout         time.Duration
+	log             *slog.Logger
+	onUpstreamError func(string)
+}
+
+// exchange is everything the proxy needs per request beyond what net/http
+// allocates, in a single allocation.
+type exchange struct {
+	out  http.Request
+	url  url.URL
+	body requestBody
+	// vals backs the header values the proxy sets, so setting one does not
+	// allocate a one-element slice.
+	vals [8]string
+}
+
+// setHeader sets h[key] to the single value v, stored in slot i of ex.vals.
+// The slice's capacity is 1, so an append elsewhere copies, never aliases.
+func (ex *exchange) setHeader(h http.Header, i int, key, v string) {
+	ex.vals[i] = v
+	h[key] = ex.vals[i : i+1 : i+1]
+}
+
+// ServeHTTP forwards r to a target of the pool and streams the response.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := reqinfo.FromContext(r.Context())
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// See "Request smuggling" in the package documentation.
+		w.Header().Set("Connection", "close")
+	}
+	if r.Method == http.MethodConnect {
+		// A reverse proxy has no business opening tunnels to arbitrary
+		// authorities; HTTP/2 extended CONNECT is not supported yet.
+		problem.Write(w, r, http.StatusMethodNotAllowed, "CONNECT is not proxied")
+		return
+	}
+	var t *balancer.Target
+	if h.pool != nil {
+		t = h.pool.Pick(r, nil)
+	}
+	if t == nil {
+		if info != nil {
+			info.UpstreamError = "no available target"
+		}
+		problem.Write(w, r, http.StatusServiceUnavailable, "no upstream server is available")
+		return
+	}
+
+	ctx := r.Context()
+	if h.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		defer cancel()
+	}
+	ex := new(exchange)
+	upType, ok := ex.prepare(ctx, r, info, t)
+	if !ok {
+		problem.Write(w, r, http.StatusBadRequest, "invalid Upgrade header")
+		return
+	}
+	out := &ex.out
+	var body *requestBody
+	if out.Body != nil {
+		body = &ex.body
+		defer body.done.Store(true)
+	}
+
+	var res *http.Response
+	retried := false
+	for {
+		t.Begin()
+		if info != nil {
+			info.Target = t.Addr
+			info.Attempts++
+		}
+		var err error
+		if res, err = h.transport.RoundTrip(out); err == nil {
+			break
+		}
+		t.End()
+		f := classify(err, r, body)
+		h.report(r, info, t, f, err)
+		if !retried && f.upstreamFault() && out.Body == nil && ctx.Err() == nil &&
+			idempotent(r) && redispatchable(err) {
+			if next := h.pool.Pick(r, t); next != nil {
+				t, out, retried = next, ex.retarget(next), true
+				continue
+			}
+		}
+		answer(w, r, f)
+		return
+	}
+	if info != nil {
+		info.UpstreamError = ""
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		h.switchProtocols(w, r, info, t, res, upType)
+		t.End()
+		return
+	}
+	h.respond(w, r, info, t, res)
+}
+
+// prepare turns r into the outgoing request ex.out for target t, editing
+// r's header in place. It returns the protocol the client asks to upgrade
+// to ("" if none), and false if that request is malformed.
+func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.Info, t *balancer.Target) (upType string, ok bool) {
+	h := r.Header
+	if h == nil {
+		h = make(http.Header)
+	}
+	// Upgrades exist in HTTP/1.1 only. h2c is an upgrade of this hop
+	// (and a classic smuggling vector): it is never forwarded.
+	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		if upType = upgradeType(h); strings.EqualFold(upType, "h2c") {
+			upType = ""
+		} else if upType != "" && !validUpgradeToken(upType) {
+			return "", false
+		}
+	}
+	teTrailers := hasToken(h["Te"], "trailers")
+	removeHopByHop(h)
+	// Headers the proxy owns are set only after stripping.
+	if teTrailers {
+		// gRPC needs it, and it tells any upstream trailers get through.
+		ex.setHeader(h, 4, "Te", "trailers")
+	}
+	if upType != "" {
+		ex.setHeader(h, 5, "Connection", "Upgrade")
+		ex.setHeader(h, 6, "Upgrade", upType)
+	}
+	var path, id string
+	trusted := false
+	if info != nil {
+		path, id, trusted = info.Path, info.RequestID, info.PeerTrusted
+	}
+	if path == "" {
+		path = r.URL.EscapedPath()
+	}
+	ex.setForwarded(h, r, trusted, id)
+	if _, ok := h["User-Agent"]; !ok {
+		// An empty value keeps net/http from sending its own.
+		ex.setHeader(h, 7, "User-Agent", "")
+	}
+
+	ex.out = *r.WithContext(ctx)
+	out := &ex.out
+	// Opaque carries the normalised, already escaped path to the wire
+	// verbatim (RequestURI returns it as is): no unescaping into Path and
+	// re-escaping, so the upstream sees exactly what the router matched.
+	// A normalised path never starts with "//", the one case where
+	// Opaque would be read as an authority.
+	ex.url = url.URL{Scheme: t.URL.Scheme, Host: t.URL.Host, Opaque: path, RawQuery: r.URL.RawQuery}
+	out.URL = &ex.url
+	out.Header = h
+	out.RequestURI = ""
+	out.Close = false
+	out.GetBody = nil
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		// nil, not NoBody: lets net/http replay the request when a pooled
+		// connection turns out to be dead.
+		out.Body, out.ContentLength = nil, 0
+	} else {
+		ex.body.body = r.Body
+		out.Body = &ex.body
+	}
+	return upType, true
+}
+
+// retarget returns a fresh copy of the outgoing request aimed at t, for
+// the one redispatch; the transport may still hold the first one.
+func (ex *exchange) retarget(t *balancer.Target) *http.Request {
+	u := ex.url
+	u.Scheme, u.Host = t.URL.Scheme, t.URL.Host
+	out := new(http.Request)
+	*out = ex.out
+	out.URL = &u
+	return out
+}
+
+// respond relays a final response: headers, body (streamed, flushed per
+// write when its length is unknown or it is an event stream) and trailers.
+// Once the header is sent an upstream failure can only abort the client's
+// connection, so the client sees a truncated response, not a clean one.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response) {
+	removeHopByHop(res.Header)
+	dst := w.Header()
+	copyResponseHeader(dst, res.Header)
+	announced := len(res.Trailer)
+	announceTrailers(dst, res.Trailer)
+	var fl http.Flusher
+	if res.ContentLength < 0 || isEventStream(res.Header) {
+		fl = nil
+	}
+	w.WriteHeader(res.StatusCode)
+	if fl != nil {
+		// Streams (SSE, long polls, gRPC) may wait long before the first
+		// byte; the client should see the headers now.
+		fl.Flush()
+	}
+	rerr, werr := copyBody(w, res.Body, fl)
+	if rerr != nil || werr != nil {
+		res.Body.Close()
+		t.End()
+		if werr != nil || r.Context().Err() != nil {
+			if werr == nil {
+				werr = rerr
+			}
+			h.report(r, info, t, clientGone, werr)
+			return
+		}
+		h.report(r, info, t, classify(rerr, r, nil), rerr)
+		panic(http.ErrAbortHandler)
+	}
+	res.Body.Close() // fills res.Trailer
+	t.End()
+	if len(res.Trailer) > 0 {
+		copyTrailers(dst, res.Trailer, announced)
+	}
+}
