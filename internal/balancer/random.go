@@ -1,6 +1,8 @@
 package balancer
 
 import (
+	"math"
+	"math/bits"
 	"math/rand/v2"
 	"net/http"
 )
@@ -33,17 +35,26 @@ const randomDraws = 3
 // binary search. Random and the large-pool path of LeastRequest share it.
 type weightedSampler struct {
 	targets []*Target
-	cum     []uint64 // cum[i] = sum of weights of targets[0..i]
-	total   uint64
+	// cum[i] is the sum of the weights of targets[0..i], padded to a power
+	// of two length with MaxUint64 so that draw's search has a fixed shape.
+	cum   []uint64
+	total uint64
 }
 
 func newWeightedSampler(targets []*Target) weightedSampler {
-	s := weightedSampler{targets: targets, cum: make([]uint64, len(targets))}
+	size := 1
+	for size < len(targets) {
+		size <<= 1
+	}
+	s := weightedSampler{targets: targets, cum: make([]uint64, size)}
 	for i, t := range targets {
 		// Weight is fixed for a Target's lifetime (Pool.Update swaps in a
 		// new Target when it changes), so the sums never go stale.
 		s.total += uint64(max(t.Weight, 0))
 		s.cum[i] = s.total
+	}
+	for i := len(targets); i < size; i++ {
+		s.cum[i] = math.MaxUint64
 	}
 	return s
 }
@@ -52,16 +63,18 @@ func newWeightedSampler(targets []*Target) weightedSampler {
 // availability. total must be > 0.
 func (s *weightedSampler) draw() *Target {
 	x := rand.Uint64N(s.total)
-	lo, hi := 0, len(s.cum)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.cum[m] > x {
-			hi = m
-		} else {
-			lo = m + 1
-		}
+	// Branch-free binary search for the first sum above x: the outcome of
+	// each step is a coin toss, so a branching search mispredicts about
+	// half its steps, which cost more than the rest of the pick (and the
+	// compiler does not turn the if into a CMOV). The subtraction's borrow
+	// is 1 when x < cum[j], so the step is added exactly when cum[j] ≤ x.
+	cum := s.cum
+	i := uint64(0)
+	for step := uint64(len(cum)) >> 1; step > 0; step >>= 1 {
+		_, borrow := bits.Sub64(x, cum[i+step-1], 0)
+		i += step & (borrow - 1)
 	}
-	return s.targets[lo]
+	return s.targets[i]
 }
 
 // pick returns an available target other than skip with probability

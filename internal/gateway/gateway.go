@@ -35,6 +35,7 @@ type Gateway struct {
 	cfg       *config.Config
 	entries   map[string]*entry
 	servers   map[string]*listener.Server
+	sockets   map[string]*listener.Socket // by listener name; kept while the address is
 	certs     map[string]*atomic.Pointer[listener.Certificates]
 	upstreams map[string]*upstream
 	accessLog *observe.AccessLog
@@ -49,7 +50,7 @@ type Gateway struct {
 func New(path string, log *slog.Logger) *Gateway {
 	return &Gateway{
 		path: path, log: log, metrics: observe.NewMetrics(),
-		entries: map[string]*entry{}, servers: map[string]*listener.Server{},
+		entries: map[string]*entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 	}
 }
@@ -145,26 +146,35 @@ func (g *Gateway) apply(cfg *config.Config) error {
 		g.log.Warn("admin address changes take effect on restart", "running", g.cfg.Admin, "new", cfg.Admin.Address)
 	}
 
-	// Bind every listener that is new or whose settings changed before
-	// anything else: a bind failure must leave the old configuration whole.
+	// Bind every listener that is new or moved before anything else: a
+	// bind failure must leave the old configuration whole. A listener whose
+	// other settings changed keeps its socket and gets a new server.
 	type bound struct {
-		lp *listenerPlan
-		ln net.Listener
+		lp   *listenerPlan
+		sock *listener.Socket
+		new  bool
 	}
 	var fresh []bound
 	for _, lp := range p.listeners {
-		if s, ok := g.servers[lp.cfg.Name]; ok && s.Settings == lp.settings {
+		s, running := g.servers[lp.cfg.Name]
+		if running && s.Settings == lp.settings {
 			continue
 		}
-		ln, err := listener.Listen(context.Background(), lp.settings)
+		if sock, ok := g.sockets[lp.cfg.Name]; ok && running && s.Settings.Address == lp.settings.Address {
+			fresh = append(fresh, bound{lp, sock, false})
+			continue
+		}
+		sock, err := listener.Bind(context.Background(), lp.settings.Address)
 		if err != nil {
 			for _, b := range fresh {
-				b.ln.Close()
+				if b.new {
+					b.sock.Close()
+				}
 			}
 			return &config.Error{Pos: lp.cfg.Pos, Msg: fmt.Sprintf("listener %q: %v", lp.cfg.Name, err),
 				Hint: "is another process using the address?"}
 		}
-		fresh = append(fresh, bound{lp, ln})
+		fresh = append(fresh, bound{lp, sock, true})
 	}
 
 	// Upstreams: keep pools (and their targets' state) by name.
@@ -232,20 +242,27 @@ func (g *Gateway) apply(cfg *config.Config) error {
 		name := b.lp.cfg.Name
 		certs := g.certs[name]
 		getCert := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) }
-		srv := listener.Serve(b.ln, b.lp.settings, g.entries[name], getCert, g.log)
+		srv := listener.Serve(b.sock.Listener(), b.lp.settings, g.entries[name], getCert, g.log)
 		if old, ok := g.servers[name]; ok {
-			g.stopLater(old, grace)
+			var oldSock *listener.Socket
+			if b.new {
+				oldSock = g.sockets[name]
+			}
+			g.stopLater(old, oldSock, grace)
 		}
 		g.servers[name] = srv
+		g.sockets[name] = b.sock
 		g.log.Info("listening", "listener", name, "address", srv.Addr().String(), "tls", b.lp.settings.TLS)
 	}
 	for name, s := range g.servers {
 		if _, ok := g.entries[name]; ok && listenerIn(p, name) {
 			continue
 		}
+		sock := g.sockets[name]
 		delete(g.servers, name)
 		delete(g.entries, name)
-		g.stopLater(s, grace)
+		delete(g.sockets, name)
+		g.stopLater(s, sock, grace)
 	}
 	g.cfg = cfg
 	return nil
@@ -261,14 +278,17 @@ func listenerIn(p *plan, name string) bool {
 }
 
 // stopLater shuts a replaced server down in the background, letting its
-// in-flight requests finish.
-func (g *Gateway) stopLater(s *listener.Server, grace time.Duration) {
+// in-flight requests finish, then closes its socket if it has one of its own.
+func (g *Gateway) stopLater(s *listener.Server, sock *listener.Socket, grace time.Duration) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		s.Shutdown(ctx)
+		if sock != nil {
+			sock.Close()
+		}
 	}()
 }
 
@@ -291,8 +311,8 @@ func (g *Gateway) Shutdown() {
 	if g.cfg != nil {
 		grace = g.cfg.Shutdown.GracePeriod
 	}
-	servers := g.servers
-	g.servers = map[string]*listener.Server{}
+	servers, sockets := g.servers, g.sockets
+	g.servers, g.sockets = map[string]*listener.Server{}, map[string]*listener.Socket{}
 	g.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -301,6 +321,11 @@ func (g *Gateway) Shutdown() {
 	for _, s := range servers {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Shutdown(ctx) }()
+	}
+	// Stop accepting at once: the servers' listeners are hand-offs, so the
+	// sockets themselves must close for new connections to be refused.
+	for _, sock := range sockets {
+		sock.Close()
 	}
 	wg.Wait()
 	if g.admin != nil {

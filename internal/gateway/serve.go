@@ -29,7 +29,10 @@ type listenerState struct {
 	noRoute  *observe.RouteMetrics
 	badInput *observe.RouteMetrics
 	log      *observe.AccessLog // nil when the access log is off
-	inFlight interface{ Inc(); Dec() }
+	inFlight interface {
+		Inc()
+		Dec()
+	}
 }
 
 // exchange bundles the per-request allocations into one.

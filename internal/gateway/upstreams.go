@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/h1client"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
@@ -26,12 +27,12 @@ type upstream struct {
 // transportKey is everything a transport is built from; equal keys share
 // the transport across a reload.
 type transportKey struct {
-	protocol                                 string
-	caFile, serverName, certFile, keyFile    string
-	insecure                                 bool
-	connect, idle, responseHeader            time.Duration
-	maxIdle                                  int
-	caStamp, certStamp                       time.Time
+	protocol                              string
+	caFile, serverName, certFile, keyFile string
+	insecure                              bool
+	connect, idle, responseHeader         time.Duration
+	maxIdle                               int
+	caStamp, certStamp                    time.Time
 }
 
 func fileStamp(path string) time.Time {
@@ -84,21 +85,61 @@ func upstreamTLS(u *config.Upstream) (*tls.Config, error) {
 	return c, nil
 }
 
-// buildTransport returns the transport for u.
+// buildTransport returns the transport for u. Plain-HTTP/1.1 targets go
+// through h1client, a synchronous client that costs far less CPU per
+// request than net/http's Transport; TLS, HTTP/2 and h2c go through
+// net/http. An upstream may mix schemes, so the choice is per request.
 func buildTransport(u *config.Upstream) (http.RoundTripper, error) {
 	tlsConf, err := upstreamTLS(u)
 	if err != nil {
 		return nil, err
 	}
-	return proxy.NewTransport(proxy.TransportConfig{
+	std := proxy.NewTransport(proxy.TransportConfig{
 		Protocol:              u.Protocol,
 		TLS:                   tlsConf,
 		ConnectTimeout:        u.ConnectTimeout,
 		IdleTimeout:           u.IdleTimeout,
 		ResponseHeaderTimeout: u.ResponseHeaderTimeout,
 		MaxIdlePerTarget:      u.MaxIdlePerTarget,
-	}), nil
+	})
+	if u.Protocol == proxy.ProtocolHTTP2 || u.MaxIdlePerTarget <= 0 {
+		return std, nil
+	}
+	return &schemeTransport{
+		h1: h1client.New(h1client.Config{
+			ConnectTimeout:        u.ConnectTimeout,
+			IdleTimeout:           u.IdleTimeout,
+			ResponseHeaderTimeout: u.ResponseHeaderTimeout,
+			MaxIdlePerHost:        u.MaxIdlePerTarget,
+		}),
+		std: std,
+	}, nil
 }
+
+// schemeTransport sends http:// requests through h1client and the rest
+// through net/http.
+type schemeTransport struct {
+	h1  *h1client.Transport
+	std http.RoundTripper
+}
+
+func (t *schemeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" {
+		return t.h1.RoundTrip(r)
+	}
+	return t.std.RoundTrip(r)
+}
+
+// CloseIdleConnections closes both transports' idle connections.
+func (t *schemeTransport) CloseIdleConnections() {
+	t.h1.CloseIdleConnections()
+	if c, ok := t.std.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// CloseIdleFor closes one drained target's idle connections.
+func (t *schemeTransport) CloseIdleFor(hostport string) { t.h1.CloseIdleFor(hostport) }
 
 // buildTargets turns configured targets into balancer targets.
 func buildTargets(u *config.Upstream) ([]*balancer.Target, error) {

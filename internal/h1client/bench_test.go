@@ -1,9 +1,9 @@
 package h1client
 
 import (
-	"context"
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"

@@ -15,11 +15,12 @@ const (
 	bodyDone              // Content-Length: 0, nothing to read
 )
 
-// responseBody puts the response and its body in one allocation: they live
-// and die together.
+// responseBody puts the response, its body and the backing array of its
+// header values in one allocation: they live and die together.
 type responseBody struct {
-	resp http.Response
-	body body
+	resp   http.Response
+	body   body
+	values [8]string
 }
 
 // body reads a response body straight from the connection. The connection

@@ -6,5 +6,5 @@ import "testing"
 
 type cpuMeter struct{}
 
-func startCPU() cpuMeter            { return cpuMeter{} }
+func startCPU() cpuMeter           { return cpuMeter{} }
 func (cpuMeter) report(*testing.B) {}

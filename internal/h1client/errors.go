@@ -81,7 +81,6 @@ var (
 	errChunkDataEnd    = &protocolError{"missing CRLF after chunk data"}
 	errTrailerLine     = &protocolError{"invalid trailer line"}
 	errTrailerTooLarge = &protocolError{"trailer section too large"}
-	errUnsolicited     = &protocolError{"bytes after the end of the response"}
 )
 
 // headerTooLargeError carries ErrResponseHeaderTooLarge and also classifies as

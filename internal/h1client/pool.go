@@ -2,8 +2,8 @@ package h1client
 
 import (
 	"context"
-	"time"
 	"sync"
+	"time"
 )
 
 // hostPool is the idle stack for one upstream host:port. LIFO keeps the

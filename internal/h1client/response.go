@@ -63,8 +63,21 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 	if statusEnd > 0 && s[statusEnd-1] == '\r' {
 		statusEnd--
 	}
+	var rb *responseBody
+	noBody := code == http.StatusNoContent || code == http.StatusNotModified ||
+		code < 200 || req.Method == http.MethodHead
+	if !noBody {
+		rb = new(responseBody)
+	}
 	h := make(http.Header, len(spans))
-	strs := make([]string, len(spans)) // one backing array for all values
+	// One backing array for all values; for typical responses it lives
+	// inside the responseBody allocation.
+	var strs []string
+	if rb != nil && len(spans) <= len(rb.values) {
+		strs = rb.values[:len(spans)]
+	} else {
+		strs = make([]string, len(spans))
+	}
 	for i, sp := range spans {
 		k, v := s[sp.ks:sp.ke], s[sp.vs:sp.ve]
 		if vv := h[k]; vv != nil {
@@ -105,13 +118,9 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 	}
 
 	var resp *http.Response
-	var rb *responseBody
-	noBody := code == http.StatusNoContent || code == http.StatusNotModified ||
-		code < 200 || req.Method == http.MethodHead
 	if noBody {
 		resp = new(http.Response)
 	} else {
-		rb = new(responseBody)
 		resp = &rb.resp
 	}
 	resp.Status = s[9:statusEnd]

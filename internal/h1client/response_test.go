@@ -110,9 +110,13 @@ func TestLenientButValidResponses(t *testing.T) {
 	}{
 		{"repeated equal CL", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nok", "ok", nil},
 		{"obs-fold joined", "HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\nContent-Length: 2\r\n\r\nok", "ok",
-			func(r *http.Response) bool { return strings.Fields(r.Header.Get("X-Fold"))[1] == "b" && !strings.ContainsAny(r.Header.Get("X-Fold"), "\r\n") }},
+			func(r *http.Response) bool {
+				return strings.Fields(r.Header.Get("X-Fold"))[1] == "b" && !strings.ContainsAny(r.Header.Get("X-Fold"), "\r\n")
+			}},
 		{"lowercase keys canonicalised", "HTTP/1.1 200 OK\r\ncontent-type: text/x\r\nx-MULTI-word: v\r\ncontent-length: 2\r\n\r\nok", "ok",
-			func(r *http.Response) bool { return r.Header["Content-Type"][0] == "text/x" && r.Header["X-Multi-Word"][0] == "v" }},
+			func(r *http.Response) bool {
+				return r.Header["Content-Type"][0] == "text/x" && r.Header["X-Multi-Word"][0] == "v"
+			}},
 		{"no reason phrase", "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok", "ok",
 			func(r *http.Response) bool { return r.StatusCode == 200 && r.Status == "200" }},
 		{"bare LF head", "HTTP/1.1 201 Created\nX: y\nContent-Length: 2\n\nok", "ok",

@@ -42,7 +42,8 @@ const (
 )
 
 // Transport is an http.RoundTripper for http:// upstreams speaking HTTP/1.1.
-// It is safe for concurrent use.
+// Create one with New (the zero value is not usable); it is safe for
+// concurrent use.
 type Transport struct {
 	idleTimeout   time.Duration
 	headerTimeout time.Duration

@@ -764,3 +764,56 @@ func TestEarlyResponseWhileWritingBody(t *testing.T) {
 		t.Fatal("connection with an unfinished request body was pooled")
 	}
 }
+
+func TestCloseIdleForClosesInFlightOnReturn(t *testing.T) {
+	s, dropped := serveRaw(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	tr := newTestTransport(t, Config{})
+	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleFor(strings.TrimPrefix(s.URL(), "http://")) // drained while in flight
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !<-dropped || idleCount(tr) != 0 {
+		t.Fatal("connection to a drained target went back to the pool")
+	}
+}
+
+func TestChunkedStreamingDoesNotWaitForNextChunk(t *testing.T) {
+	gotFirst := make(chan struct{})
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "event: 1\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-gotFirst: // only once the client has seen the first event
+		case <-r.Context().Done():
+		}
+		io.WriteString(w, "event: 2\n\n")
+	})
+	tr := newTestTransport(t, Config{})
+	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 1024)
+		n, _ := resp.Body.Read(buf)
+		first <- string(buf[:n])
+	}()
+	select {
+	case got := <-first:
+		if got != "event: 1\n\n" {
+			t.Fatalf("first read %q", got)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Read held back a received chunk waiting for the next one")
+	}
+	close(gotFirst)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "event: 2\n\n" {
+		t.Fatalf("rest %q %v", rest, err)
+	}
+}

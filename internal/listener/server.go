@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 )
 
@@ -19,9 +18,9 @@ type Settings struct {
 	Name           string
 	Address        string
 	TLS            bool
-	MinTLSVersion  uint16        // tls.VersionTLS12 or tls.VersionTLS13
-	HTTP2          bool          // offer h2 via ALPN (TLS listeners)
-	H2C            bool          // accept h2c (prior knowledge) on plain listeners
+	MinTLSVersion  uint16 // tls.VersionTLS12 or tls.VersionTLS13
+	HTTP2          bool   // offer h2 via ALPN (TLS listeners)
+	H2C            bool   // accept h2c (prior knowledge) on plain listeners
 	ReadHeader     time.Duration
 	Read           time.Duration
 	Write          time.Duration
@@ -35,23 +34,6 @@ type Server struct {
 	srv      *http.Server
 	ln       net.Listener
 	done     chan struct{}
-}
-
-// Listen binds the address with SO_REUSEPORT, so a reload that must
-// replace a server can bind the new one before the old one stops: no
-// moment without a listening socket, hence no refused connections.
-func Listen(ctx context.Context, s Settings) (net.Listener, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	return lc.Listen(ctx, "tcp", s.Address)
 }
 
 // Serve starts serving h on ln in the background. getCert picks the TLS
@@ -73,13 +55,16 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 	protocols.SetHTTP1(true)
 	if s.TLS {
 		protocols.SetHTTP2(s.HTTP2)
+		// Go's default suites are the modern AEAD ones with forward
+		// secrecy; TLS 1.3 suites are not configurable. The server must see
+		// the same NextProtos as the listener: net/http only serves h2 on
+		// connections that negotiated it when its own config offers it.
 		srv.TLSConfig = &tls.Config{
 			MinVersion:     s.MinTLSVersion,
 			GetCertificate: getCert,
-			// Go's defaults are the modern AEAD suites with forward secrecy;
-			// TLS 1.3 suites are not configurable.
+			NextProtos:     nextProtos(s.HTTP2),
 		}
-		ln = tls.NewListener(ln, serverTLSConfig(srv.TLSConfig, s.HTTP2))
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	} else if s.H2C {
 		protocols.SetUnencryptedHTTP2(true)
 	}
@@ -94,16 +79,11 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 	return sv
 }
 
-// serverTLSConfig adds the ALPN protocols: when we wrap the listener
-// ourselves, net/http cannot add "h2" for us.
-func serverTLSConfig(c *tls.Config, h2 bool) *tls.Config {
-	c = c.Clone()
+func nextProtos(h2 bool) []string {
 	if h2 {
-		c.NextProtos = []string{"h2", "http/1.1"}
-	} else {
-		c.NextProtos = []string{"http/1.1"}
+		return []string{"h2", "http/1.1"}
 	}
-	return c
+	return []string{"http/1.1"}
 }
 
 // Addr is the bound address (useful when the config asked for port 0).

@@ -28,6 +28,8 @@ const (
 	clientBody
 	// clientGone: the client went away; there is no one to answer.
 	clientGone
+	// succeeded: the attempt did not fail.
+	succeeded
 )
 
 func (f failure) status() int {

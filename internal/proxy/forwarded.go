@@ -23,24 +23,24 @@ func (ex *exchange) setForwarded(h http.Header, r *http.Request, trusted bool, r
 	switch prior := h["X-Forwarded-For"]; {
 	case peer == "":
 	case len(prior) == 0:
-		ex.setHeader(h, 0, "X-Forwarded-For", peer)
+		ex.setHeader(h, slotXFF, "X-Forwarded-For", peer)
 	case len(prior) == 1:
-		ex.setHeader(h, 0, "X-Forwarded-For", prior[0]+", "+peer)
+		ex.setHeader(h, slotXFF, "X-Forwarded-For", prior[0]+", "+peer)
 	default:
-		ex.setHeader(h, 0, "X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
+		ex.setHeader(h, slotXFF, "X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
 	}
 	if len(h["X-Forwarded-Proto"]) == 0 {
 		proto := "http"
 		if r.TLS != nil {
 			proto = "https"
 		}
-		ex.setHeader(h, 1, "X-Forwarded-Proto", proto)
+		ex.setHeader(h, slotXFProto, "X-Forwarded-Proto", proto)
 	}
 	if len(h["X-Forwarded-Host"]) == 0 && r.Host != "" {
-		ex.setHeader(h, 2, "X-Forwarded-Host", r.Host)
+		ex.setHeader(h, slotXFHost, "X-Forwarded-Host", r.Host)
 	}
 	if requestID != "" {
-		ex.setHeader(h, 3, "X-Request-Id", requestID)
+		ex.setHeader(h, slotRequestID, "X-Request-Id", requestID)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
+
+func TestMain(m *testing.M) {
+	// A broken proxy must fail a test, not hang the run: http.Get and
+	// friends give up after this long.
+	http.DefaultClient.Timeout = 15 * time.Second
+	os.Exit(m.Run())
+}
 
 // newPool returns a round-robin pool over the given target URLs.
 func newPool(t testing.TB, urls ...string) *balancer.Pool {

@@ -98,9 +98,22 @@ type exchange struct {
 	url  url.URL
 	body requestBody
 	// vals backs the header values the proxy sets, so setting one does not
-	// allocate a one-element slice.
-	vals [8]string
+	// allocate a one-element slice; one slot per header.
+	vals [numSlots]string
 }
+
+// Slots of exchange.vals.
+const (
+	slotXFF = iota
+	slotXFProto
+	slotXFHost
+	slotRequestID
+	slotTE
+	slotConnection
+	slotUpgrade
+	slotUserAgent
+	numSlots
+)
 
 // setHeader sets h[key] to the single value v, stored in slot i of ex.vals.
 // The slice's capacity is 1, so an append elsewhere copies, never aliases.
@@ -153,20 +166,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer body.done.Store(true)
 	}
 
-	var res *http.Response
-	retried := false
+	var (
+		res     *http.Response
+		latency time.Duration // to response headers, what the balancer steers by
+		retried bool
+	)
 	for {
 		t.Begin()
 		if info != nil {
 			info.Target = t.Addr
 			info.Attempts++
 		}
+		start := time.Now()
 		var err error
-		if res, err = h.transport.RoundTrip(out); err == nil {
+		res, err = h.transport.RoundTrip(out)
+		latency = time.Since(start)
+		if err == nil {
 			break
 		}
-		t.End()
 		f := classify(err, r, body)
+		finish(t, latency, f)
 		h.report(r, info, t, f, err)
 		if !retried && f.upstreamFault() && out.Body == nil && ctx.Err() == nil &&
 			idempotent(r) && redispatchable(err) {
@@ -182,11 +201,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		info.UpstreamError = ""
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		h.switchProtocols(w, r, info, t, res, upType)
-		t.End()
+		h.switchProtocols(w, r, info, t, res, latency, upType)
 		return
 	}
-	h.respond(w, r, info, t, res)
+	h.respond(w, r, info, t, res, latency)
+}
+
+// finish ends an attempt on t: the in-flight count drops and the balancer
+// learns its latency and outcome. An attempt the client cut short (or
+// whose body the client broke) says nothing about the target, so it is
+// not observed.
+func finish(t *balancer.Target, latency time.Duration, f failure) {
+	if f != clientGone && f != clientBody {
+		t.Observe(latency, f != succeeded)
+	}
+	t.End()
 }
 
 // prepare turns r into the outgoing request ex.out for target t, editing
@@ -211,11 +240,11 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	// Headers the proxy owns are set only after stripping.
 	if teTrailers {
 		// gRPC needs it, and it tells any upstream trailers get through.
-		ex.setHeader(h, 4, "Te", "trailers")
+		ex.setHeader(h, slotTE, "Te", "trailers")
 	}
 	if upType != "" {
-		ex.setHeader(h, 5, "Connection", "Upgrade")
-		ex.setHeader(h, 6, "Upgrade", upType)
+		ex.setHeader(h, slotConnection, "Connection", "Upgrade")
+		ex.setHeader(h, slotUpgrade, "Upgrade", upType)
 	}
 	var path, id string
 	trusted := false
@@ -228,7 +257,7 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	ex.setForwarded(h, r, trusted, id)
 	if _, ok := h["User-Agent"]; !ok {
 		// An empty value keeps net/http from sending its own.
-		ex.setHeader(h, 7, "User-Agent", "")
+		ex.setHeader(h, slotUserAgent, "User-Agent", "")
 	}
 
 	ex.out = *r.WithContext(ctx)
@@ -270,7 +299,7 @@ func (ex *exchange) retarget(t *balancer.Target) *http.Request {
 // write when its length is unknown or it is an event stream) and trailers.
 // Once the header is sent an upstream failure can only abort the client's
 // connection, so the client sees a truncated response, not a clean one.
-func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response) {
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response, latency time.Duration) {
 	removeHopByHop(res.Header)
 	dst := w.Header()
 	copyResponseHeader(dst, res.Header)
@@ -278,7 +307,7 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.
 	announceTrailers(dst, res.Trailer)
 	var fl http.Flusher
 	if res.ContentLength < 0 || isEventStream(res.Header) {
-		fl = nil
+		fl = flusherOf(w)
 	}
 	w.WriteHeader(res.StatusCode)
 	if fl != nil {
@@ -289,19 +318,21 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.
 	rerr, werr := copyBody(w, res.Body, fl)
 	if rerr != nil || werr != nil {
 		res.Body.Close()
-		t.End()
 		if werr != nil || r.Context().Err() != nil {
 			if werr == nil {
 				werr = rerr
 			}
+			finish(t, latency, clientGone)
 			h.report(r, info, t, clientGone, werr)
 			return
 		}
-		h.report(r, info, t, classify(rerr, r, nil), rerr)
+		f := classify(rerr, r, nil)
+		finish(t, latency, f)
+		h.report(r, info, t, f, rerr)
 		panic(http.ErrAbortHandler)
 	}
 	res.Body.Close() // fills res.Trailer
-	t.End()
+	finish(t, latency, succeeded)
 	if len(res.Trailer) > 0 {
 		copyTrailers(dst, res.Trailer, announced)
 	}

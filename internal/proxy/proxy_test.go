@@ -3,7 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-		"io"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -384,5 +384,26 @@ func TestServeHTTPWithoutServer(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if c := <-got; rec.Code != 200 || c.uri != "/u?x=1" || c.header.Get("X-Forwarded-For") != "" {
 		t.Fatalf("status %d, %+v", rec.Code, c)
+	}
+}
+
+func TestAttemptsAreObserved(t *testing.T) {
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
+	pool := newPool(t, "http://"+closedAddr(t), up.URL)
+	s := front(t, Options{Pool: pool})
+	res, err := http.Get(s.URL) // refused on the first target, redispatched to the second
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	failed, ok := pool.Targets()[0], pool.Targets()[1]
+	if got := failed.LatencyEstimate(); got < time.Second/2 { // decays from the 1s penalty
+		t.Errorf("failed target's latency estimate %v: a failure must count as slow", got)
+	}
+	if got := ok.LatencyEstimate(); got <= 0 || got >= time.Second/2 {
+		t.Errorf("answering target's latency estimate %v", got)
+	}
+	if failed.InFlight() != 0 || ok.InFlight() != 0 {
+		t.Errorf("in flight %d, %d", failed.InFlight(), ok.InFlight())
 	}
 }

@@ -91,8 +91,8 @@ func TestMalformedChunking(t *testing.T) {
 	var upstreamErrors counter
 	s := front(t, Options{Pool: newPool(t, upURL), OnUpstreamError: upstreamErrors.hook})
 	for _, body := range []string{
-		"zz\r\nabc\r\n0\r\n\r\n",       // not hex
-		"3\r\nabcdef\r\n0\r\n\r\n",     // chunk longer than declared
+		"zz\r\nabc\r\n0\r\n\r\n",         // not hex
+		"3\r\nabcdef\r\n0\r\n\r\n",       // chunk longer than declared
 		"3;" + strings.Repeat("x", 5000), // endless chunk extension
 	} {
 		res, br, _ := raw(t, hostOf(s), "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+body+"GET / HTTP/1.1\r\nHost: h\r\n\r\n")

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -42,9 +44,12 @@ func TestStreamingResponsesFlush(t *testing.T) {
 			})
 			defer close(release)
 			s := front(t, Options{Pool: newPool(t, up.URL)})
-			res, err := http.Get(s.URL)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.URL, nil)
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("header not delivered while the stream is open: %v", err)
 			}
 			defer res.Body.Close()
 			line := make(chan string, 1)
@@ -233,5 +238,43 @@ func TestCopyBodyDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("copyBody allocates %.1f times per call; its buffer should come from the pool", allocs)
+	}
+}
+
+// wrappedWriter hides the Flusher of the writer it wraps, as middleware
+// that records the status does, but offers Unwrap.
+type wrappedWriter struct{ http.ResponseWriter }
+
+func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type opaqueWriter struct{ http.ResponseWriter }
+
+func TestFlusherThroughWrappers(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: 1\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+	})
+	p := New(Options{Pool: newPool(t, up.URL), Transport: testTransport(t)})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.ServeHTTP(wrappedWriter{wrappedWriter{w}}, r)
+	}))
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("header not flushed through the wrappers: %v", err)
+	}
+	defer res.Body.Close()
+	if l, err := bufio.NewReader(res.Body).ReadString('\n'); l != "data: 1\n" {
+		t.Fatalf("read %q, %v", l, err)
+	}
+	if flusherOf(opaqueWriter{httptest.NewRecorder()}) != nil {
+		t.Fatal("flusher found in a writer that has none")
 	}
 }

@@ -22,12 +22,13 @@ import (
 //
 // The route timeout covers the handshake only: a tunnel is long-lived by
 // nature, and its lifetime is bounded by either side closing.
-func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response, reqType string) {
+func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response, latency time.Duration, reqType string) {
 	resType := upgradeType(res.Header)
 	back, ok := res.Body.(io.ReadWriteCloser)
 	var err error
 	switch {
 	case reqType == "":
+		// Checked apart: with no Upgrade header either, the two "match".
 		err = errors.New("upstream switched protocols unasked")
 	case !strings.EqualFold(reqType, resType):
 		err = fmt.Errorf("upstream switched to protocol %q, client asked for %q", resType, reqType)
@@ -36,10 +37,15 @@ func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *
 	}
 	if err != nil {
 		res.Body.Close()
+		finish(t, latency, upstreamFailed)
 		h.report(r, info, t, upstreamFailed, err)
 		answer(w, r, upstreamFailed)
 		return
 	}
+	// The handshake is what the balancer can judge; the tunnel's life is
+	// up to the client. The in-flight count covers the whole tunnel.
+	t.Observe(latency, false)
+	defer t.End()
 	client, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// Not an upstream fault: this listener cannot hand over its
@@ -54,8 +60,8 @@ func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *
 	}
 	defer client.Close()
 	defer back.Close()
-	// The server may have left read or write deadlines on the connection
-	// (its header or write timeouts); they must not cut the tunnel.
+	// Server timeouts must not cut the tunnel. net/http clears its
+	// deadlines on Hijack today but documents that as the caller's job.
 	client.SetDeadline(time.Time{})
 
 	removeHopByHop(res.Header)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +53,13 @@ func echo(t *testing.T, ctx context.Context, c *websocket.Conn, msg string) {
 
 func TestWebSocketEcho(t *testing.T) {
 	upURL, upDone := echoWS(t)
-	// The route timeout bounds the handshake, not the tunnel.
-	s := front(t, Options{Pool: newPool(t, upURL), Timeout: 300 * time.Millisecond})
+	// The route timeout bounds the handshake, not the tunnel; nor do the
+	// server's read and write timeouts, which leave deadlines on the
+	// connection it hands over.
+	s := httptest.NewUnstartedServer(New(Options{Pool: newPool(t, upURL), Transport: testTransport(t), Timeout: 300 * time.Millisecond}))
+	s.Config.ReadTimeout, s.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	s.Start()
+	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/chat", nil)
@@ -66,7 +72,7 @@ func TestWebSocketEcho(t *testing.T) {
 	c.SetReadLimit(1 << 20)
 	echo(t, ctx, c, "hello")
 	echo(t, ctx, c, strings.Repeat("big", 50000))
-	time.Sleep(400 * time.Millisecond) // outlive the route timeout
+	time.Sleep(400 * time.Millisecond) // outlive the timeouts
 	echo(t, ctx, c, "still here")
 	c.Close(websocket.StatusNormalClosure, "bye")
 	select {
@@ -105,6 +111,7 @@ func TestUpgradeRefusedUnlessUpstreamSwitchesAsAsked(t *testing.T) {
 	cases := []struct{ name, upstreamResp, req string }{
 		{"other protocol", strings.Replace(switched, "%s", "tcp-tunnel", 1), wsRequest},
 		{"no upgrade asked", strings.Replace(switched, "%s", "websocket", 1), "GET / HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"none asked, none named", "HTTP/1.1 101 Switching Protocols\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\r\n\r\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +142,7 @@ func TestUpgradeNotForwarded(t *testing.T) {
 	up, got := recorder(t)
 	s := front(t, Options{Pool: newPool(t, up.URL)})
 	cases := map[string]string{
-		"h2c": "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+		"h2c":      "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
 		"HTTP/1.0": "GET / HTTP/1.0\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	}
 	for name, req := range cases {
@@ -187,4 +194,14 @@ func TestTunnelEndsBothWays(t *testing.T) {
 			t.Fatalf("upstream read %q", got)
 		}
 	})
+}
+
+func TestInvalidUpgradeToken(t *testing.T) {
+	up, _ := recorder(t)
+	s := front(t, Options{Pool: newPool(t, up.URL)})
+	// net/http accepts a tab (and bytes >= 0x80) in a header value.
+	res, _, _ := raw(t, hostOf(s), "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: web\tsocket\r\n\r\n")
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d", res.StatusCode)
+	}
 }

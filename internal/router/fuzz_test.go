@@ -322,6 +322,12 @@ func FuzzMatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// bigRules has enough hosts and segments for the hashed lookups.
+	big, err := New(bigRules())
+	if err != nil {
+		f.Fatal(err)
+	}
+	bigRef := bigRules()
 	seeds := []struct{ host, method, path, query, env, ver string }{
 		{"api.example.com", "GET", "/v1/users/42", "", "", ""},
 		{"API.example.com:8080", "POST", "/v1/users", "q=ab+c", "prod", ""},
@@ -334,6 +340,8 @@ func FuzzMatch(f *testing.F) {
 		{"api.example.com", "PUT", "/a/b/", "q=%zz&q=x", "", ""},
 		{"", "GET", "", "", "", ""},
 		{"[", "GET", "v1", ";", "", ""},
+		{"H3.EXAMPLE.COM", "GET", "/api/v7", "", "", ""},
+		{"h5.example.com:1", "GET", "/s3/q", "", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.host, s.method, s.path, s.query, s.env, s.ver)
@@ -364,6 +372,11 @@ func FuzzMatch(f *testing.F) {
 				if got2, ok2 := r.Match(host, method, p, header, rawQuery, nil); got2 != got || ok2 != ok {
 					t.Fatalf("nil params changed the result: %d, %v", got2, ok2)
 				}
+			}
+			wantRule, wantParams, wantOK = refMatch(bigRef, host, method, p, header, rawQuery)
+			var params Params
+			if got, ok := big.Match(host, method, p, header, rawQuery, &params); got != wantRule || ok != wantOK || !slices.Equal(paramsList(&params), wantParams) {
+				t.Fatalf("big: Match(%q, %q, %q) = %d, %v, %q; reference %d, %v, %q", host, method, p, got, ok, paramsList(&params), wantRule, wantOK, wantParams)
 			}
 		}
 	})

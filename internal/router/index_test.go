@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
-// bigRules has more exact hosts and first segments than smallMapMax, so the
-// hashed host map (with upper-case folding) and the hashed segment index are
-// used, plus regexes whose literal prefix fixes the first segment.
+// bigRules has more exact hosts and first segments than smallMapMax and
+// smallSegMax, so the hashed host map (with upper-case folding) and the
+// hashed segment index are used, plus regexes whose literal prefix fixes the
+// first segment.
 func bigRules() []Rule[int] {
 	var rules []Rule[int]
 	add := func(m Match) { rules = append(rules, Rule[int]{Matches: []Match{m}, Value: len(rules)}) }
@@ -46,7 +48,8 @@ func TestIndexedAgreesWithLinear(t *testing.T) {
 	}
 	linear, _ := newRouter(rules, 1<<30)
 	indexed, _ := newRouter(rules, 1)
-	hosts := []string{"h3.example.com", "H3.Example.COM:80", "h11.example.com.", "x.example.com", "nope", "H99.EXAMPLE.COM"}
+	hosts := []string{"h3.example.com", "H3.Example.COM:80", "h11.example.com.", "x.example.com", "nope", "H99.EXAMPLE.COM",
+		strings.Repeat("A", 300) + ".example.com"} // longer than any DNS name: no stack buffer overflow
 	paths := []string{"/", "/s3", "/s3/x", "/s3/y", "/s11/x/y", "/api/v2", "/api/vx", "/re", "/re/", "/q/tail", "/a/b", "/zzz", "/s1/tail", "re", ""}
 	for _, h := range hosts {
 		for _, p := range paths {
@@ -63,5 +66,38 @@ func TestIndexedAgreesWithLinear(t *testing.T) {
 	// Spot-check the upper-case host really reached its exact bucket.
 	if got, _ := def.Match("H3.Example.COM:80", "GET", "/s5", nil, "", nil); got != 3*17+5 {
 		t.Errorf("upper-case host through the hashed map: got rule %d", got)
+	}
+}
+
+// TestFirstSegmentKeys: which paths fix their first segment decides how much
+// of a bucket the index can skip; a wrong key would hide a route.
+func TestFirstSegmentKeys(t *testing.T) {
+	tests := []struct {
+		p   PathMatch
+		key string
+		has bool
+	}{
+		{PathMatch{Value: "/"}, "", false},
+		{PathMatch{Value: "/v1"}, "v1", true},
+		{PathMatch{Value: "/v1/users/"}, "v1", true},
+		{PathMatch{Type: PathExact, Value: "/"}, "", true},
+		{PathMatch{Type: PathExact, Value: "/%61pi/x"}, "api", true},
+		{PathMatch{Type: PathTemplate, Value: "/v1/{id}"}, "v1", true},
+		{PathMatch{Type: PathTemplate, Value: "/{id}/x"}, "", false},
+		{PathMatch{Type: PathTemplate, Value: "/"}, "", true},
+		{PathMatch{Type: PathRegex, Value: `/api/v[0-9]+`}, "api", true},
+		{PathMatch{Type: PathRegex, Value: `/re`}, "re", true},       // whole match is literal
+		{PathMatch{Type: PathRegex, Value: `/re.*`}, "", false},      // "/rex" is possible
+		{PathMatch{Type: PathRegex, Value: `/a|/b`}, "", false},      // no common first segment
+		{PathMatch{Type: PathRegex, Value: `(?i)/api/x`}, "", false}, // case-folded: no literal
+	}
+	for _, tt := range tests {
+		m, err := compilePath(tt.p)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.p, err)
+		}
+		if m.firstSeg != tt.key || m.hasFirstSeg != tt.has {
+			t.Errorf("%+v: key %q, %v; want %q, %v", tt.p, m.firstSeg, m.hasFirstSeg, tt.key, tt.has)
+		}
 	}
 }

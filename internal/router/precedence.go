@@ -11,9 +11,9 @@ func pathRank(t PathType) int {
 	case PathExact:
 		return 0
 	case PathTemplate:
-		return 2
-	case PathRegex:
 		return 1
+	case PathRegex:
+		return 2
 	default:
 		return 3
 	}

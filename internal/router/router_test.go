@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp/syntax"
 	"testing"
@@ -61,6 +62,18 @@ func TestHostExactIgnoresCasePortAndTrailingDot(t *testing.T) {
 		req{host: "www.example.com", path: "/"},
 		req{host: "api.example.co", path: "/"},
 		req{host: "xapi.example.com", path: "/"},
+	)
+}
+
+// TestConfigHostCanonical: configured hosts are compared in one spelling.
+func TestConfigHostCanonical(t *testing.T) {
+	r := mustNew(t, []Rule[string]{
+		rule("dot", Match{Hosts: []string{"Dot.Example.com."}}),
+		rule("wild", Match{Hosts: []string{"*.Wild.Example.COM."}}),
+	})
+	check(t, r,
+		req{host: "dot.example.com", path: "/", want: "dot"},
+		req{host: "a.wild.example.com", path: "/", want: "wild"},
 	)
 }
 
@@ -158,11 +171,13 @@ func TestConfigPathsNormalized(t *testing.T) {
 		rule("e", Match{Path: exact("/caf%c3%a9")}),
 		rule("p", Match{Path: prefix("/%61pi/./v1")}),
 		rule("u", Match{Path: exact("/naïve")}),
+		rule("t", Match{Path: PathMatch{Type: PathTemplate, Value: "/caf%c3%a9/%7Euser/{x}"}}),
 	})
 	check(t, r,
 		req{path: "/caf%C3%A9", want: "e"},
 		req{path: "/api/v1/x", want: "p"},
 		req{path: "/na%C3%AFve", want: "u"},
+		req{path: "/caf%C3%A9/~user/1", want: "t"},
 	)
 }
 
@@ -582,4 +597,29 @@ func TestNewDoesNotAliasInput(t *testing.T) {
 	r := mustNew(t, []Rule[string]{rule("get", Match{Methods: methods})})
 	methods[0] = "POST"
 	check(t, r, req{method: "GET", path: "/", want: "get"})
+}
+
+// TestRuleErrorMessage: the message must locate the problem for the
+// configuration layer's "file:line: route …" errors.
+func TestRuleErrorMessage(t *testing.T) {
+	_, err := New([]Rule[string]{{}, {}, rule("x", Match{}, Match{Path: PathMatch{Type: PathTemplate, Value: "/{1}"}})})
+	want := `router: rule 2, match 1: path: template "/{1}": parameter name "1": want letters, digits and '_', not starting with a digit`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
+	}
+	_, err = New([]Rule[string]{rule("x", Match{Path: PathMatch{Type: 7}})})
+	if err == nil || err.Error() != "router: rule 0, match 0: path: unknown path type 7" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTypeStrings(t *testing.T) {
+	for v, want := range map[fmt.Stringer]string{
+		PathPrefix: "prefix", PathExact: "exact", PathRegex: "regex", PathTemplate: "template", PathType(9): "PathType(9)",
+		ValueExact: "exact", ValueRegex: "regex", ValuePresent: "present", ValueType(9): "ValueType(9)",
+	} {
+		if got := v.String(); got != want {
+			t.Errorf("%#v.String() = %q, want %q", v, got, want)
+		}
+	}
 }

@@ -20,6 +20,11 @@ type template struct {
 	// the more fixed text, the more specific.
 	literal  int
 	catchAll bool
+	// prefix is the fixed text before the first parameter ("/v1/users/" for
+	// "/v1/users/{id}"). Checking it first rejects most non-matching paths
+	// with one comparison instead of a segment walk (template/10 benchmark:
+	// about 140 → 70 ns).
+	prefix string
 }
 
 var errTemplateSyntax = errors.New(`template segments are literal text, "{name}" or a final "{name...}"`)
@@ -78,6 +83,13 @@ func compileTemplate(s string) (*template, error) {
 		t.segs = append(t.segs, tmplSeg{lit: n[1:]})
 		t.literal += len(n) - 1
 	}
+	for _, seg := range t.segs {
+		t.prefix += "/"
+		if seg.param != "" {
+			break
+		}
+		t.prefix += seg.lit
+	}
 	return t, nil
 }
 
@@ -98,8 +110,12 @@ func isIdent(s string) bool {
 // not nil, appends the captures. On failure params may hold partial captures;
 // the caller resets it.
 func (t *template) match(path string, params *Params) bool {
+	if !strings.HasPrefix(path, t.prefix) {
+		return false
+	}
 	rest := path
-	for _, seg := range t.segs {
+	for i := range t.segs {
+		seg := &t.segs[i]
 		if len(rest) == 0 || rest[0] != '/' {
 			return false
 		}

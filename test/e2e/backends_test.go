@@ -81,9 +81,13 @@ func newBackend(t *testing.T, name string) *backend {
 	b.url = "http://" + b.addr
 	t.Cleanup(func() {
 		// Unblock anything the test forgot to release, then close.
+		start := time.Now()
 		b.releaseAll()
 		b.srv.CloseClientConnections()
 		b.srv.Close()
+		if d := time.Since(start); d > 3*time.Second {
+			t.Logf("closing backend %s took %v", name, d.Round(time.Millisecond))
+		}
 	})
 	return b
 }

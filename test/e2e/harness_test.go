@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // Binaries built once by TestMain.
@@ -71,7 +73,17 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: building the gateway failed:\n", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// Every backend, client and gateway watcher a test started must be
+		// gone: a leak here means a test does not clean up after itself.
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: leaked goroutines after the tests:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 func buildGateway(out string, race bool) error {
@@ -160,8 +172,6 @@ type gw struct {
 	stderr  *syncBuffer // process log (JSON lines) and any race report
 	done    chan struct{}
 	exit    int // valid after done is closed
-	stopped bool
-	mu      sync.Mutex
 }
 
 // adminTail is appended to every test configuration so the harness knows
@@ -199,11 +209,8 @@ func startGatewayFile(t *testing.T, bin, path, admin string) *gw {
 		t.Fatalf("start gatehouse: %v", err)
 	}
 	go func() {
-		err := g.cmd.Wait()
-		g.exit = g.cmd.ProcessState.ExitCode()
-		if err != nil && g.exit == -1 {
-			g.exit = -1
-		}
+		g.cmd.Wait()
+		g.exit = g.cmd.ProcessState.ExitCode() // -1 when killed by a signal
 		close(g.done)
 	}()
 	t.Cleanup(g.cleanup)
@@ -289,9 +296,6 @@ func (g *gw) countLog(substr string) int { return strings.Count(g.stderr.String(
 // stop sends SIGTERM and returns the exit code (killing after 20 s).
 func (g *gw) stop() int {
 	g.t.Helper()
-	g.mu.Lock()
-	g.stopped = true
-	g.mu.Unlock()
 	g.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-g.done:
@@ -314,6 +318,12 @@ func (g *gw) waitExit(timeout time.Duration) (int, bool) {
 }
 
 func (g *gw) cleanup() {
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 3*time.Second {
+			g.t.Logf("stopping the gateway took %v", d.Round(time.Millisecond))
+		}
+	}()
 	select {
 	case <-g.done:
 	default:
@@ -496,7 +506,6 @@ func portFree(addr string) bool {
 	ln.Close()
 	return true
 }
-
 
 // ctxT returns a context bounded by d and cancelled at cleanup.
 func ctxT(t *testing.T, d time.Duration) context.Context {

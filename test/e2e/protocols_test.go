@@ -77,9 +77,22 @@ routes:
 		}
 	}
 
+	// An unknown SNI name gets the first certificate (README: "else the first").
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{ServerName: "c.test", InsecureSkipVerify: true})
+	if err != nil {
+		t.Errorf("TLS handshake with unknown SNI c.test: %v", err)
+	} else {
+		got := conn.ConnectionState().PeerCertificates[0].DNSNames
+		conn.Close()
+		if !slices.Equal(got, []string{"a.test"}) {
+			t.Errorf("unknown SNI c.test: certificate for %v, want the first one (a.test)", got)
+		}
+	}
+
 	// TLS 1.1 is refused by the server (the client offers only 1.0-1.1).
 	old := &tls.Config{ServerName: "a.test", RootCAs: pki.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, old)
+	conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, old)
 	if err == nil {
 		v := conn.ConnectionState().Version
 		conn.Close()
