@@ -6,9 +6,11 @@ package listener
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -34,6 +36,9 @@ type Server struct {
 	srv      *http.Server
 	ln       net.Listener
 	done     chan struct{}
+
+	mu    sync.Mutex
+	conns map[net.Conn]http.ConnState // connections not idle: new or active
 }
 
 // Serve starts serving h on ln in the background. getCert picks the TLS
@@ -69,10 +74,11 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 		protocols.SetUnencryptedHTTP2(true)
 	}
 	srv.Protocols = protocols
-	sv := &Server{Settings: s, srv: srv, ln: ln, done: make(chan struct{})}
+	sv := &Server{Settings: s, srv: srv, ln: ln, done: make(chan struct{}), conns: map[net.Conn]http.ConnState{}}
+	srv.ConnState = sv.track
 	go func() {
 		defer close(sv.done)
-		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed && !errors.Is(err, net.ErrClosed) {
 			errLog.Error("listener stopped", "listener", s.Name, "address", s.Address, "error", err)
 		}
 	}()
@@ -89,9 +95,49 @@ func nextProtos(h2 bool) []string {
 // Addr is the bound address (useful when the config asked for port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Shutdown stops accepting, lets in-flight requests finish until ctx ends,
-// then closes what remains.
+// track keeps the set of busy (new or active) connections, so Shutdown
+// can tell when only idle ones remain.
+func (s *Server) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	switch st {
+	case http.StateNew, http.StateActive:
+		s.conns[c] = st
+	default:
+		delete(s.conns, c)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) busy() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Shutdown stops the server without losing a request, then returns when
+// in-flight requests have finished or ctx ends (then it closes the rest).
+//
+// http.Server.Shutdown alone is not enough: a connection accepted just
+// before it, whose request is read just after, is closed without an answer
+// (net/http drops requests read while shutting down). So first the
+// listener stops handing out connections and keep-alives are turned off —
+// idle connections close, busy ones close after their response — and only
+// when no connection is busy does Shutdown run, to send HTTP/2 GOAWAY and
+// close what is left, all idle.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.ln.Close()
+	s.srv.SetKeepAlivesEnabled(false)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.busy() > 0 {
+		select {
+		case <-ctx.Done():
+			s.srv.Close()
+			<-s.done
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.srv.Close()
