@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -136,6 +137,16 @@ func cmdRun(args []string, stderr io.Writer) int {
 		lv = slog.LevelInfo
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if f := os.Getenv("GATEHOUSE_CPU_PROFILE"); f != "" {
+		// A profiling aid: the whole run's CPU profile, written on exit.
+		out, err := os.Create(f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		pprof.StartCPUProfile(out)
+		defer func() { pprof.StopCPUProfile(); out.Close() }()
+	}
 	gw := gateway.New(path, log)
 	if err := gw.Run(context.Background()); err != nil {
 		printErrors(stderr, err)
