@@ -90,6 +90,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 				t.Weight = defaultWeight
 			}
 		}
+		resilienceDefaults(u, given)
 	}
 	for _, r := range c.Routes {
 		if !given(&r.Timeout) {
@@ -98,8 +99,109 @@ func applyDefaults(c *Config, set map[any]Pos) {
 		if r.Respond != nil && !given(&r.Respond.Status) {
 			r.Respond.Status = defaultRespondStatus
 		}
+		if rt := r.Retry; rt != nil {
+			if !given(&rt.Attempts) {
+				rt.Attempts = 2
+			}
+			if !given(&rt.On) {
+				rt.On = []string{"connect-failure", "reset"}
+			}
+			if !given(&rt.BackoffBase) {
+				rt.BackoffBase = 25 * time.Millisecond
+			}
+			if !given(&rt.BackoffMax) {
+				rt.BackoffMax = 250 * time.Millisecond
+			}
+			if !given(&rt.BufferBytes) {
+				rt.BufferBytes = 64 << 10
+			}
+		}
 		if r.Redirect != nil && !given(&r.Redirect.Status) {
 			r.Redirect.Status = defaultRedirectStatus
 		}
+	}
+}
+
+// resilienceDefaults fills the load-balancing sections of u that are
+// present (an absent section stays nil: the feature is off).
+func resilienceDefaults(u *Upstream, given func(any) bool) {
+	if u.WhenNoneHealthy == "" {
+		u.WhenNoneHealthy = "fail"
+	}
+	if h := u.Hash; h != nil {
+		if h.On == "" {
+			h.On = "client_ip"
+		}
+		if h.Fallback == "" {
+			h.Fallback = "random"
+		}
+	}
+	if hc := u.HealthCheck; hc != nil {
+		if hc.Type == "" {
+			hc.Type = "http"
+		}
+		if hc.Type == "http" {
+			if hc.Path == "" {
+				hc.Path = "/"
+			}
+			if hc.Method == "" {
+				hc.Method = "GET"
+			}
+			if len(hc.ExpectStatus) == 0 {
+				hc.ExpectStatus = []string{"200-399"}
+			}
+		}
+		if !given(&hc.Interval) {
+			hc.Interval = 5 * time.Second
+		}
+		if !given(&hc.Timeout) {
+			hc.Timeout = time.Second
+		}
+		if !given(&hc.HealthyThreshold) {
+			hc.HealthyThreshold = 2
+		}
+		if !given(&hc.UnhealthyThreshold) {
+			hc.UnhealthyThreshold = 3
+		}
+	}
+	if o := u.OutlierDetection; o != nil {
+		if !given(&o.ConsecutiveFailures) {
+			o.ConsecutiveFailures = 5
+		}
+		if !given(&o.BaseEjection) {
+			o.BaseEjection = 30 * time.Second
+		}
+		if !given(&o.MaxEjection) {
+			o.MaxEjection = 300 * time.Second
+		}
+		if !given(&o.MaxEjectedPercent) {
+			o.MaxEjectedPercent = 50
+		}
+	}
+	if u.RetryBudget == nil {
+		u.RetryBudget = &RetryBudget{}
+	}
+	if !given(&u.RetryBudget.Ratio) {
+		u.RetryBudget.Ratio = 0.2
+	}
+	if !given(&u.RetryBudget.MinConcurrent) {
+		u.RetryBudget.MinConcurrent = 3
+	}
+	if st := u.Sticky; st != nil {
+		if st.Cookie == "" {
+			st.Cookie = "gh_sticky"
+		}
+		if !given(&st.HTTPOnly) {
+			st.HTTPOnly = true
+		}
+		if st.SameSite == "" {
+			st.SameSite = "lax"
+		}
+		if st.Path == "" {
+			st.Path = "/"
+		}
+	}
+	if d := u.Discovery; d != nil && !given(&d.Interval) {
+		d.Interval = 30 * time.Second
 	}
 }

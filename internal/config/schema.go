@@ -137,6 +137,113 @@ type Upstream struct {
 	// 0 means keep none (the proxy should disable keep-alive), not "use the
 	// net/http default".
 	MaxIdlePerTarget int `yaml:"max_idle_per_target"`
+
+	// Hash configures the hash algorithm's key (balance: hash).
+	Hash *HashConfig `yaml:"hash"`
+	// HealthCheck enables active health checks of every target.
+	HealthCheck *HealthCheck `yaml:"health_check"`
+	// OutlierDetection ejects targets that fail consecutive requests.
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
+	// CircuitBreaker caps requests in flight to the upstream.
+	CircuitBreaker *CircuitBreaker `yaml:"circuit_breaker"`
+	// RetryBudget caps retries to a share of live requests.
+	RetryBudget *RetryBudget `yaml:"retry_budget"`
+	// Sticky pins clients to a target with a signed cookie.
+	Sticky *Sticky `yaml:"sticky"`
+	// SlowStart ramps a target's share over this window after it becomes
+	// available; 0 disables.
+	SlowStart time.Duration `yaml:"slow_start"`
+	// WhenNoneHealthy is "fail" (503, the default) or "all" (spread over
+	// every target, healthy or not, as Envoy's panic mode does).
+	WhenNoneHealthy string `yaml:"when_none_healthy"`
+	// Discovery re-resolves targets given by DNS name.
+	Discovery *Discovery `yaml:"discovery"`
+}
+
+// HashConfig chooses the key of consistent hashing.
+type HashConfig struct {
+	// On is client_ip (default), header, cookie or query.
+	On string `yaml:"on"`
+	// Key is the header, cookie or query parameter name.
+	Key string `yaml:"key"`
+	// Fallback is the algorithm for requests without the key (default random).
+	Fallback string `yaml:"fallback"`
+}
+
+// HealthCheck is an active health check.
+type HealthCheck struct {
+	Pos Pos `yaml:"-"`
+	// Type is http (default), tcp or grpc.
+	Type   string `yaml:"type"`
+	Path   string `yaml:"path"`
+	Method string `yaml:"method"`
+	Host   string `yaml:"host"`
+	// ExpectStatus lists codes or inclusive ranges ("200-399", the default).
+	ExpectStatus []string `yaml:"expect_status"`
+	// ExpectBody is a substring required in the first 64 KiB of the body.
+	ExpectBody         string        `yaml:"expect_body"`
+	GRPCService        string        `yaml:"grpc_service"`
+	Interval           time.Duration `yaml:"interval"`
+	Timeout            time.Duration `yaml:"timeout"`
+	HealthyThreshold   int           `yaml:"healthy_threshold"`
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold"`
+}
+
+// OutlierDetection is passive health checking.
+type OutlierDetection struct {
+	Pos Pos `yaml:"-"`
+	// ConsecutiveFailures (connect errors, resets, 5xx) before ejection.
+	ConsecutiveFailures int           `yaml:"consecutive_failures"`
+	BaseEjection        time.Duration `yaml:"base_ejection"`
+	MaxEjection         time.Duration `yaml:"max_ejection"`
+	MaxEjectedPercent   int           `yaml:"max_ejected_percent"`
+}
+
+// CircuitBreaker holds Envoy-style limits per upstream.
+type CircuitBreaker struct {
+	Pos         Pos `yaml:"-"`
+	MaxInFlight int `yaml:"max_in_flight"`
+	MaxPending  int `yaml:"max_pending"`
+}
+
+// RetryBudget caps retries in flight to max(min_concurrent, ratio × active requests).
+type RetryBudget struct {
+	Ratio         float64 `yaml:"ratio"`
+	MinConcurrent int     `yaml:"min_concurrent"`
+}
+
+// Sticky is cookie affinity.
+type Sticky struct {
+	Pos    Pos           `yaml:"-"`
+	Cookie string        `yaml:"cookie"`
+	TTL    time.Duration `yaml:"ttl"`
+	// Secret signs the cookie (HMAC-SHA256); empty = a random key per
+	// process, so pins do not survive a restart or span instances.
+	Secret   string `yaml:"secret"`
+	Secure   bool   `yaml:"secure"`
+	HTTPOnly bool   `yaml:"http_only"`
+	// SameSite is lax (default), strict or none.
+	SameSite string `yaml:"same_site"`
+	Path     string `yaml:"path"`
+}
+
+// Discovery re-resolves DNS names in target URLs.
+type Discovery struct {
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Retry is a route's retry policy.
+type Retry struct {
+	Pos Pos `yaml:"-"`
+	// Attempts counts tries, the first included.
+	Attempts int `yaml:"attempts"`
+	// On lists conditions: connect-failure, reset, timeout, 5xx, or codes.
+	On                 []string      `yaml:"on"`
+	RetryNonIdempotent bool          `yaml:"retry_non_idempotent"`
+	PerTryTimeout      time.Duration `yaml:"per_try_timeout"`
+	BackoffBase        time.Duration `yaml:"backoff_base"`
+	BackoffMax         time.Duration `yaml:"backoff_max"`
+	BufferBytes        int64         `yaml:"buffer_bytes" gatehouse:"size"`
 }
 
 // Target is one backend server of an upstream.
@@ -147,6 +254,9 @@ type Target struct {
 	// Weight is 0..10000; 0 keeps the target configured but sends it
 	// nothing.
 	Weight int `yaml:"weight"`
+	// Priority groups targets for failover: a higher number is used only
+	// when no target of a lower one is available. Default 0.
+	Priority int `yaml:"priority"`
 }
 
 // UpstreamTLS is the client side TLS used for https targets. Paths are
@@ -178,6 +288,9 @@ type Route struct {
 	Redirect *Redirect `yaml:"redirect"`
 	// Timeout bounds the whole request; 0 disables it.
 	Timeout time.Duration `yaml:"timeout"`
+	// Retry replaces the default retry (one redispatch of idempotent
+	// requests that failed to connect) for proxied requests.
+	Retry *Retry `yaml:"retry"`
 }
 
 // Match is one set of conditions that must all hold (AND).

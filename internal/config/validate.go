@@ -270,6 +270,7 @@ func (v *validator) upstreams(c *Config) []string {
 		if u.TLS != nil {
 			v.upstreamTLS(u, owner)
 		}
+		v.resilience(u, owner)
 	}
 	return names
 }

@@ -15,6 +15,9 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 	for _, r := range c.Routes {
 		v.name("route", r.Name, r.Pos, &r.Name, first)
 		owner := label("route", r.Name)
+		if r.Retry != nil {
+			v.retry(r, owner)
+		}
 
 		seen := make(map[string]bool)
 		for i := range r.Listeners {
