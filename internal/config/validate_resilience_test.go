@@ -14,7 +14,7 @@ func TestValidateResilience(t *testing.T) {
 		{"outlier percent", up + "    outlier_detection: {max_ejected_percent: 101}\n", `gatehouse.yaml:6: upstream "users": max_ejected_percent 101 is out of range (use 0..100)`},
 		{"breaker", up + "    circuit_breaker: {max_in_flight: 0}\n", `gatehouse.yaml:6: upstream "users": circuit_breaker needs max_in_flight ≥ 1 and max_pending ≥ 0 (e.g. max_in_flight: 1000, max_pending: 100)`},
 		{"samesite none", up + "    sticky: {same_site: none}\n", `gatehouse.yaml:6: upstream "users": browsers drop SameSite=None cookies that are not Secure (set secure: true)`},
-		{"none healthy", up + "    when_none_healthy: any\n", `gatehouse.yaml:6: upstream "users": unknown when_none_healthy "any" (did you mean "all"?)`},
+		{"none healthy", up + "    when_none_healthy: any\n", `gatehouse.yaml:6: upstream "users": unknown when_none_healthy "any" (use one of fail, all)`},
 		{"retry condition", up + route + "    retry: {on: [conect-failure]}\n", `gatehouse.yaml:9: route "r": unknown retry condition "conect-failure" (did you mean "connect-failure"?)`},
 		{"retry attempts", up + route + "    retry: {attempts: 0}\n", `gatehouse.yaml:9: route "r": retry.attempts 0 is out of range (use 1..10 (tries, the first included))`},
 	}
