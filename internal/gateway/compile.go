@@ -58,7 +58,7 @@ func compile(cfg *config.Config) (*plan, error) {
 	p := &plan{cfg: cfg, upstreams: map[string]*upstreamPlan{}}
 
 	for _, u := range cfg.Upstreams {
-		if _, err := balancer.New(u.Balance, nil); err != nil {
+		if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u)); err != nil {
 			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
 		}
 		if _, err := upstreamTLS(u); err != nil {
@@ -67,6 +67,12 @@ func compile(cfg *config.Config) (*plan, error) {
 		ts, err := buildTargets(u)
 		if err != nil {
 			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+		}
+		if hc := u.HealthCheck; hc != nil {
+			tlsConf, _ := upstreamTLS(u)
+			if err := checkConfig(hc, tlsConf).Validate(); err != nil {
+				errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
+			}
 		}
 		p.upstreams[u.Name] = &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}
 	}

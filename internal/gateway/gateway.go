@@ -21,15 +21,17 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/health"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
 )
 
 // Gateway is one running Gatehouse process.
 type Gateway struct {
-	path    string
-	log     *slog.Logger
-	metrics *observe.Metrics
+	path          string
+	log           *slog.Logger
+	metrics       *observe.Metrics
+	healthMetrics *health.Metrics
 
 	mu        sync.Mutex // serialises reloads and shutdown
 	cfg       *config.Config
@@ -48,8 +50,13 @@ type Gateway struct {
 
 // New returns a gateway that will load its configuration from path.
 func New(path string, log *slog.Logger) *Gateway {
+	m := observe.NewMetrics()
+	hm, err := health.NewMetrics(m.Registry)
+	if err != nil { // a name clash in our own registry: a programming error
+		panic(err)
+	}
 	return &Gateway{
-		path: path, log: log, metrics: observe.NewMetrics(),
+		path: path, log: log, metrics: m, healthMetrics: hm,
 		entries: map[string]*entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 	}
@@ -195,9 +202,12 @@ func (g *Gateway) apply(cfg *config.Config) error {
 			}
 			cur.transport, cur.key = rt, up.key
 		}
-		removed, err := cur.pool.Update(up.cfg.Balance, up.targets)
+		removed, err := cur.pool.UpdateWithOptions(up.cfg.Balance, up.targets, balancerOptions(up.cfg))
 		if err != nil {
 			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
+		}
+		if err := g.updateHealth(cur, up.cfg, cur.pool.Targets()); err != nil {
+			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: health: %v", name, err)}
 		}
 		for _, t := range removed {
 			g.wg.Add(1)
@@ -207,6 +217,7 @@ func (g *Gateway) apply(cfg *config.Config) error {
 	for name, cur := range g.upstreams {
 		if _, ok := p.upstreams[name]; !ok {
 			delete(g.upstreams, name)
+			cur.health.stop()
 			for _, t := range cur.pool.Targets() {
 				t.SetDraining(true)
 			}
@@ -334,6 +345,7 @@ func (g *Gateway) Shutdown() {
 		acancel()
 	}
 	for _, u := range g.upstreams {
+		u.health.stop()
 		if c, ok := u.transport.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()
 		}

@@ -22,6 +22,7 @@ type upstream struct {
 	pool      *balancer.Pool
 	transport http.RoundTripper
 	key       transportKey
+	health    upstreamHealth
 }
 
 // transportKey is everything a transport is built from; equal keys share
@@ -178,4 +179,13 @@ func (g *Gateway) drain(t *balancer.Target, rt http.RoundTripper, grace time.Dur
 		c.CloseIdleFor(t.Addr)
 	}
 	g.log.Info("target drained", "target", t.Addr, "in_flight_left", t.InFlight())
+}
+
+// balancerOptions translates an upstream's algorithm options.
+func balancerOptions(u *config.Upstream) balancer.Options {
+	var o balancer.Options
+	if h := u.Hash; h != nil {
+		o.HashOn, o.HashKey, o.HashFallback = h.On, h.Key, h.Fallback
+	}
+	return o
 }

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/health"
+)
+
+// upstreamHealth is an upstream's active checker and outlier detector.
+// The registry, which holds each target's verdicts, lives as long as the
+// pool, so a reload that keeps a target keeps its health.
+type upstreamHealth struct {
+	reg        *health.Registry
+	checker    *health.Checker
+	checkKey   string
+	outlier    *health.Outlier
+	outlierKey string
+}
+
+// checkConfig translates the configuration (validated, defaults applied).
+func checkConfig(hc *config.HealthCheck, tlsConf *tls.Config) health.CheckConfig {
+	c := health.CheckConfig{
+		Type: hc.Type, Path: hc.Path, Method: hc.Method, Host: hc.Host, ExpectBody: hc.ExpectBody,
+		GRPCService: hc.GRPCService, Interval: hc.Interval, Timeout: hc.Timeout,
+		HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, TLS: tlsConf,
+	}
+	for _, s := range hc.ExpectStatus {
+		if lo, hi, err := config.ParseStatusRange(s); err == nil {
+			c.ExpectStatus = append(c.ExpectStatus, [2]int{lo, hi})
+		}
+	}
+	return c
+}
+
+func healthKey(hc *config.HealthCheck) string {
+	if hc == nil {
+		return ""
+	}
+	c := *hc
+	c.Pos = config.Pos{}
+	return fmt.Sprintf("%+v", c)
+}
+
+func outlierKey(o *config.OutlierDetection) string {
+	if o == nil {
+		return ""
+	}
+	c := *o
+	c.Pos = config.Pos{}
+	return fmt.Sprintf("%+v", c)
+}
+
+// updateHealth brings an upstream's checker and detector in line with u
+// and its current targets. A changed check config starts a new checker on
+// the same registry before the old one stops, so a down target stays down.
+func (g *Gateway) updateHealth(cur *upstream, u *config.Upstream, targets []*balancer.Target) error {
+	h := &cur.health
+	if h.reg == nil {
+		h.reg = health.NewRegistry(u.Name, g.log, g.healthMetrics)
+	}
+	if k := healthKey(u.HealthCheck); k != h.checkKey {
+		old := h.checker
+		h.checker, h.checkKey = nil, ""
+		if u.HealthCheck != nil {
+			tlsConf, err := upstreamTLS(u)
+			if err != nil {
+				return err
+			}
+			c, err := health.NewChecker(h.reg, checkConfig(u.HealthCheck, tlsConf))
+			if err != nil {
+				return err
+			}
+			h.checker, h.checkKey = c, k
+		}
+		if h.checker != nil {
+			h.checker.Update(targets)
+		}
+		old.Stop()
+	} else if h.checker != nil {
+		h.checker.Update(targets)
+	}
+	if k := outlierKey(u.OutlierDetection); k != h.outlierKey {
+		old := h.outlier
+		h.outlier, h.outlierKey = nil, ""
+		if o := u.OutlierDetection; o != nil {
+			out, err := health.NewOutlier(h.reg, health.OutlierConfig{
+				ConsecutiveFailures: o.ConsecutiveFailures, BaseEjection: o.BaseEjection,
+				MaxEjection: o.MaxEjection, MaxEjectedPercent: o.MaxEjectedPercent,
+			})
+			if err != nil {
+				return err
+			}
+			h.outlier, h.outlierKey = out, k
+		}
+		if h.outlier != nil {
+			h.outlier.Update(targets)
+		}
+		old.Stop()
+	} else if h.outlier != nil {
+		h.outlier.Update(targets)
+	}
+	return nil
+}
+
+// stop ends the upstream's background checks.
+func (h *upstreamHealth) stop() {
+	h.checker.Stop()
+	h.outlier.Stop()
+}
