@@ -75,7 +75,7 @@ func New(specs []Spec, interval time.Duration, r *net.Resolver, onChange func([]
 		specs:         slices.Clone(specs),
 		interval:      interval,
 		lookupTimeout: min(max(interval, minLookupTimeout), maxLookupTimeout),
-		dns:           r,
+		dns:           abortable(r),
 		onChange:      onChange,
 		log:           log,
 	}
@@ -154,6 +154,33 @@ func (r *Resolver) Stop() {
 	}
 	cancel()
 	<-done
+}
+
+// abortable returns a resolver like r whose queries end as soon as their
+// context does. Go's own DNS client only bounds a query's read by the
+// context's deadline, not its cancellation, so without this a lookup that
+// Stop cancels lingers until the per-attempt timeout (5s by default). It
+// only matters when Go's resolver is used; the cgo one never calls Dial.
+func abortable(r *net.Resolver) *net.Resolver {
+	dial := r.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	return &net.Resolver{
+		PreferGo:     r.PreferGo,
+		StrictErrors: r.StrictErrors,
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			c, err := dial(ctx, network, address)
+			if err != nil {
+				return nil, err
+			}
+			// The resolver cancels every query's context when the query
+			// ends, so this always runs and never outlives the query.
+			context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+			return c, nil
+		},
+	}
 }
 
 // Endpoints returns a copy of the current list: sorted, de-duplicated,
