@@ -202,21 +202,21 @@ func (g *Gateway) apply(cfg *config.Config) error {
 			}
 			cur.transport, cur.key = rt, up.key
 		}
-		removed, err := cur.pool.UpdateWithOptions(up.cfg.Balance, up.targets, balancerOptions(up.cfg))
-		if err != nil {
+		cur.resolver.Stop() // a new one (if any) starts below, with the new targets
+		cur.resolver = nil
+		if up.cfg.Discovery != nil {
+			if err := g.startDiscovery(cur, up.cfg, grace); err != nil {
+				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: discovery: %v", name, err),
+					Hint: "no target name resolved; check the names and the DNS server"}
+			}
+		} else if err := g.setTargets(cur, up.cfg, up.targets, grace); err != nil {
 			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
-		}
-		if err := g.updateHealth(cur, up.cfg, cur.pool.Targets()); err != nil {
-			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: health: %v", name, err)}
-		}
-		for _, t := range removed {
-			g.wg.Add(1)
-			go func() { defer g.wg.Done(); g.drain(t, cur.transport, grace) }()
 		}
 	}
 	for name, cur := range g.upstreams {
 		if _, ok := p.upstreams[name]; !ok {
 			delete(g.upstreams, name)
+			cur.resolver.Stop()
 			cur.health.stop()
 			for _, t := range cur.pool.Targets() {
 				t.SetDraining(true)
@@ -345,6 +345,7 @@ func (g *Gateway) Shutdown() {
 		acancel()
 	}
 	for _, u := range g.upstreams {
+		u.resolver.Stop()
 		u.health.stop()
 		if c, ok := u.transport.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()

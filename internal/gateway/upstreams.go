@@ -1,16 +1,20 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/discovery"
 	"github.com/gatehouse/gatehouse/internal/h1client"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
@@ -22,7 +26,61 @@ type upstream struct {
 	pool      *balancer.Pool
 	transport http.RoundTripper
 	key       transportKey
-	health    upstreamHealth
+	resolver  *discovery.Resolver // nil without discovery
+
+	mu     sync.Mutex // serialises target changes: reloads and DNS answers
+	health upstreamHealth
+}
+
+// setTargets gives the pool a new target list, keeps health checking in
+// step and drains the targets that left.
+func (g *Gateway) setTargets(cur *upstream, u *config.Upstream, targets []*balancer.Target, grace time.Duration) error {
+	cur.mu.Lock()
+	defer cur.mu.Unlock()
+	removed, err := cur.pool.UpdateWithOptions(u.Balance, targets, balancerOptions(u))
+	if err != nil {
+		return err
+	}
+	if err := g.updateHealth(cur, u, cur.pool.Targets()); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	rt := cur.transport
+	for _, t := range removed {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); g.drain(t, rt, grace) }()
+	}
+	return nil
+}
+
+// startDiscovery resolves the upstream's target names now and again every
+// interval; each new answer replaces the pool's targets.
+func (g *Gateway) startDiscovery(cur *upstream, u *config.Upstream, grace time.Duration) error {
+	specs := make([]discovery.Spec, 0, len(u.Targets))
+	for _, t := range u.Targets {
+		pu, err := url.Parse(t.URL)
+		if err != nil {
+			return err
+		}
+		port, _ := strconv.Atoi(pu.Port())
+		specs = append(specs, discovery.Spec{Scheme: pu.Scheme, Host: pu.Hostname(), Port: port, Weight: t.Weight})
+	}
+	onChange := func(eps []discovery.Endpoint) {
+		ts := make([]*balancer.Target, len(eps))
+		for i, e := range eps {
+			ts[i] = balancer.NewTarget(e.URL, e.Weight)
+		}
+		if err := g.setTargets(cur, u, ts, grace); err != nil {
+			g.log.Error("discovery: cannot apply new targets", "upstream", u.Name, "error", err)
+			return
+		}
+		g.log.Info("discovery: targets changed", "upstream", u.Name, "targets", len(ts))
+	}
+	r := discovery.New(specs, u.Discovery.Interval, nil, onChange, g.log)
+	if err := r.Start(context.Background()); err != nil {
+		return err
+	}
+	cur.resolver = r
+	return nil
 }
 
 // transportKey is everything a transport is built from; equal keys share
