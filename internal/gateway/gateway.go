@@ -202,8 +202,10 @@ func (g *Gateway) apply(cfg *config.Config) error {
 			}
 			cur.transport, cur.key = rt, up.key
 		}
-		cur.resolver.Stop() // a new one (if any) starts below, with the new targets
-		cur.resolver = nil
+		if cur.resolver != nil { // a new one (if any) starts below, with the new targets
+			cur.resolver.Stop()
+			cur.resolver = nil
+		}
 		if up.cfg.Discovery != nil {
 			if err := g.startDiscovery(cur, up.cfg, grace); err != nil {
 				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: discovery: %v", name, err),
@@ -216,7 +218,9 @@ func (g *Gateway) apply(cfg *config.Config) error {
 	for name, cur := range g.upstreams {
 		if _, ok := p.upstreams[name]; !ok {
 			delete(g.upstreams, name)
-			cur.resolver.Stop()
+			if cur.resolver != nil {
+				cur.resolver.Stop()
+			}
 			cur.health.stop()
 			for _, t := range cur.pool.Targets() {
 				t.SetDraining(true)
@@ -345,7 +349,9 @@ func (g *Gateway) Shutdown() {
 		acancel()
 	}
 	for _, u := range g.upstreams {
-		u.resolver.Stop()
+		if u.resolver != nil {
+			u.resolver.Stop()
+		}
 		u.health.stop()
 		if c, ok := u.transport.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()
