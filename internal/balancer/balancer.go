@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"time"
 )
 
 // Balancer chooses a target for a request. Implementations are built for a
@@ -36,6 +37,27 @@ type Options struct {
 	// but "hash". Empty means "random", which spreads keyless requests by
 	// weight without the lock weighted_round_robin takes.
 	HashFallback string
+
+	// SlowStart is the window over which a target that becomes available
+	// (added by a reload to a serving pool, or back from down) ramps from
+	// about 10% to its full weight; 0 turns slow start off. It applies to
+	// every algorithm but hash (see slowstart.go).
+	SlowStart time.Duration
+	// SlowStartAggression shapes the ramp as Envoy's aggression does: the
+	// factor is (elapsed/window)^(1/aggression). 0 or 1 is linear; above 1
+	// a target gets most of its share early, below 1 late.
+	SlowStartAggression float64
+
+	// Sticky, when set, wraps the algorithm in cookie affinity: a request
+	// carrying a valid cookie goes to the target it names while that
+	// target is available, and Pool.Pin issues the cookies. A pointer, so
+	// Options stays comparable.
+	Sticky *StickyConfig
+
+	// SpreadWhenNoneHealthy, when no target of any priority group is
+	// available, spreads requests over every target that is not being
+	// drained, as Envoy's panic mode does, instead of failing (503).
+	SpreadWhenNoneHealthy bool
 }
 
 // Hash key sources accepted in Options.HashOn.
@@ -50,11 +72,6 @@ const (
 // New and NewWithOptions share one registry.
 type builder func(targets []*Target, o Options) (Balancer, error)
 
-// plain adapts a Factory, whose algorithm has no options, to a builder.
-func plain(f Factory) builder {
-	return func(ts []*Target, _ Options) (Balancer, error) { return f(ts), nil }
-}
-
 // factories is the registry of algorithms by their configuration name.
 // It is filled here rather than by init functions in each file so the full
 // list is visible in one place.
@@ -64,12 +81,45 @@ func init() {
 	// Assigned in init because the hash builder refers back to factories
 	// (for its fallback), which a map literal initialiser cannot.
 	factories = map[string]builder{
-		"round_robin":          plain(func(ts []*Target) Balancer { return NewRoundRobin(ts) }),
-		"weighted_round_robin": plain(func(ts []*Target) Balancer { return NewWeightedRoundRobin(ts) }),
-		"least_request":        plain(func(ts []*Target) Balancer { return NewLeastRequest(ts) }),
-		"random":               plain(func(ts []*Target) Balancer { return NewRandom(ts) }),
-		"p2c_ewma":             plain(func(ts []*Target) Balancer { return NewP2CEWMA(ts) }),
-		"hash":                 func(ts []*Target, o Options) (Balancer, error) { return NewHash(ts, o) },
+		"round_robin": ramped(func(ts []*Target, s slowStart) Balancer {
+			b := NewRoundRobin(ts)
+			b.slow = s
+			return b
+		}),
+		"weighted_round_robin": ramped(func(ts []*Target, s slowStart) Balancer {
+			b := NewWeightedRoundRobin(ts)
+			b.slow = s
+			return b
+		}),
+		"least_request": ramped(func(ts []*Target, s slowStart) Balancer {
+			b := NewLeastRequest(ts)
+			b.slow = s
+			b.sampler.slow = s
+			return b
+		}),
+		"random": ramped(func(ts []*Target, s slowStart) Balancer {
+			b := NewRandom(ts)
+			b.s.slow = s
+			return b
+		}),
+		"p2c_ewma": ramped(func(ts []*Target, s slowStart) Balancer {
+			b := NewP2CEWMA(ts)
+			b.slow = s
+			return b
+		}),
+		"hash": func(ts []*Target, o Options) (Balancer, error) { return NewHash(ts, o) },
+	}
+}
+
+// ramped adapts the constructor of an algorithm whose only option is slow
+// start to a builder.
+func ramped(f func([]*Target, slowStart) Balancer) builder {
+	return func(ts []*Target, o Options) (Balancer, error) {
+		s, err := newSlowStart(o)
+		if err != nil {
+			return nil, err
+		}
+		return f(ts, s), nil
 	}
 }
 
@@ -78,13 +128,23 @@ func New(algorithm string, targets []*Target) (Balancer, error) {
 	return NewWithOptions(algorithm, targets, Options{})
 }
 
-// NewWithOptions builds the balancer named algorithm over targets, tuned by o.
+// NewWithOptions builds the balancer named algorithm over targets, tuned by
+// o; with o.Sticky set, the result is a *Sticky around that algorithm.
 func NewWithOptions(algorithm string, targets []*Target, o Options) (Balancer, error) {
 	f, ok := factories[algorithm]
 	if !ok {
 		return nil, fmt.Errorf("balancing algorithm %q is not implemented (have %v)", algorithm, Algorithms())
 	}
-	return f(targets, o)
+	if o.Sticky != nil {
+		if err := o.Sticky.validate(); err != nil {
+			return nil, err
+		}
+	}
+	b, err := f(targets, o)
+	if err != nil || o.Sticky == nil {
+		return b, err
+	}
+	return NewSticky(b, targets, *o.Sticky), nil
 }
 
 // Algorithms lists the names New accepts, sorted.

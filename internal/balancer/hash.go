@@ -77,7 +77,9 @@ func NewHash(targets []*Target, o Options) (*Hash, error) {
 	if fallback == "hash" {
 		return nil, fmt.Errorf("hash: hash_fallback cannot be %q itself; use one of random, round_robin, weighted_round_robin, least_request, p2c_ewma", fallback)
 	}
-	fb, err := NewWithOptions(fallback, targets, Options{})
+	// The keyless fallback ramps returning targets like any algorithm;
+	// keyed requests do not (see slowstart.go).
+	fb, err := NewWithOptions(fallback, targets, Options{SlowStart: o.SlowStart, SlowStartAggression: o.SlowStartAggression})
 	if err != nil {
 		return nil, fmt.Errorf("hash: hash_fallback: %w", err)
 	}

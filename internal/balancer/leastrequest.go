@@ -25,6 +25,7 @@ const leastRequestScanMax = 16
 type LeastRequest struct {
 	targets []*Target
 	sampler weightedSampler // used only above leastRequestScanMax
+	slow    slowStart
 }
 
 // NewLeastRequest returns a least-request balancer over targets.
@@ -37,13 +38,16 @@ func NewLeastRequest(targets []*Target) *LeastRequest {
 }
 
 // Pick implements Balancer.
+// With slow start, load is in flight per unit of effective weight, so a
+// ramping target is held to a fraction of its share of the load.
 func (b *LeastRequest) Pick(_ *http.Request, skip *Target) *Target {
+	var clk rampClock
 	if len(b.targets) > leastRequestScanMax {
-		if t := b.pickTwo(skip); t != nil {
+		if t := b.pickTwo(skip, &clk); t != nil {
 			return t
 		}
 	}
-	return b.scan(skip)
+	return b.scan(skip, &clk)
 }
 
 // inflight reads t's in-flight count, clamped at zero so that an unpaired
@@ -55,8 +59,13 @@ func inflight(t *Target) int64 { return max(t.inflight.Load(), 0) }
 // 1. It cross-multiplies, in 128 bits so no weight can overflow it, so
 // that equal ratios tie exactly.
 func lessLoaded(a *Target, ia int64, b *Target, ib int64) int {
-	lh, ll := bits.Mul64(uint64(ia), uint64(b.Weight))
-	rh, rl := bits.Mul64(uint64(ib), uint64(a.Weight))
+	return lessLoadedW(ia, uint64(a.Weight), ib, uint64(b.Weight))
+}
+
+// lessLoadedW is lessLoaded on explicit (effective) weights wa and wb.
+func lessLoadedW(ia int64, wa uint64, ib int64, wb uint64) int {
+	lh, ll := bits.Mul64(uint64(ia), wb)
+	rh, rl := bits.Mul64(uint64(ib), wa)
 	switch {
 	case lh < rh || lh == rh && ll < rl:
 		return -1
@@ -69,30 +78,30 @@ func lessLoaded(a *Target, ia int64, b *Target, ib int64) int {
 // scan is the exact pick: one pass keeping the least loaded, with weighted
 // reservoir sampling among ties (a tie replaces the incumbent with
 // probability weight/total tied weight so far).
-func (b *LeastRequest) scan(skip *Target) *Target {
+func (b *LeastRequest) scan(skip *Target, clk *rampClock) *Target {
 	var best *Target
 	var bestIn int64
-	var tied uint64
+	var bestW, tied uint64
 	var rng uint64 // seeded on the first tie: idle pools tie on every target
 	for _, t := range b.targets {
 		if t == skip || !t.Available() {
 			continue
 		}
-		in := inflight(t)
+		in, w := inflight(t), b.slow.effWeight(t, clk)
 		c := -1
 		if best != nil {
-			c = lessLoaded(t, in, best, bestIn)
+			c = lessLoadedW(in, w, bestIn, bestW)
 		}
 		switch c {
 		case -1:
-			best, bestIn, tied = t, in, uint64(t.Weight)
+			best, bestIn, bestW, tied = t, in, w, w
 		case 0:
-			tied += uint64(t.Weight)
+			tied += w
 			if rng == 0 {
 				rng = rand.Uint64() | 1
 			}
-			if wyrandN(&rng, tied) < uint64(t.Weight) {
-				best, bestIn = t, in
+			if wyrandN(&rng, tied) < w {
+				best, bestIn, bestW = t, in, w
 			}
 		}
 	}
@@ -103,17 +112,17 @@ func (b *LeastRequest) scan(skip *Target) *Target {
 // the first candidate wins, and it was drawn by weight, so idle pools still
 // split traffic by weight. It returns nil if it cannot find two available
 // candidates quickly; the caller then scans.
-func (b *LeastRequest) pickTwo(skip *Target) *Target {
+func (b *LeastRequest) pickTwo(skip *Target, clk *rampClock) *Target {
 	first := b.sampler.pick(skip)
 	if first == nil {
 		return nil
 	}
 	for range randomDraws {
 		second := b.sampler.draw()
-		if second == first || second == skip || !second.Available() {
+		if second == first || second == skip || !second.Available() || !b.slow.accept(second, clk) {
 			continue
 		}
-		if lessLoaded(second, inflight(second), first, inflight(first)) < 0 {
+		if lessLoadedW(inflight(second), b.slow.effWeight(second, clk), inflight(first), b.slow.effWeight(first, clk)) < 0 {
 			return second
 		}
 		return first

@@ -22,6 +22,7 @@ import (
 type P2CEWMA struct {
 	targets []*Target
 	now     func() uint32 // the estimate clock; tests substitute their own
+	slow    slowStart
 }
 
 // NewP2CEWMA returns a power-of-two-choices balancer over targets, steered
@@ -30,8 +31,11 @@ func NewP2CEWMA(targets []*Target) *P2CEWMA {
 	return &P2CEWMA{targets: targets, now: ewmaRecent}
 }
 
-// cost is the load of t at tick now; lower is better.
-func (b *P2CEWMA) cost(t *Target, now uint32) float64 {
+// cost is the load of t at tick now; lower is better. With slow start the
+// weight is the effective one, so a ramping target looks proportionally
+// dearer; an idle target with no estimate still costs nothing, so a new
+// target is probed at once, one request at a time, ramp or not.
+func (b *P2CEWMA) cost(t *Target, now uint32, clk *rampClock) float64 {
 	in := inflight(t)
 	est, ok := t.latency.at(now)
 	if !ok {
@@ -40,7 +44,11 @@ func (b *P2CEWMA) cost(t *Target, now uint32) float64 {
 		}
 		return 0
 	}
-	return est * float64(in+1) / float64(t.Weight)
+	w := float64(t.Weight)
+	if b.slow.on() {
+		w = float64(b.slow.weight(t, clk)) / rampScale
+	}
+	return est * float64(in+1) / w
 }
 
 // Pick implements Balancer.
@@ -80,12 +88,13 @@ func (b *P2CEWMA) Pick(_ *http.Request, skip *Target) *Target {
 			break
 		}
 	}
+	var clk rampClock
 	if second == nil {
-		return b.scan(skip)
+		return b.scan(skip, &clk)
 	}
 	now := b.now()
 	// Ties go to first, itself a random choice.
-	if b.cost(second, now) < b.cost(first, now) {
+	if b.cost(second, now, &clk) < b.cost(first, now, &clk) {
 		return second
 	}
 	return first
@@ -93,7 +102,7 @@ func (b *P2CEWMA) Pick(_ *http.Request, skip *Target) *Target {
 
 // scan is Pick's fallback when random draws keep missing (most targets
 // unavailable): the cheapest available target, found in one pass.
-func (b *P2CEWMA) scan(skip *Target) *Target {
+func (b *P2CEWMA) scan(skip *Target, clk *rampClock) *Target {
 	now := b.now()
 	var best *Target
 	var bestCost float64
@@ -101,7 +110,7 @@ func (b *P2CEWMA) scan(skip *Target) *Target {
 		if t == skip || !t.Available() {
 			continue
 		}
-		if c := b.cost(t, now); best == nil || c < bestCost {
+		if c := b.cost(t, now, clk); best == nil || c < bestCost {
 			best, bestCost = t, c
 		}
 	}

@@ -39,6 +39,10 @@ type weightedSampler struct {
 	// of two length with MaxUint64 so that draw's search has a fixed shape.
 	cum   []uint64
 	total uint64
+	// slow is the slow-start ramp: draws stay by static weight (the sums
+	// cannot follow ramps) and a ramping target is accepted with
+	// probability equal to its ramp factor.
+	slow slowStart
 }
 
 func newWeightedSampler(targets []*Target) weightedSampler {
@@ -86,23 +90,33 @@ func (s *weightedSampler) pick(skip *Target) *Target {
 	if s.total == 0 {
 		return nil
 	}
+	var clk rampClock
 	for range randomDraws {
-		if t := s.draw(); t != skip && t.Available() {
+		if t := s.draw(); t != skip && t.Available() && s.slow.accept(t, &clk) {
 			return t
 		}
 	}
-	return s.scan(skip)
+	return s.scan(skip, &clk)
+}
+
+// effWeight is t's weight as the samplers compare it: scaled by its ramp
+// when slow start is on.
+func (s slowStart) effWeight(t *Target, clk *rampClock) uint64 {
+	if s.on() {
+		return s.weight(t, clk)
+	}
+	return uint64(t.Weight)
 }
 
 // scan is pick's exact fallback: one pass for the available weight, one
 // draw within it. Two passes read availability twice; a target that
 // changes state in between at worst makes the second pass fall through to
 // the last available target seen, which is still a valid pick.
-func (s *weightedSampler) scan(skip *Target) *Target {
+func (s *weightedSampler) scan(skip *Target, clk *rampClock) *Target {
 	var total uint64
 	for _, t := range s.targets {
 		if t != skip && t.Available() {
-			total += uint64(t.Weight)
+			total += s.slow.effWeight(t, clk)
 		}
 	}
 	if total == 0 {
@@ -115,7 +129,7 @@ func (s *weightedSampler) scan(skip *Target) *Target {
 			continue
 		}
 		last = t
-		if w := uint64(t.Weight); x < w {
+		if w := s.slow.effWeight(t, clk); x < w {
 			return t
 		} else {
 			x -= w

@@ -18,11 +18,18 @@ type Target struct {
 	Addr string
 	// Weight is the relative share of traffic; 0 takes no new requests.
 	Weight int
+	// Priority is the failover group: targets of a higher priority get
+	// traffic only when no target of a lower one is available.
+	Priority int
 
 	inflight atomic.Int64
 	down     atomic.Bool // set by health checking (issue 3); false = in rotation
 	draining atomic.Bool // removed by a reload: finish in-flight, take no new work
 	latency  ewma        // completed-request latency estimate, for p2c_ewma
+	// availableSince is the rampStamp of the target's last transition to
+	// available, while it may still be in its slow-start ramp; 0 = not
+	// ramping. See slowstart.go.
+	availableSince atomic.Int64
 }
 
 // NewTarget returns a target for u (which must have a host:port) with weight.
@@ -35,8 +42,13 @@ func (t *Target) Available() bool {
 	return t.Weight > 0 && !t.down.Load() && !t.draining.Load()
 }
 
-// SetDown marks the target out of (true) or back in (false) rotation.
-func (t *Target) SetDown(down bool) { t.down.Store(down) }
+// SetDown marks the target out of (true) or back in (false) rotation. A
+// target coming back starts its slow-start ramp (when the pool has one).
+func (t *Target) SetDown(down bool) {
+	if t.down.Swap(down) && !down {
+		t.markAvailable()
+	}
+}
 
 // SetDraining marks a target that takes no new requests.
 func (t *Target) SetDraining(d bool) { t.draining.Store(d) }

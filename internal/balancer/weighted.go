@@ -13,6 +13,7 @@ type WeightedRoundRobin struct {
 	mu      sync.Mutex
 	targets []*Target
 	current []int
+	slow    slowStart
 }
 
 // NewWeightedRoundRobin returns a smooth weighted round-robin balancer.
@@ -22,7 +23,13 @@ func NewWeightedRoundRobin(targets []*Target) *WeightedRoundRobin {
 
 // Pick implements Balancer. Unavailable targets (and skip) sit out the
 // round, so the remaining ones share traffic in proportion to their weights.
+// With slow start every weight is scaled by its ramp factor (in fixed
+// point, which scales settled targets alike and so leaves their sequence
+// unchanged); the smooth algorithm follows weights that change between
+// picks without bursts.
 func (b *WeightedRoundRobin) Pick(_ *http.Request, skip *Target) *Target {
+	var clk rampClock
+	b.slow.prime(b.targets, &clk)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	best, total := -1, 0
@@ -30,8 +37,12 @@ func (b *WeightedRoundRobin) Pick(_ *http.Request, skip *Target) *Target {
 		if t == skip || !t.Available() {
 			continue
 		}
-		b.current[i] += t.Weight
-		total += t.Weight
+		w := t.Weight
+		if b.slow.on() {
+			w = int(b.slow.weight(t, &clk))
+		}
+		b.current[i] += w
+		total += w
 		if best < 0 || b.current[i] > b.current[best] {
 			best = i
 		}

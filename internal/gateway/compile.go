@@ -58,7 +58,7 @@ func compile(cfg *config.Config) (*plan, error) {
 	p := &plan{cfg: cfg, upstreams: map[string]*upstreamPlan{}}
 
 	for _, u := range cfg.Upstreams {
-		if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u)); err != nil {
+		if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u, []byte("check"))); err != nil {
 			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
 		}
 		if _, err := upstreamTLS(u); err != nil {

@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type Gateway struct {
 	log           *slog.Logger
 	metrics       *observe.Metrics
 	healthMetrics *health.Metrics
+	stickyKey     []byte // signs sticky cookies of upstreams without a secret
 
 	mu        sync.Mutex // serialises reloads and shutdown
 	cfg       *config.Config
@@ -55,8 +57,10 @@ func New(path string, log *slog.Logger) *Gateway {
 	if err != nil { // a name clash in our own registry: a programming error
 		panic(err)
 	}
+	key := make([]byte, 32)
+	rand.Read(key)
 	return &Gateway{
-		path: path, log: log, metrics: m, healthMetrics: hm,
+		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
 		entries: map[string]*entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -37,7 +38,7 @@ type upstream struct {
 func (g *Gateway) setTargets(cur *upstream, u *config.Upstream, targets []*balancer.Target, grace time.Duration) error {
 	cur.mu.Lock()
 	defer cur.mu.Unlock()
-	removed, err := cur.pool.UpdateWithOptions(u.Balance, targets, balancerOptions(u))
+	removed, err := cur.pool.UpdateWithOptions(u.Balance, targets, balancerOptions(u, g.stickyKey))
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,9 @@ func buildTargets(u *config.Upstream) ([]*balancer.Target, error) {
 			}
 			pu.Host += ":" + port
 		}
-		ts = append(ts, balancer.NewTarget(&url.URL{Scheme: pu.Scheme, Host: pu.Host}, t.Weight))
+		bt := balancer.NewTarget(&url.URL{Scheme: pu.Scheme, Host: pu.Host}, t.Weight)
+		bt.Priority = t.Priority
+		ts = append(ts, bt)
 	}
 	return ts, nil
 }
@@ -239,11 +242,28 @@ func (g *Gateway) drain(t *balancer.Target, rt http.RoundTripper, grace time.Dur
 	g.log.Info("target drained", "target", t.Addr, "in_flight_left", t.InFlight())
 }
 
-// balancerOptions translates an upstream's algorithm options.
-func balancerOptions(u *config.Upstream) balancer.Options {
-	var o balancer.Options
+// balancerOptions translates an upstream's algorithm options. key signs
+// sticky cookies when the configuration gives no secret.
+func balancerOptions(u *config.Upstream, key []byte) balancer.Options {
+	o := balancer.Options{SlowStart: u.SlowStart, SpreadWhenNoneHealthy: u.WhenNoneHealthy == "all"}
 	if h := u.Hash; h != nil {
 		o.HashOn, o.HashKey, o.HashFallback = h.On, h.Key, h.Fallback
+	}
+	if st := u.Sticky; st != nil {
+		sc := &balancer.StickyConfig{Cookie: st.Cookie, TTL: st.TTL, Secure: st.Secure, HTTPOnly: st.HTTPOnly, Path: st.Path, Key: key}
+		if st.Secret != "" {
+			sum := sha256.Sum256([]byte(st.Secret))
+			sc.Key = sum[:]
+		}
+		switch st.SameSite {
+		case "strict":
+			sc.SameSite = http.SameSiteStrictMode
+		case "none":
+			sc.SameSite = http.SameSiteNoneMode
+		default:
+			sc.SameSite = http.SameSiteLaxMode
+		}
+		o.Sticky = sc
 	}
 	return o
 }
