@@ -188,16 +188,29 @@ func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 	default:
 		u := g.upstreams[rc.Backend.Upstream]
 		name := u.pool.Name
-		h = proxy.New(proxy.Options{
+		o := proxy.Options{
 			Route:     rc.Name,
 			Pool:      u.pool,
 			Transport: u.transport,
 			Timeout:   rc.Timeout,
 			Logger:    g.log,
+			Breaker:   u.breaker,
 			OnUpstreamError: func(target string) {
 				g.metrics.UpstreamErrors(name, target).Inc()
 			},
-		})
+			OnAttempt:         u.health.report,
+			OnRetry:           u.counters.Retries.Inc,
+			OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
+			OnOverflow:        u.counters.Overflow.Inc,
+		}
+		if rt := rc.Retry; rt != nil {
+			o.Retry = &proxy.RetryPolicy{
+				Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
+				PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
+				BufferBytes: rt.BufferBytes, Budget: u.budget,
+			}
+		}
+		h = proxy.New(o)
 	}
 	var prefixes []string
 	matches := rc.Matches

@@ -193,9 +193,10 @@ func (g *Gateway) apply(cfg *config.Config) error {
 	for name, up := range p.upstreams {
 		cur, ok := g.upstreams[name]
 		if !ok {
-			cur = &upstream{pool: balancer.NewPool(name)}
+			cur = &upstream{pool: balancer.NewPool(name), counters: g.metrics.Upstream(name)}
 			g.upstreams[name] = cur
 		}
+		cur.updateResilience(up.cfg)
 		if cur.transport == nil || cur.key != up.key {
 			rt, err := buildTransport(up.cfg)
 			if err != nil { // checked by compile; a file changed in between

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/tls"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -18,6 +19,16 @@ type upstreamHealth struct {
 	checkKey   string
 	outlier    *health.Outlier
 	outlierKey string
+	// reporting is the outlier detector the proxy reports to; read on
+	// every attempt, swapped on reload.
+	reporting atomic.Pointer[health.Outlier]
+}
+
+// report feeds one attempt's outcome to outlier detection, if enabled.
+func (h *upstreamHealth) report(t *balancer.Target, failed bool) {
+	if o := h.reporting.Load(); o != nil {
+		o.Report(t, failed)
+	}
 }
 
 // checkConfig translates the configuration (validated, defaults applied).
@@ -98,6 +109,7 @@ func (g *Gateway) updateHealth(cur *upstream, u *config.Upstream, targets []*bal
 		if h.outlier != nil {
 			h.outlier.Update(targets)
 		}
+		h.reporting.Store(h.outlier)
 		old.Stop()
 	} else if h.outlier != nil {
 		h.outlier.Update(targets)

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/discovery"
 	"github.com/gatehouse/gatehouse/internal/h1client"
+	"github.com/gatehouse/gatehouse/internal/observe"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
@@ -31,6 +32,33 @@ type upstream struct {
 
 	mu     sync.Mutex // serialises target changes: reloads and DNS answers
 	health upstreamHealth
+
+	// Resilience state shared by the upstream's routes, kept across
+	// reloads while its settings are unchanged.
+	budget     *proxy.Budget
+	budgetKey  config.RetryBudget
+	breaker    *proxy.Breaker
+	breakerKey config.CircuitBreaker
+	counters   observe.UpstreamCounters
+}
+
+// updateResilience rebuilds the retry budget and circuit breaker when
+// their settings changed.
+func (cur *upstream) updateResilience(u *config.Upstream) {
+	if b := *u.RetryBudget; cur.budget == nil || b != cur.budgetKey {
+		cur.budget, cur.budgetKey = proxy.NewBudget(b.Ratio, b.MinConcurrent), b
+	}
+	var k config.CircuitBreaker
+	if u.CircuitBreaker != nil {
+		k = *u.CircuitBreaker
+		k.Pos = config.Pos{}
+	}
+	if k != cur.breakerKey || (u.CircuitBreaker != nil) != (cur.breaker != nil) {
+		cur.breaker, cur.breakerKey = nil, k
+		if u.CircuitBreaker != nil {
+			cur.breaker = proxy.NewBreaker(proxy.BreakerLimits{MaxInFlight: k.MaxInFlight, MaxPending: k.MaxPending})
+		}
+	}
 }
 
 // setTargets gives the pool a new target list, keeps health checking in

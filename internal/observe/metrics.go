@@ -18,6 +18,9 @@ type Metrics struct {
 	duration       *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
 	inFlight       prometheus.Gauge
+	retries        *prometheus.CounterVec
+	budgetOut      *prometheus.CounterVec
+	overflow       *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 }
@@ -40,6 +43,18 @@ func NewMetrics() *Metrics {
 			Name: "gatehouse_upstream_errors_total",
 			Help: "Failed attempts to reach an upstream target (connect, reset, timeout), by upstream and target.",
 		}, []string{"upstream", "target"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_retries_total",
+			Help: "Retries sent to an upstream.",
+		}, []string{"upstream"}),
+		budgetOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_retry_budget_exhausted_total",
+			Help: "Retries not made because the upstream's retry budget was spent.",
+		}, []string{"upstream"}),
+		overflow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_circuit_breaker_overflow_total",
+			Help: "Requests refused (503) by the upstream's circuit breaker.",
+		}, []string{"upstream"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_http_requests_in_flight",
 			Help: "HTTP requests being served.",
@@ -54,6 +69,7 @@ func NewMetrics() *Metrics {
 		}, nil),
 	}
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
+		m.retries, m.budgetOut, m.overflow,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -129,4 +145,18 @@ func methodIndex(m string) int {
 		return 6
 	}
 	return 7
+}
+
+// UpstreamCounters are one upstream's resilience counters, resolved once.
+type UpstreamCounters struct {
+	Retries, BudgetExhausted, Overflow prometheus.Counter
+}
+
+// Upstream resolves the resilience counters of upstream.
+func (m *Metrics) Upstream(upstream string) UpstreamCounters {
+	return UpstreamCounters{
+		Retries:         m.retries.WithLabelValues(upstream),
+		BudgetExhausted: m.budgetOut.WithLabelValues(upstream),
+		Overflow:        m.overflow.WithLabelValues(upstream),
+	}
 }

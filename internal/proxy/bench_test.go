@@ -52,6 +52,25 @@ func BenchmarkProxy(b *testing.B) {
 			}
 		}
 	})
+	b.Run("handler with retry policy and breaker", func(b *testing.B) {
+		// What a resilient route adds per request: no allocation.
+		h := New(Options{Route: "bench", Pool: newPool(b, up.URL), Transport: testTransport(b),
+			Retry:   &RetryPolicy{Attempts: 3, On: []string{"connect-failure", "reset", "503"}, Budget: NewBudget(0.2, 3)},
+			Breaker: NewBreaker(BreakerLimits{MaxInFlight: 1000, MaxPending: 100})})
+		req := httptest.NewRequest("GET", "/v1/users/42?x=1", nil)
+		req.RemoteAddr = "10.0.0.1:51234"
+		req.Header.Set("User-Agent", "wrk")
+		req.Header.Set("Accept", "*/*")
+		w := &discardWriter{h: make(http.Header)}
+		b.ReportAllocs()
+		for b.Loop() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+			if w.code != 200 {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	})
 	b.Run("e2e", func(b *testing.B) {
 		s := httptest.NewServer(New(Options{Route: "bench", Pool: newPool(b, up.URL), Transport: testTransport(b)}))
 		defer s.Close()

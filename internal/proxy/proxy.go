@@ -27,13 +27,28 @@
 // once it is answered (what HAProxy does for CL+TE). Chunked uploads are
 // rare and long, so the reconnect costs little; whatever a front proxy
 // that trusted the Content-Length queued behind the body is discarded.
+//
+// # Retries and circuit breaking
+//
+// A failed attempt is retried on another target as the route's
+// RetryPolicy says (by default only HAProxy-style redispatch of idempotent
+// bodiless requests that could not connect or were reset). A retry never
+// sends anything the client already received: a retried response is
+// discarded before its first byte is relayed, and a request body is sent
+// again only from a bounded replay buffer. A Budget shared per upstream
+// keeps retries to a share of the live requests so that an outage does
+// not multiply the load. A Breaker shared per upstream bounds in-flight
+// requests (and optionally connections), queues a bounded number more, and
+// sheds the rest at once with 503 and X-Gatehouse-Overloaded: true.
 package proxy
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +76,24 @@ type Options struct {
 	// through the upstream's fault (not the client's), with the target's
 	// host:port.
 	OnUpstreamError func(target string)
+	// OnAttempt, if set, learns the outcome of every attempt the client
+	// did not cut short: failed is a connect error, reset, timeout or 5xx.
+	// Outlier detection listens here.
+	OnAttempt func(t *balancer.Target, failed bool)
+	// Retry says which failed attempts are tried again on another target;
+	// nil keeps the default (see RetryPolicy). Validate it first: New
+	// ignores conditions it does not know, with a warning.
+	Retry *RetryPolicy
+	// Breaker is the upstream's circuit breaker, shared by its routes; nil
+	// means none.
+	Breaker *Breaker
+	// OnRetry, if set, is called once per retry made.
+	OnRetry func()
+	// OnBudgetExhausted, if set, is called when a retry is not made because
+	// the policy's Budget has none left.
+	OnBudgetExhausted func()
+	// OnOverflow, if set, is called when the Breaker refuses a request.
+	OnOverflow func()
 }
 
 // New returns the handler that proxies a route's requests as o describes.
@@ -72,12 +105,22 @@ func New(o Options) http.Handler {
 		timeout:         o.Timeout,
 		log:             o.Logger,
 		onUpstreamError: o.OnUpstreamError,
+		onAttempt:       o.OnAttempt,
+		breaker:         o.Breaker,
+		onRetry:         o.OnRetry,
+		onBudgetOut:     o.OnBudgetExhausted,
+		onOverflow:      o.OnOverflow,
 	}
 	if h.transport == nil {
 		h.transport = defaultTransport()
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	var unknown []string
+	h.retry, unknown = compileRetry(o.Retry)
+	if len(unknown) > 0 {
+		h.log.Warn("proxy: ignoring unknown retry conditions", slog.String("route", o.Route), slog.Any("conditions", unknown))
 	}
 	return h
 }
@@ -89,6 +132,12 @@ type handler struct {
 	timeout         time.Duration
 	log             *slog.Logger
 	onUpstreamError func(string)
+	onAttempt       func(*balancer.Target, bool)
+	retry           *retryPolicy // never nil
+	breaker         *Breaker
+	onRetry         func()
+	onBudgetOut     func()
+	onOverflow      func()
 }
 
 // exchange is everything the proxy needs per request beyond what net/http
@@ -135,6 +184,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusMethodNotAllowed, "CONNECT is not proxied")
 		return
 	}
+	ctx := r.Context()
+	if h.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		defer cancel()
+	}
+	if h.breaker != nil {
+		// Before picking a target: a request that waits for a slot should
+		// be sent where the balancer says once it has one.
+		if h.breaker.acquire(ctx) != nil {
+			h.overloaded(w, r, info)
+			return
+		}
+		defer h.breaker.release()
+	}
 	var t *balancer.Target
 	if h.pool != nil {
 		t = h.pool.Pick(r, nil)
@@ -146,13 +210,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusServiceUnavailable, "no upstream server is available")
 		return
 	}
-
-	ctx := r.Context()
-	if h.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.timeout)
-		defer cancel()
+	p := h.retry
+	var retrying bool // the request holds a retry of p.budget
+	if p.budget != nil {
+		p.budget.begin()
+		defer p.budget.end(&retrying)
 	}
+
 	ex := new(exchange)
 	upType, ok := ex.prepare(ctx, r, info, t)
 	if !ok {
@@ -160,18 +224,45 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := &ex.out
-	var body *requestBody
+	var (
+		body   *requestBody
+		replay *replayBody
+	)
 	if out.Body != nil {
 		body = &ex.body
 		defer body.done.Store(true)
+		if p.bufferBytes >= 0 {
+			// Allocated apart: most requests have no body or no policy.
+			replay = &replayBody{src: body, limit: p.bufferBytes}
+			if r.ContentLength > p.bufferBytes || (!p.nonIdempotent && !idempotent(r)) {
+				// It cannot fit, or only a connect failure (nothing sent)
+				// could be retried: keep nothing.
+				replay.limit = 0
+			}
+			out.Body = replay.first()
+		}
 	}
 
 	var (
-		res     *http.Response
-		latency time.Duration // to response headers, what the balancer steers by
-		retried bool
+		res       *http.Response
+		latency   time.Duration // to response headers, what the balancer steers by
+		cancelTry context.CancelCauseFunc
 	)
-	for {
+	if p.perTry > 0 {
+		defer func() { cancelTry(nil) }()
+	}
+	for tries := 1; ; tries++ {
+		var timer *time.Timer
+		if p.perTry > 0 {
+			if cancelTry != nil {
+				cancelTry(nil) // the previous attempt's
+			}
+			var tctx context.Context
+			tctx, cancelTry = context.WithCancelCause(ctx)
+			cancel := cancelTry
+			timer = time.AfterFunc(p.perTry, func() { cancel(errPerTryTimeout) })
+			out = out.WithContext(tctx)
+		}
 		t.Begin()
 		if info != nil {
 			info.Target = t.Addr
@@ -181,21 +272,53 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var err error
 		res, err = h.transport.RoundTrip(out)
 		latency = time.Since(start)
-		if err == nil {
-			break
+		if timer != nil && !timer.Stop() {
+			// The attempt ran out of time; a response that made it anyway
+			// has its body cut off by the cancellation.
+			if err == nil {
+				res.Body.Close()
+			}
+			res, err = nil, errPerTryTimeout
 		}
-		f := classify(err, r, body)
-		finish(t, latency, f)
-		h.report(r, info, t, f, err)
-		if !retried && f.upstreamFault() && out.Body == nil && ctx.Err() == nil &&
-			idempotent(r) && redispatchable(err) {
-			if next := h.pool.Pick(r, t); next != nil {
-				t, out, retried = next, ex.retarget(next), true
+		if err != nil {
+			if errors.Is(err, ErrConnectionLimit) {
+				t.End() // not the target's doing
+				h.overloaded(w, r, info)
+				return
+			}
+			f := classify(err, r, body)
+			h.finish(t, latency, f, 0)
+			h.report(r, info, t, f, err)
+			if c := errorCondition(err, f); f.upstreamFault() && p.on&c != 0 {
+				next, nb, wait, ok := h.retryTarget(ctx, r, t, tries, c == onConnectFailure, out.Body != nil, replay, &retrying)
+				if ok {
+					if !h.retryAfter(ctx, r, info, t, next, tries, c.String(), wait) {
+						answerCanceled(w, r)
+						return
+					}
+					t, out = next, ex.retarget(next, nb)
+					continue
+				}
+			}
+			answer(w, r, f)
+			return
+		}
+		if p.retriesStatus(res.StatusCode) {
+			next, nb, wait, ok := h.retryTarget(ctx, r, t, tries, false, out.Body != nil, replay, &retrying)
+			if ok {
+				// Nothing of this response has reached the client.
+				discardResponse(res)
+				h.finish(t, latency, upstreamFailed, res.StatusCode)
+				h.report(r, info, t, upstreamFailed, statusError(res.StatusCode))
+				if !h.retryAfter(ctx, r, info, t, next, tries, statusText(res.StatusCode), wait) {
+					answerCanceled(w, r)
+					return
+				}
+				t, out = next, ex.retarget(next, nb)
 				continue
 			}
 		}
-		answer(w, r, f)
-		return
+		break
 	}
 	if info != nil {
 		info.UpstreamError = ""
@@ -207,13 +330,117 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, r, info, t, res, latency)
 }
 
+// retryTarget decides whether attempt n, which failed on t, is retried and
+// if so takes what the retry needs: another target, a share of the retry
+// budget and the rewound request body (nil without a body). wait is the
+// backoff before the retry. connectFailure says the target never saw the
+// request; hasBody that the request has a body.
+func (h *handler) retryTarget(ctx context.Context, r *http.Request, t *balancer.Target, n int, connectFailure, hasBody bool, replay *replayBody, retrying *bool) (next *balancer.Target, body *attemptBody, wait time.Duration, ok bool) {
+	p := h.retry
+	if n >= p.attempts || ctx.Err() != nil {
+		return nil, nil, 0, false
+	}
+	if !(connectFailure && p.anyMethodOnConnect) && !p.nonIdempotent && !idempotent(r) {
+		return nil, nil, 0, false
+	}
+	if hasBody && (replay == nil || !replay.replayable()) {
+		return nil, nil, 0, false
+	}
+	if next = h.pool.Pick(r, t); next == nil {
+		return nil, nil, 0, false
+	}
+	wait = backoff(p.base, p.max, n, randN)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+		// The retry could not finish in time; the client is better served
+		// by this attempt's answer than by a timeout.
+		return nil, nil, 0, false
+	}
+	took := false
+	if p.budget != nil && !*retrying {
+		if !p.budget.tryRetry() {
+			if h.onBudgetOut != nil {
+				h.onBudgetOut()
+			}
+			return nil, nil, 0, false
+		}
+		*retrying, took = true, true
+	}
+	if hasBody {
+		// Last, because it commits: the failed attempt loses its body.
+		if body = replay.rewind(); body == nil {
+			if took {
+				p.budget.retries.Add(-1)
+				*retrying = false
+			}
+			return nil, nil, 0, false
+		}
+	}
+	return next, body, wait, true
+}
+
+// retryAfter announces the retry of attempt n from t to next and waits
+// wait. It returns false if ctx ended while waiting.
+func (h *handler) retryAfter(ctx context.Context, r *http.Request, info *reqinfo.Info, t, next *balancer.Target, n int, reason string, wait time.Duration) bool {
+	if h.onRetry != nil {
+		h.onRetry()
+	}
+	var id string
+	if info != nil {
+		id = info.RequestID
+	}
+	// The default redispatch is told by its failed attempt's record alone,
+	// as it always was; a policy's retries get their own.
+	if h.retry != &defaultRetry {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy: retrying",
+			slog.String("route", h.route),
+			slog.String("target", t.Addr),
+			slog.String("next_target", next.Addr),
+			slog.String("reason", reason),
+			slog.Int("attempt", n),
+			slog.Duration("backoff", wait),
+			slog.String("request_id", id),
+		)
+	}
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// answerCanceled answers a request whose context ended between attempts:
+// nothing if the client left, 504 if the route timeout expired.
+func answerCanceled(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() != nil {
+		return
+	}
+	answer(w, r, upstreamTimeout)
+}
+
+// statusError is the error reported for a response that is retried.
+type statusError int
+
+func (e statusError) Error() string { return "upstream answered " + statusText(int(e)) }
+
+func statusText(code int) string { return strconv.Itoa(code) }
+
 // finish ends an attempt on t: the in-flight count drops and the balancer
 // learns its latency and outcome. An attempt the client cut short (or
 // whose body the client broke) says nothing about the target, so it is
 // not observed.
-func finish(t *balancer.Target, latency time.Duration, f failure) {
+func (h *handler) finish(t *balancer.Target, latency time.Duration, f failure, status int) {
 	if f != clientGone && f != clientBody {
+		failed := f != succeeded || status >= 500
 		t.Observe(latency, f != succeeded)
+		if h.onAttempt != nil {
+			h.onAttempt(t, failed)
+		}
 	}
 	t.End()
 }
@@ -284,14 +511,17 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	return upType, true
 }
 
-// retarget returns a fresh copy of the outgoing request aimed at t, for
-// the one redispatch; the transport may still hold the first one.
-func (ex *exchange) retarget(t *balancer.Target) *http.Request {
+// retarget returns a fresh copy of the outgoing request aimed at t with
+// body, for a retry; the transport may still hold the previous one.
+func (ex *exchange) retarget(t *balancer.Target, body *attemptBody) *http.Request {
 	u := ex.url
 	u.Scheme, u.Host = t.URL.Scheme, t.URL.Host
 	out := new(http.Request)
 	*out = ex.out
 	out.URL = &u
+	if body != nil {
+		out.Body = body
+	}
 	return out
 }
 
@@ -303,6 +533,11 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.
 	removeHopByHop(res.Header)
 	dst := w.Header()
 	copyResponseHeader(dst, res.Header)
+	if h.pool != nil {
+		if c := h.pool.Pin(r, t); c != "" {
+			dst["Set-Cookie"] = append(dst["Set-Cookie"], c)
+		}
+	}
 	announced := len(res.Trailer)
 	announceTrailers(dst, res.Trailer)
 	var fl http.Flusher
@@ -322,17 +557,17 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.
 			if werr == nil {
 				werr = rerr
 			}
-			finish(t, latency, clientGone)
+			h.finish(t, latency, clientGone, res.StatusCode)
 			h.report(r, info, t, clientGone, werr)
 			return
 		}
 		f := classify(rerr, r, nil)
-		finish(t, latency, f)
+		h.finish(t, latency, f, res.StatusCode)
 		h.report(r, info, t, f, rerr)
 		panic(http.ErrAbortHandler)
 	}
 	res.Body.Close() // fills res.Trailer
-	finish(t, latency, succeeded)
+	h.finish(t, latency, succeeded, res.StatusCode)
 	if len(res.Trailer) > 0 {
 		copyTrailers(dst, res.Trailer, announced)
 	}

@@ -42,6 +42,9 @@ type TransportConfig struct {
 	// none (keep-alive off), as the configuration documents, rather than
 	// net/http's default of 2.
 	MaxIdlePerTarget int
+	// Breaker, if set, is the upstream's circuit breaker; the transport
+	// enforces its MaxConnections by counting the connections it opens.
+	Breaker *Breaker
 }
 
 // IdleCloser is implemented by the transports NewTransport returns; call
@@ -78,6 +81,9 @@ func NewTransport(c TransportConfig) http.RoundTripper {
 		WriteBufferSize:    bufferSize,
 		ReadBufferSize:     bufferSize,
 		Protocols:          new(http.Protocols),
+	}
+	if b := c.Breaker; b != nil && b.maxConns > 0 {
+		t.DialContext = b.limitDial(dialer.DialContext)
 	}
 	if c.TLS != nil {
 		t.TLSClientConfig = c.TLS.Clone()

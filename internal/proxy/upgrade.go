@@ -37,7 +37,7 @@ func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *
 	}
 	if err != nil {
 		res.Body.Close()
-		finish(t, latency, upstreamFailed)
+		h.finish(t, latency, upstreamFailed, res.StatusCode)
 		h.report(r, info, t, upstreamFailed, err)
 		answer(w, r, upstreamFailed)
 		return

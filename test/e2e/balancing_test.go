@@ -17,8 +17,10 @@ import (
 type lbBackend struct {
 	name  string
 	addr  string
-	delay atomic.Int64 // nanoseconds
-	hits  atomic.Int64
+	delay    atomic.Int64 // nanoseconds
+	hits     atomic.Int64
+	inflight atomic.Int64
+	hold     chan struct{} // when set, requests to /hold wait until it is closed
 	mu    sync.Mutex
 	srv   *httptest.Server
 }
@@ -52,6 +54,14 @@ func (b *lbBackend) start(t *testing.T) {
 		}
 		if r.URL.Path != "/healthz" {
 			b.hits.Add(1)
+		}
+		if r.URL.Path == "/hold" && b.hold != nil {
+			b.inflight.Add(1)
+			select {
+			case <-b.hold:
+			case <-r.Context().Done():
+			}
+			b.inflight.Add(-1)
 		}
 		w.Header().Set("X-Backend", b.name)
 		w.Write([]byte(b.name))
@@ -275,4 +285,168 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSlowStartAfterReadmission: a backend that died comes back; the
+// health check readmits it and slow start ramps its share.
+func TestSlowStartAfterReadmission(t *testing.T) {
+	t.Parallel()
+	bs := []*lbBackend{newLBBackend(t, "a"), newLBBackend(t, "b"), newLBBackend(t, "c")}
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners: [{name: web, address: %s}]
+access_log: {enabled: false}
+upstreams:
+  - name: pool
+    targets: [{url: "http://%s"}, {url: "http://%s"}, {url: "http://%s"}]
+    health_check: {path: /healthz, interval: 100ms, timeout: 200ms, unhealthy_threshold: 2, healthy_threshold: 2}
+    slow_start: 4s
+routes:
+  - name: all
+    backend: {upstream: pool}
+`, addr, bs[0].addr, bs[1].addr, bs[2].addr))
+	healthy := fmt.Sprintf(`gatehouse_upstream_target_healthy{target="%s",upstream="pool"}`, bs[1].addr)
+	isHealthy := func(want float64) func() bool {
+		return func() bool { v, ok := metricValue(g.metrics(), healthy); return ok && v == want }
+	}
+	bs[1].stop()
+	if !waitFor(5*time.Second, isHealthy(0)) {
+		t.Fatal("b not taken out of rotation")
+	}
+	stop := make(chan struct{})
+	res := runLoad(t, "http://"+addr+"/x", 4, 20000, stop)
+	bs[1].start(t)
+	if !waitFor(5*time.Second, isHealthy(1)) {
+		t.Fatal("b not readmitted after it came back")
+	}
+	readmitted := time.Now()
+	share := func(d time.Duration) float64 {
+		a0, b0, c0 := bs[0].hits.Load(), bs[1].hits.Load(), bs[2].hits.Load()
+		time.Sleep(d) // measuring a share over a time window is the point here
+		a, b, c := bs[0].hits.Load()-a0, bs[1].hits.Load()-b0, bs[2].hits.Load()-c0
+		if a+b+c == 0 {
+			return 0
+		}
+		return float64(b) / float64(a+b+c)
+	}
+	early := share(600 * time.Millisecond)
+	time.Sleep(time.Until(readmitted.Add(4500 * time.Millisecond)))
+	late := share(800 * time.Millisecond)
+	close(stop)
+	res.wait()
+	t.Logf("slow start: readmitted target's share %.1f%% in its first 0.6s, %.1f%% after the 4s window; sent=%d failed=%d",
+		100*early, 100*late, res.sent.Load(), res.failed.Load())
+	if early >= 0.2 || late < 0.25 {
+		t.Errorf("share early %.2f (want < 0.20) late %.2f (want ≈ 0.33)", early, late)
+	}
+	if res.failed.Load() != 0 {
+		t.Errorf("%d requests failed (first: %v)", res.failed.Load(), res.firstErr.Load())
+	}
+}
+
+// TestStickySessions: the cookie keeps a client on one target and moves
+// it (re-pinning) when that target dies.
+func TestStickySessions(t *testing.T) {
+	t.Parallel()
+	bs := []*lbBackend{newLBBackend(t, "a"), newLBBackend(t, "b"), newLBBackend(t, "c")}
+	byName := map[string]*lbBackend{"a": bs[0], "b": bs[1], "c": bs[2]}
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners: [{name: web, address: %s}]
+access_log: {enabled: false}
+upstreams:
+  - name: pool
+    targets: [{url: "http://%s"}, {url: "http://%s"}, {url: "http://%s"}]
+    sticky: {cookie: route, ttl: 1h}
+routes:
+  - name: all
+    backend: {upstream: pool}
+`, addr, bs[0].addr, bs[1].addr, bs[2].addr))
+	c := httpClient(t)
+	resp, _ := get(t, c, "http://"+addr+"/", "")
+	cookie := resp.Header.Get("Set-Cookie")
+	pinned := resp.Header.Get("X-Backend")
+	if !strings.HasPrefix(cookie, "route=") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "Max-Age=3600") {
+		t.Fatalf("first response Set-Cookie %q: want route=...; Max-Age=3600; HttpOnly", cookie)
+	}
+	value := strings.SplitN(strings.SplitN(cookie, ";", 2)[0], "=", 2)[1]
+	for i := 0; i < 30; i++ {
+		resp, _ := get(t, c, "http://"+addr+"/", "", "Cookie", "route="+value)
+		if got := resp.Header.Get("X-Backend"); got != pinned {
+			t.Fatalf("request %d with the cookie went to %s, pinned to %s", i, got, pinned)
+		}
+	}
+	byName[pinned].stop()
+	resp, _ = get(t, c, "http://"+addr+"/", "", "Cookie", "route="+value)
+	moved := resp.Header.Get("X-Backend")
+	repin := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != 200 || moved == pinned || repin == "" {
+		t.Fatalf("after %s died: status %d backend %q Set-Cookie %q; want 200 from another backend and a new cookie", pinned, resp.StatusCode, moved, repin)
+	}
+	value = strings.SplitN(strings.SplitN(repin, ";", 2)[0], "=", 2)[1]
+	for i := 0; i < 10; i++ {
+		resp, _ := get(t, c, "http://"+addr+"/", "", "Cookie", "route="+value)
+		if got := resp.Header.Get("X-Backend"); got != moved {
+			t.Fatalf("re-pinned client went to %s, want %s", got, moved)
+		}
+	}
+	t.Logf("sticky: pinned to %s for 31 requests, moved to %s when it died", pinned, moved)
+}
+
+// TestCircuitBreaker: at the configured in-flight limit, the next request
+// gets 503 problem+json at once.
+func TestCircuitBreaker(t *testing.T) {
+	t.Parallel()
+	b := newLBBackend(t, "a")
+	b.hold = make(chan struct{})
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners: [{name: web, address: %s}]
+upstreams:
+  - name: pool
+    targets: [{url: "http://%s"}]
+    circuit_breaker: {max_in_flight: 2, max_pending: 0}
+routes:
+  - name: all
+    backend: {upstream: pool}
+`, addr, b.addr))
+	c := httpClient(t)
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get("http://" + addr + "/hold")
+			if err != nil {
+				codes <- -1
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	if !waitFor(5*time.Second, func() bool { return b.inflight.Load() == 2 }) {
+		t.Fatal("the two held requests did not reach the backend")
+	}
+	start := time.Now()
+	resp, body := get(t, c, "http://"+addr+"/x", "")
+	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("third request at max_in_flight=2: %d %q %q, want 503 problem+json", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("overflow answered after %v, want at once", d)
+	}
+	close(b.hold)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Errorf("held request finished with %d, want 200", code)
+		}
+	}
+	if resp, _ := get(t, c, "http://"+addr+"/x", ""); resp.StatusCode != 200 {
+		t.Errorf("after the load drained: %d, want 200", resp.StatusCode)
+	}
+	t.Logf("circuit breaker metric lines:\n%s", grepLines(g.metrics(), "circuit"))
 }
