@@ -448,5 +448,7 @@ routes:
 	if resp, _ := get(t, c, "http://"+addr+"/x", ""); resp.StatusCode != 200 {
 		t.Errorf("after the load drained: %d, want 200", resp.StatusCode)
 	}
-	t.Logf("circuit breaker metric lines:\n%s", grepLines(g.metrics(), "circuit"))
+	if v, ok := metricValue(g.metrics(), `gatehouse_upstream_circuit_breaker_overflow_total{upstream="pool"}`); !ok || v != 1 {
+		t.Errorf("overflow counter %v (found %v), want 1; metrics:\n%s", v, ok, grepLines(g.metrics(), "circuit"))
+	}
 }
