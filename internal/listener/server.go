@@ -53,7 +53,10 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 		sv := &Server{Settings: s, ln: ln, done: make(chan struct{}), conns: map[net.Conn]http.ConnState{}}
 		sv.srv = h1server.New(h, h1server.Config{
 			ReadHeaderTimeout: s.ReadHeader, ReadTimeout: s.Read, WriteTimeout: s.Write, IdleTimeout: s.Idle,
-			MaxHeaderBytes: s.MaxHeaderBytes, ErrorLog: errLog, ConnState: sv.track,
+			MaxHeaderBytes: s.MaxHeaderBytes, ErrorLog: errLog,
+			// No ConnState tracking: h1server's own Shutdown answers a
+			// request read during shutdown, so Shutdown below need not
+			// wait for busy connections first.
 		})
 		sv.start(errLog)
 		return sv

@@ -40,11 +40,35 @@ type Info struct {
 	UpstreamError string
 }
 
+// infoCtx carries the Info. It is not a plain context.WithValue because
+// that hides the parent's AfterFunc method: context.WithTimeout under it
+// would then start a goroutine per request to watch the parent.
+type infoCtx struct {
+	context.Context
+	info *Info
+}
+
 type key struct{}
+
+func (c *infoCtx) Value(k any) any {
+	if k == (key{}) {
+		return c.info
+	}
+	return c.Context.Value(k)
+}
+
+// AfterFunc lets child contexts register on the parent without a
+// watcher goroutine (see context.WithCancel's afterFuncer).
+func (c *infoCtx) AfterFunc(f func()) func() bool {
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
+}
 
 // NewContext returns ctx carrying info.
 func NewContext(ctx context.Context, info *Info) context.Context {
-	return context.WithValue(ctx, key{}, info)
+	return &infoCtx{Context: ctx, info: info}
 }
 
 // FromContext returns the request's Info, or nil outside a Gatehouse listener.
