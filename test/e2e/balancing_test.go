@@ -187,8 +187,9 @@ routes:
 	if f := res.failed.Load(); f != 0 {
 		t.Errorf("%d of %d requests failed (first: %v); want 0", f, res.sent.Load(), res.firstErr.Load())
 	}
-	retried := g.countLog("retry")
-	t.Logf("gateway logged %d retry lines", retried)
+	m := g.metrics()
+	retries, _ := metricValue(m, `gatehouse_upstream_retries_total{upstream="pool"}`)
+	t.Logf("retried=%v; upstream error lines:\n%s", retries, grepLines(m, "gatehouse_upstream_errors_total{"))
 }
 
 // TestRemoveTargetByReloadUnderLoad: a target removed by reload finishes
