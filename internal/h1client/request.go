@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // checkRequest validates what RoundTrip needs before it takes a connection,
@@ -22,7 +24,7 @@ func checkRequest(req *http.Request, body io.ReadCloser) (int64, error) {
 	if u.Host == "" {
 		return 0, errNoHost
 	}
-	if req.Method != "" && !isToken(req.Method) {
+	if req.Method != "" && !h1wire.IsToken(req.Method) {
 		return 0, errBadMethod
 	}
 	host := req.Host
@@ -77,16 +79,16 @@ func (c *conn) writeRequest(req *http.Request, body io.Reader, cl int64) error {
 			continue
 		case connection:
 			for _, v := range vv {
-				if hasToken(v, "close") {
+				if h1wire.HasToken(v, "close") {
 					connClose = true
 				}
 			}
 		}
-		if !isToken(k) {
+		if !h1wire.IsToken(k) {
 			return errBadHeaderName
 		}
 		for _, v := range vv {
-			if !validFieldValue(v) {
+			if !h1wire.ValidFieldValue(v) {
 				return errBadHeaderValue
 			}
 			bw.WriteString(k)
@@ -252,7 +254,7 @@ func writeTrailerDecl(bw *bufio.Writer, tr http.Header) error {
 	bw.WriteString("Trailer: ")
 	first := true
 	for k := range tr {
-		if !isToken(k) {
+		if !h1wire.IsToken(k) {
 			return errBadHeaderName
 		}
 		if !first {
@@ -263,37 +265,6 @@ func writeTrailerDecl(bw *bufio.Writer, tr http.Header) error {
 	}
 	bw.WriteString("\r\n")
 	return nil
-}
-
-// tchar from RFC 9110 section 5.6.2.
-var tokenTable = func() (t [256]bool) {
-	for _, c := range "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenTable[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validFieldValue rejects control characters except HTAB; CR and LF above
-// all, which would inject headers.
-func validFieldValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func validURIPart(s string) bool {
@@ -315,21 +286,4 @@ func validHost(h string) bool {
 		}
 	}
 	return true
-}
-
-// hasToken reports whether the comma-separated list v contains token,
-// case-insensitively, without allocating.
-func hasToken(v, token string) bool {
-	for v != "" {
-		var elem string
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			elem, v = v[:i], v[i+1:]
-		} else {
-			elem, v = v, ""
-		}
-		if strings.EqualFold(strings.Trim(elem, " \t"), token) {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // maxInterim bounds the 1xx responses skipped before the final one, so a
@@ -108,11 +110,11 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 	}
 	keepAlive := minor == 1
 	for _, v := range h["Connection"] {
-		if hasToken(v, "close") {
+		if h1wire.HasToken(v, "close") {
 			keepAlive = false
 			break
 		}
-		if minor == 0 && hasToken(v, "keep-alive") {
+		if minor == 0 && h1wire.HasToken(v, "keep-alive") {
 			keepAlive = true
 		}
 	}
@@ -163,7 +165,7 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 			resp.Trailer = announcedTrailers(vv)
 		}
 		b.mode = bodyChunked
-		b.chunked = chunkedReader{br: c.bufs.br, trailer: &resp.Trailer, maxTrailer: t.maxHeader}
+		b.chunked = chunkedReader{h1wire.ChunkedReader{BR: c.bufs.br, Trailer: &resp.Trailer, MaxTrailer: t.maxHeader}}
 		resp.ContentLength = -1
 	case cl >= 0:
 		b.mode = bodyLength
@@ -296,9 +298,9 @@ func parseFields(head []byte, spans []span) ([]span, error) {
 			if len(spans) == 0 {
 				return spans, errLeadingFold
 			}
-			vs, ve := trimOWSRange(head, pos, end)
+			vs, ve := h1wire.TrimOWSRange(head, pos, end)
 			if vs < ve {
-				if !validFieldValueBytes(head[vs:ve]) {
+				if !h1wire.ValidFieldValueBytes(head[vs:ve]) {
 					return spans, errHeaderValue
 				}
 				prev := &spans[len(spans)-1]
@@ -313,47 +315,17 @@ func parseFields(head []byte, spans []span) ([]span, error) {
 			pos = nl + 1
 			continue
 		}
-		colon := pos + bytes.IndexByte(head[pos:end], ':')
-		if colon <= pos {
+		colon, vs, ve, ferr := h1wire.ParseFieldLine(head, pos, end)
+		switch ferr {
+		case h1wire.FieldBadLine:
 			return spans, errHeaderLine
-		}
-		upper := true
-		for i := pos; i < colon; i++ {
-			b := head[i]
-			if !tokenTable[b] {
-				return spans, errHeaderLine
-			}
-			if upper && 'a' <= b && b <= 'z' {
-				b -= 'a' - 'A'
-			} else if !upper && 'A' <= b && b <= 'Z' {
-				b += 'a' - 'A'
-			}
-			head[i] = b
-			upper = b == '-'
-		}
-		vs, ve := trimOWSRange(head, colon+1, end)
-		if !validFieldValueBytes(head[vs:ve]) {
+		case h1wire.FieldBadValue:
 			return spans, errHeaderValue
 		}
 		spans = append(spans, span{int32(pos), int32(colon), int32(vs), int32(ve)})
 		pos = nl + 1
 	}
 	return spans, nil
-}
-
-func trimOWSRange(b []byte, s, e int) (int, int) {
-	for s < e && (b[s] == ' ' || b[s] == '\t') {
-		s++
-	}
-	for e > s && (b[e-1] == ' ' || b[e-1] == '\t') {
-		e--
-	}
-	return s, e
-}
-
-func trimOWS(b []byte) []byte {
-	s, e := trimOWSRange(b, 0, len(b))
-	return b[s:e]
 }
 
 // parseContentLength accepts repeated or comma-listed values only when they
@@ -363,7 +335,7 @@ func parseContentLength(vv []string) (int64, error) {
 	for _, v := range vv {
 		for {
 			elem, rest, more := strings.Cut(v, ",")
-			m, ok := parseDecimal(strings.Trim(elem, " \t"))
+			m, ok := h1wire.ParseDecimal(strings.Trim(elem, " \t"))
 			if !ok {
 				return 0, errContentLength
 			}
@@ -378,20 +350,6 @@ func parseContentLength(vv []string) (int64, error) {
 		}
 	}
 	return n, nil
-}
-
-func parseDecimal(s string) (int64, bool) {
-	if s == "" || len(s) > 18 { // 18 digits cannot overflow int64
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(s[i]-'0')
-	}
-	return n, true
 }
 
 // announcedTrailers pre-populates resp.Trailer with the keys of the Trailer
@@ -409,27 +367,6 @@ func announcedTrailers(vv []string) http.Header {
 		}
 	}
 	return tr
-}
-
-func isTokenBytes(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenTable[c] {
-			return false
-		}
-	}
-	return true
-}
-
-func validFieldValueBytes(v []byte) bool {
-	for _, b := range v {
-		if b < ' ' && b != '\t' || b == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // upgradeBody is resp.Body after 101 Switching Protocols: the raw connection

@@ -2,12 +2,12 @@ package h1server
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // maxPostHandlerReadBytes is how much unread request body the server reads
@@ -152,15 +152,6 @@ func (b *body) finish() {
 	b.mu.Unlock()
 }
 
-// Chunked decoding states.
-const (
-	chunkSize    = iota // expecting a chunk-size line
-	chunkData           // inside chunk data; n bytes left
-	chunkDataEnd        // expecting the CRLF after chunk data
-	chunkTrailer        // reading trailer fields after the last chunk
-	chunkDone
-)
-
 var (
 	errChunkSize       = &statusError{http.StatusBadRequest, "invalid chunk size line"}
 	errChunkDataEnd    = &statusError{http.StatusBadRequest, "missing CRLF after chunk data"}
@@ -168,179 +159,22 @@ var (
 	errTrailerTooLarge = &statusError{http.StatusBadRequest, "trailer section too large"}
 )
 
-// chunkedReader decodes a chunked body (adapted from h1client): strict
-// where laxness enables smuggling (CRLF after data and on size lines, hex
-// only, bounded size and line length), and it never blocks to read framing
-// once it has data to return.
-type chunkedReader struct {
-	br           *bufio.Reader
-	state        uint8
-	n            int64
-	trailer      *http.Header
-	trailerBytes int
-	maxTrailer   int
-}
+// chunkedReader is the shared decoder with its framing errors translated
+// into the server's statusError values (400 Bad Request). The server sets
+// RejectFramingTrailers when it builds one.
+type chunkedReader struct{ h1wire.ChunkedReader }
 
-func (cr *chunkedReader) read(p []byte) (n int, err error) {
-	for n < len(p) {
-		switch cr.state {
-		case chunkData:
-			q := p[n:]
-			if int64(len(q)) > cr.n {
-				q = q[:cr.n]
-			}
-			if n > 0 {
-				if b := cr.br.Buffered(); b == 0 {
-					return n, nil
-				} else if len(q) > b {
-					q = q[:b]
-				}
-			}
-			m, err := cr.br.Read(q)
-			n += m
-			cr.n -= int64(m)
-			if err != nil {
-				return n, unexpectedEOF(err)
-			}
-			if cr.n == 0 {
-				cr.state = chunkDataEnd
-			}
-		case chunkDone:
-			return n, io.EOF
-		default:
-			if n > 0 && !cr.lineBuffered() {
-				return n, nil
-			}
-			line, err := cr.br.ReadSlice('\n')
-			if err != nil {
-				if err == bufio.ErrBufferFull {
-					return n, cr.lineTooLong()
-				}
-				return n, unexpectedEOF(err)
-			}
-			if err := cr.step(line); err != nil {
-				return n, err
-			}
-			if cr.state == chunkDone {
-				return n, io.EOF
-			}
-		}
+func (cr *chunkedReader) read(p []byte) (int, error) {
+	n, err := cr.Read(p)
+	switch err {
+	case h1wire.ErrChunkSize:
+		err = errChunkSize
+	case h1wire.ErrChunkDataEnd:
+		err = errChunkDataEnd
+	case h1wire.ErrTrailerLine:
+		err = errTrailerLine
+	case h1wire.ErrTrailerTooLarge:
+		err = errTrailerTooLarge
 	}
-	return n, nil
-}
-
-func (cr *chunkedReader) step(line []byte) error {
-	switch cr.state {
-	case chunkDataEnd:
-		if len(line) != 2 || line[0] != '\r' {
-			return errChunkDataEnd
-		}
-		cr.state = chunkSize
-	case chunkSize:
-		size, err := parseChunkSize(line)
-		if err != nil {
-			return err
-		}
-		if size == 0 {
-			cr.state = chunkTrailer
-		} else {
-			cr.n = size
-			cr.state = chunkData
-		}
-	case chunkTrailer:
-		if len(line) < 2 || line[len(line)-2] != '\r' {
-			return errTrailerLine
-		}
-		if len(line) == 2 {
-			cr.state = chunkDone
-			return nil
-		}
-		cr.trailerBytes += len(line)
-		if cr.trailerBytes > cr.maxTrailer {
-			return errTrailerTooLarge
-		}
-		return cr.addTrailer(line[:len(line)-2])
-	}
-	return nil
-}
-
-func (cr *chunkedReader) addTrailer(line []byte) error {
-	i := bytes.IndexByte(line, ':')
-	if i <= 0 {
-		return errTrailerLine
-	}
-	for _, c := range line[:i] {
-		if !tokenTable[c] {
-			return errTrailerLine
-		}
-	}
-	v := trimOWS(line[i+1:])
-	if !validFieldValueBytes(v) {
-		return errTrailerLine
-	}
-	k := textproto.CanonicalMIMEHeaderKey(string(line[:i]))
-	switch k {
-	case "Transfer-Encoding", "Content-Length", "Trailer", "Host":
-		return errTrailerLine // framing fields never come from trailers
-	}
-	if *cr.trailer == nil {
-		*cr.trailer = make(http.Header)
-	}
-	(*cr.trailer)[k] = append((*cr.trailer)[k], string(v))
-	return nil
-}
-
-func (cr *chunkedReader) lineTooLong() error {
-	switch cr.state {
-	case chunkDataEnd:
-		return errChunkDataEnd
-	case chunkTrailer:
-		return errTrailerLine
-	}
-	return errChunkSize
-}
-
-func (cr *chunkedReader) lineBuffered() bool {
-	b, _ := cr.br.Peek(cr.br.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
-}
-
-// parseChunkSize parses "1a3f[;ext]\r\n". Extensions are ignored but must
-// not contain control characters; bare LF line ends are refused.
-func parseChunkSize(line []byte) (int64, error) {
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return 0, errChunkSize
-	}
-	line = line[:len(line)-2]
-	if i := bytes.IndexByte(line, ';'); i >= 0 {
-		if !validFieldValueBytes(line[i:]) {
-			return 0, errChunkSize
-		}
-		line = bytes.TrimRight(line[:i], " \t")
-	}
-	if len(line) == 0 || len(line) > 15 { // < 2^60: no overflow
-		return 0, errChunkSize
-	}
-	var n int64
-	for _, b := range line {
-		switch {
-		case '0' <= b && b <= '9':
-			b -= '0'
-		case 'a' <= b && b <= 'f':
-			b -= 'a' - 10
-		case 'A' <= b && b <= 'F':
-			b -= 'A' - 10
-		default:
-			return 0, errChunkSize
-		}
-		n = n<<4 | int64(b)
-	}
-	return n, nil
-}
-
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
+	return n, err
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // Buffer sizes. The reader matches net/http's 4 KiB; the writer is 8 KiB
@@ -297,7 +299,7 @@ func (c *conn) serveRequest(first bool) bool {
 		r.TransferEncoding = []string{"chunked"}
 		r.Trailer = ph.trailer
 		b.mode = bodyChunked
-		b.cr = chunkedReader{br: br, trailer: &r.Trailer, maxTrailer: s.maxHead}
+		b.cr = chunkedReader{h1wire.ChunkedReader{BR: br, Trailer: &r.Trailer, MaxTrailer: s.maxHead, RejectFramingTrailers: true}}
 	case ph.contentLength > 0:
 		r.ContentLength = ph.contentLength
 		b.mode = bodyLength

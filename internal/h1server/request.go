@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // statusError is a request the server refuses with code, closing the
@@ -102,10 +104,8 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 	if sp1 <= 0 {
 		return spans, errRequestLine
 	}
-	for _, c := range line[:sp1] {
-		if !tokenTable[c] {
-			return spans, errMethod
-		}
+	if !h1wire.IsTokenBytes(line[:sp1]) { // sp1 > 0: never empty here
+		return spans, errMethod
 	}
 	rest := line[sp1+1:]
 	sp2 := bytes.IndexByte(rest, ' ')
@@ -143,26 +143,11 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 		if b := head[pos]; b == ' ' || b == '\t' {
 			return spans, errObsFold
 		}
-		colon := pos + bytes.IndexByte(head[pos:end], ':')
-		if colon <= pos {
+		colon, vs, ve, ferr := h1wire.ParseFieldLine(head, pos, end)
+		switch ferr {
+		case h1wire.FieldBadLine:
 			return spans, errHeaderLine
-		}
-		upper := true
-		for i := pos; i < colon; i++ {
-			b := head[i]
-			if !tokenTable[b] {
-				return spans, errHeaderLine
-			}
-			if upper && 'a' <= b && b <= 'z' {
-				b -= 'a' - 'A'
-			} else if !upper && 'A' <= b && b <= 'Z' {
-				b += 'a' - 'A'
-			}
-			head[i] = b
-			upper = b == '-'
-		}
-		vs, ve := trimOWSRange(head, colon+1, end)
-		if !validFieldValueBytes(head[vs:ve]) {
+		case h1wire.FieldBadValue:
 			return spans, errHeaderValue
 		}
 		spans = append(spans, span{int32(pos), int32(colon), int32(vs), int32(ve)})
@@ -220,7 +205,7 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 				return spans, errMultipleCL
 			}
 		}
-		n, ok := parseDecimal(vv[0])
+		n, ok := h1wire.ParseDecimal(vv[0])
 		if !ok {
 			return spans, errContentLength
 		}
@@ -253,7 +238,7 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 					case "Transfer-Encoding", "Trailer", "Content-Length", "Host":
 						return spans, errBadTrailerKey
 					}
-					if !isToken(k) {
+					if !h1wire.IsToken(k) {
 						return spans, errBadTrailerKey
 					}
 					tr[k] = nil

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 var statusText = http.StatusText
@@ -109,7 +111,7 @@ func (w *response) WriteHeader(code int) {
 		switch k {
 		case "Content-Length":
 			if len(vv) > 0 && w.bodyAllowed {
-				if n, ok := parseDecimal(textproto.TrimString(vv[0])); ok {
+				if n, ok := h1wire.ParseDecimal(textproto.TrimString(vv[0])); ok {
 					w.contentLength = n
 				} else {
 					w.c.s.logf("h1server: invalid Content-Length %q", vv[0])
@@ -160,7 +162,7 @@ func statusLine(minor, code int) []byte {
 // writeField writes one header field as net/http does: invalid names are
 // dropped, CR/LF (and other controls but HTAB) in values become spaces.
 func writeField(bw *bufio.Writer, k string, vv []string) {
-	if !isToken(k) {
+	if !h1wire.IsToken(k) {
 		return
 	}
 	for _, v := range vv {
