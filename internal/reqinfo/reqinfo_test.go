@@ -24,7 +24,10 @@ func (c *afterCtx) Err() error {
 		return nil
 	}
 }
-func (c *afterCtx) AfterFunc(f func()) func() bool { c.fs = append(c.fs, f); return func() bool { return true } }
+func (c *afterCtx) AfterFunc(f func()) func() bool {
+	c.fs = append(c.fs, f)
+	return func() bool { return true }
+}
 func (c *afterCtx) cancel() {
 	close(c.done)
 	for _, f := range c.fs {

@@ -15,14 +15,14 @@ import (
 // lbBackend is a backend that can be stopped and started again on the same
 // address, and that delays every answer by a settable time.
 type lbBackend struct {
-	name  string
-	addr  string
+	name     string
+	addr     string
 	delay    atomic.Int64 // nanoseconds
 	hits     atomic.Int64
 	inflight atomic.Int64
 	hold     chan struct{} // when set, requests to /hold wait until it is closed
-	mu    sync.Mutex
-	srv   *httptest.Server
+	mu       sync.Mutex
+	srv      *httptest.Server
 }
 
 func newLBBackend(t *testing.T, name string) *lbBackend {
