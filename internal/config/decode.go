@@ -103,9 +103,9 @@ func (d *decoder) visit(n *yaml.Node) bool {
 
 // structInfo maps YAML keys to field indexes of a schema struct.
 type structInfo struct {
-	keys   []string // in declaration order, for suggestions
-	fields map[string]int
-	pos    int // index of the Pos field, or -1
+	keys   []string         // in declaration order, for suggestions
+	fields map[string][]int // field index paths (inline structs add a step)
+	pos    int              // index of the Pos field, or -1
 }
 
 var structInfos sync.Map // reflect.Type → *structInfo
@@ -114,18 +114,28 @@ func infoOf(t reflect.Type) *structInfo {
 	if v, ok := structInfos.Load(t); ok {
 		return v.(*structInfo)
 	}
-	info := &structInfo{fields: make(map[string]int), pos: -1}
+	info := &structInfo{fields: make(map[string][]int), pos: -1}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Type == posType && f.Name == "Pos" {
 			info.pos = i
 		}
 		key := f.Tag.Get("yaml")
+		if key == ",inline" && f.Type.Kind() == reflect.Struct {
+			// An inline struct's keys belong to the outer mapping: shared
+			// option sets (a JWT provider inline in a route) reuse one type.
+			inner := infoOf(f.Type)
+			for _, k := range inner.keys {
+				info.keys = append(info.keys, k)
+				info.fields[k] = append([]int{i}, inner.fields[k]...)
+			}
+			continue
+		}
 		if key == "" || key == "-" {
 			continue
 		}
 		info.keys = append(info.keys, key)
-		info.fields[key] = i
+		info.fields[key] = []int{i}
 	}
 	structInfos.Store(t, info)
 	return info
@@ -309,7 +319,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, sc scope, key stri
 		if e.merged {
 			d.aliasDepth++
 		}
-		d.decodeValue(e.val, v.Field(i), sc, e.key, d.pos(e.keyNode), v.Type().Field(i).Tag.Get("gatehouse") == "size")
+		d.decodeValue(e.val, v.FieldByIndex(i), sc, e.key, d.pos(e.keyNode), v.Type().FieldByIndex(i).Tag.Get("gatehouse") == "size")
 		if e.merged {
 			d.aliasDepth--
 		}
@@ -320,9 +330,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, sc scope, key stri
 // entityKinds names the list elements that carry a "name" and become the
 // owner in messages about their contents.
 var entityKinds = map[reflect.Type]string{
-	reflect.TypeFor[Listener](): "listener",
-	reflect.TypeFor[Upstream](): "upstream",
-	reflect.TypeFor[Route]():    "route",
+	reflect.TypeFor[Listener]():    "listener",
+	reflect.TypeFor[Upstream]():    "upstream",
+	reflect.TypeFor[Route]():       "route",
+	reflect.TypeFor[Consumer]():    "consumer",
+	reflect.TypeFor[JWTProvider](): "jwt provider",
 }
 
 // entityScope labels a named element before decoding it, so messages about
@@ -532,6 +544,23 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, sc scope, key string)
 		if val.Kind == yaml.AliasNode && val.Alias != nil {
 			val = val.Alias
 		}
+		if t.Elem().Kind() == reflect.Slice {
+			// Claim maps: a name to a list of accepted values.
+			tmp := reflect.New(t.Elem()).Elem()
+			if val.Kind == yaml.ScalarNode {
+				// A single value is a one-element list.
+				str, ok := d.scalar(val, sc, key+"."+e.key, t.Elem().Elem())
+				if !ok {
+					continue
+				}
+				tmp = reflect.Append(tmp, reflect.ValueOf(str))
+			} else {
+				d.decodeValue(val, tmp, sc, key+"."+e.key, d.pos(e.keyNode), false)
+			}
+			m.SetMapIndex(reflect.ValueOf(e.key), tmp)
+			d.set[mapEntry{v.Addr().Interface(), e.key}] = d.pos(e.keyNode)
+			continue
+		}
 		str, ok := d.scalar(val, sc, key+"."+e.key, t.Elem())
 		if !ok {
 			continue
@@ -576,7 +605,7 @@ func (d *decoder) decodeTop(root *yaml.Node, cfg *Config) {
 			d.errs.add(d.pos(e.keyNode), hint, "unknown key %q", e.key)
 			continue
 		}
-		f := v.Field(i)
+		f := v.FieldByIndex(i)
 		if f.Kind() == reflect.Slice {
 			tmp := reflect.New(f.Type()).Elem()
 			d.decodeValue(e.val, tmp, scope{}, e.key, d.pos(e.keyNode), false)

@@ -37,7 +37,7 @@ routes:
 func TestUnknownKeys(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{minimal + "listner: []\n", `gatehouse.yaml:4: unknown key "listner" (did you mean "listeners"?)`},
-		{minimal + "store: {}\n", `gatehouse.yaml:4: unknown key "store"`},
+		{minimal + "plugins: {}\n", `gatehouse.yaml:4: unknown key "plugins"`},
 		// The owner is known even when the bad key comes before name.
 		{"listeners:\n  - adress: :80\n    name: public\n", `gatehouse.yaml:2: unknown key "adress" in listener "public" (did you mean "address"?)`},
 		{"listeners:\n  - address: :80\n    timeouts: {reed: 1s}\n", `gatehouse.yaml:3: unknown key "reed" in unnamed listener (did you mean "read"?)`},

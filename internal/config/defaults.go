@@ -120,6 +120,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 			r.Redirect.Status = defaultRedirectStatus
 		}
 	}
+	securityDefaults(c, given)
 }
 
 // resilienceDefaults fills the load-balancing sections of u that are

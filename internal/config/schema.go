@@ -26,9 +26,19 @@ type Config struct {
 	Upstreams []*Upstream `yaml:"upstreams"`
 	Routes    []*Route    `yaml:"routes"`
 
+	Consumers    []*Consumer    `yaml:"consumers"`
+	JWTProviders []*JWTProvider `yaml:"jwt_providers"`
+	// Store is nil for in-memory/embedded state.
+	Store *Store `yaml:"store"`
+	// DataDir holds the embedded store (run-time API keys); absolute after
+	// Load, default ".gatehouse" beside the first config file.
+	DataDir string `yaml:"data_dir"`
+
 	// Files lists every file that was read, in load order, so the file
 	// watcher knows what to watch.
 	Files []string `yaml:"-"`
+	// Warnings are accepted but discouraged choices, for the log.
+	Warnings []Warning `yaml:"-"`
 }
 
 // Listener is one socket that accepts client traffic.
@@ -63,6 +73,8 @@ type ListenerTLS struct {
 	Certificates []Certificate `yaml:"certificates"`
 	// MinVersion is "1.2" or "1.3".
 	MinVersion string `yaml:"min_version"`
+	// ClientAuth turns on mTLS.
+	ClientAuth *ClientAuth `yaml:"client_auth"`
 }
 
 // Certificate is a PEM certificate chain and its private key. Both paths
@@ -86,6 +98,9 @@ type ServerTimeouts struct {
 type Admin struct {
 	Pos     Pos    `yaml:"-"`
 	Address string `yaml:"address"`
+	// Token protects the admin API (consumers, keys) as a bearer token;
+	// without one those endpoints answer 403. Use ${ENV}.
+	Token string `yaml:"token"`
 }
 
 // AccessLog configures the per-request log.
@@ -291,6 +306,8 @@ type Route struct {
 	// Retry replaces the default retry (one redispatch of idempotent
 	// requests that failed to connect) for proxied requests.
 	Retry *Retry `yaml:"retry"`
+	// Policies are identity and edge-security policies.
+	Policies *Policies `yaml:"policies"`
 }
 
 // Match is one set of conditions that must all hold (AND).

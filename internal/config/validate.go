@@ -102,6 +102,7 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	v.global(c)
 	upstreamNames := v.upstreams(c)
 	v.routes(c, listenerNames, upstreamNames)
+	v.security(c)
 }
 
 var (
@@ -181,6 +182,9 @@ func (v *validator) listenerTLS(l *Listener, owner string) {
 			"tls needs at least one certificate")
 	}
 	v.oneOf(v.at(&t.MinVersion, tlsPos), owner, "min_version", t.MinVersion, tlsVersions)
+	if t.ClientAuth != nil {
+		v.clientAuth(l, owner)
+	}
 	for i := range t.Certificates {
 		cert := &t.Certificates[i]
 		if cert.CertFile == "" || cert.KeyFile == "" {
