@@ -1,5 +1,5 @@
 // Package admin serves Gatehouse's admin listener: liveness, readiness and
-// Prometheus metrics (and, in later versions, the admin API).
+// Prometheus metrics, and the admin API for consumers and API keys.
 package admin
 
 import (
@@ -10,9 +10,13 @@ import (
 )
 
 // Handler returns the admin mux. ready reports whether the gateway is
-// serving its configuration and not shutting down.
-func Handler(reg *prometheus.Registry, ready func() bool) http.Handler {
+// serving its configuration and not shutting down; api, when not nil,
+// adds the token-protected consumer and key endpoints.
+func Handler(reg *prometheus.Registry, ready func() bool, api *API) http.Handler {
 	mux := http.NewServeMux()
+	if api != nil {
+		api.register(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

@@ -15,7 +15,7 @@ func TestEndpoints(t *testing.T) {
 	reg.MustRegister(c)
 	c.Inc()
 	var ready atomic.Bool
-	h := Handler(reg, ready.Load)
+	h := Handler(reg, ready.Load, nil)
 	get := func(p string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))

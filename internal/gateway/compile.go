@@ -3,7 +3,9 @@ package gateway
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
@@ -116,6 +118,17 @@ func compile(cfg *config.Config) (*plan, error) {
 			pairs := make([][2]string, len(lc.TLS.Certificates))
 			for i, c := range lc.TLS.Certificates {
 				pairs[i] = [2]string{c.CertFile, c.KeyFile}
+			}
+			if ca := lc.TLS.ClientAuth; ca != nil {
+				lp.settings.ClientAuth = tls.RequireAndVerifyClientCert
+				if ca.Mode == "request" {
+					lp.settings.ClientAuth = tls.VerifyClientCertIfGiven
+				}
+				pem, err := os.ReadFile(ca.CAFile)
+				if err != nil {
+					errs = append(errs, posErr(ca.Pos, "listener %q: client_auth: %v", lc.Name, err))
+				}
+				lp.settings.ClientCAPEM = string(pem)
 			}
 			certs, err := listener.LoadCertificates(pairs)
 			if err != nil {
@@ -244,6 +257,14 @@ func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 // runs after the config package's own checks (certificates, TLS files,
 // algorithms, route tables).
 func Check(cfg *config.Config) error {
-	_, err := compile(cfg)
-	return err
+	if _, err := compile(cfg); err != nil {
+		return err
+	}
+	g := New("", slog.New(slog.DiscardHandler))
+	ps, err := g.buildPolicies(cfg, false)
+	if err != nil {
+		return err
+	}
+	ps.discard(g)
+	return nil
 }

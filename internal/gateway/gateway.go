@@ -48,6 +48,9 @@ type Gateway struct {
 	adminLn   net.Listener
 	ready     atomic.Bool
 	wg        sync.WaitGroup // background drains and old-server shutdowns
+
+	sec       security                  // key store and JWT providers; under mu
+	published atomic.Pointer[published] // what the admin API reads
 }
 
 // New returns a gateway that will load its configuration from path.
@@ -91,7 +94,7 @@ func (g *Gateway) Start() error {
 		}
 		g.adminLn = ln
 		g.admin = &http.Server{
-			Handler:           admin.Handler(g.metrics.Registry, g.ready.Load),
+			Handler:           admin.Handler(g.metrics.Registry, g.ready.Load, g.adminAPI()),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 		}
@@ -152,6 +155,19 @@ func (g *Gateway) apply(cfg *config.Config) error {
 	p, err := compile(cfg)
 	if err != nil {
 		return err
+	}
+	ps, err := g.buildPolicies(cfg, true)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			ps.discard(g)
+		}
+	}()
+	for _, w := range cfg.Warnings {
+		g.log.Warn("configuration", "warning", w.String())
 	}
 	if g.cfg != nil && cfg.Admin != nil && (g.cfg.Admin == nil || g.cfg.Admin.Address != cfg.Admin.Address) {
 		g.log.Warn("admin address changes take effect on restart", "running", g.cfg.Admin, "new", cfg.Admin.Address)
@@ -236,6 +252,9 @@ func (g *Gateway) apply(cfg *config.Config) error {
 
 	for _, rt := range p.routes {
 		rt.handler = g.routeHandler(rt.cfg)
+		if wrap := ps.wrap[rt.name]; wrap != nil {
+			rt.handler = wrap(rt.handler)
+		}
 		rt.metrics = g.metrics.Route(rt.name)
 	}
 
@@ -285,6 +304,8 @@ func (g *Gateway) apply(cfg *config.Config) error {
 		g.stopLater(s, sock, grace)
 	}
 	g.cfg = cfg
+	ps.commit(g)
+	committed = true
 	return nil
 }
 
@@ -362,6 +383,9 @@ func (g *Gateway) Shutdown() {
 			c.CloseIdleConnections()
 		}
 	}
+	g.mu.Lock()
+	g.closeSecurity()
+	g.mu.Unlock()
 	if g.accessLog != nil {
 		g.accessLog.Close()
 	}

@@ -73,6 +73,7 @@ func (e *entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
 			Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
 			Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: info.UpstreamError,
+			Consumer: info.Identity.Name(),
 		})
 	}
 }
@@ -136,6 +137,7 @@ func (g *Gateway) finishAborted(ls *listenerState, rm *observe.RouteMetrics, sw 
 			Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
 			Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
 			Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: errText,
+			Consumer: info.Identity.Name(),
 		})
 	}
 }

@@ -6,6 +6,7 @@ package listener
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -30,6 +31,12 @@ type Settings struct {
 	Write          time.Duration
 	Idle           time.Duration
 	MaxHeaderBytes int
+	// ClientAuth is mTLS: tls.VerifyClientCertIfGiven or
+	// tls.RequireAndVerifyClientCert, checked against ClientCAPEM (the CA
+	// bundle's content, so Settings stay comparable and a changed bundle
+	// restarts the listener on reload).
+	ClientAuth  tls.ClientAuthType
+	ClientCAPEM string
 }
 
 // Server is one running listener.
@@ -85,6 +92,12 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 			MinVersion:     s.MinTLSVersion,
 			GetCertificate: getCert,
 			NextProtos:     nextProtos(s.HTTP2),
+		}
+		if s.ClientAuth != tls.NoClientCert {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM([]byte(s.ClientCAPEM)) // checked by config
+			srv.TLSConfig.ClientAuth = s.ClientAuth
+			srv.TLSConfig.ClientCAs = pool
 		}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	} else if s.H2C {

@@ -42,7 +42,9 @@ type Entry struct {
 	Target    string
 	Attempts  int
 	RequestID string
-	Error     string
+	// Consumer is the authenticated consumer or subject ("" when none).
+	Consumer string
+	Error    string
 }
 
 // Log writes e.
@@ -60,6 +62,7 @@ func (a *AccessLog) Log(e *Entry) {
 		slog.String("upstream_target", e.Target),
 		slog.Int("attempts", e.Attempts),
 		slog.String("request_id", e.RequestID),
+		slog.String("consumer", e.Consumer),
 	}
 	if e.Error == "" {
 		a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:]...)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
@@ -38,6 +39,9 @@ type Info struct {
 	Attempts int
 	// UpstreamError says why the proxy failed ("" on success), for the log.
 	UpstreamError string
+	// Identity is who the route's authentication accepted (nil when the
+	// route has none, or let an anonymous request through).
+	Identity *identity.Identity
 }
 
 // infoCtx carries the Info. It is not a plain context.WithValue because

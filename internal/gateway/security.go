@@ -1,0 +1,489 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/keystore"
+	"github.com/gatehouse/gatehouse/internal/policy/apikey"
+	"github.com/gatehouse/gatehouse/internal/policy/authz"
+	"github.com/gatehouse/gatehouse/internal/policy/basicauth"
+	"github.com/gatehouse/gatehouse/internal/policy/cors"
+	"github.com/gatehouse/gatehouse/internal/policy/extauth"
+	"github.com/gatehouse/gatehouse/internal/policy/introspect"
+	"github.com/gatehouse/gatehouse/internal/policy/ipfilter"
+	"github.com/gatehouse/gatehouse/internal/policy/jwtauth"
+	"github.com/gatehouse/gatehouse/internal/policy/limits"
+	"github.com/gatehouse/gatehouse/internal/policy/mtlsauth"
+	"github.com/gatehouse/gatehouse/internal/policy/waf"
+)
+
+// security is the identity state that outlives a snapshot: the key store
+// (a bbolt file or Redis) and JWT providers, whose JWKS caches must not
+// be refetched on every reload.
+type security struct {
+	storeID string // what the open store was opened from
+	store   keystore.Store
+	redis   redis.UniversalClient
+	jwt     map[string]*jwtauth.Provider // by fingerprint of the issuer config
+}
+
+// published is what the admin API reads from the running snapshot.
+type published struct {
+	consumers  identity.Consumers
+	keys       keystore.Store
+	adminToken string
+}
+
+func adminToken(cfg *config.Config) string {
+	if cfg == nil || cfg.Admin == nil {
+		return ""
+	}
+	return cfg.Admin.Token
+}
+
+// adminAPI gives the admin listener the running consumers and key store.
+func (g *Gateway) adminAPI() *admin.API {
+	get := func() *published {
+		if p := g.published.Load(); p != nil {
+			return p
+		}
+		return &published{}
+	}
+	return &admin.API{
+		Token:     func() string { return get().adminToken },
+		Consumers: func() identity.Consumers { return get().consumers },
+		Keys:      func() keystore.Store { return get().keys },
+	}
+}
+
+// policySet is the policies of one snapshot, built before it takes effect.
+type policySet struct {
+	consumers identity.Consumers
+	// wrap holds, by route name, the function that puts the route's
+	// policies around its filters and action.
+	wrap map[string]func(http.Handler) http.Handler
+	// jwt are the providers this snapshot uses, by fingerprint; those not
+	// yet running are started when it takes effect.
+	jwt map[string]*jwtauth.Provider
+	// store and storeID are the key store to use (possibly the running one).
+	store   keystore.Store
+	storeID string
+	redis   redis.UniversalClient
+}
+
+// needsStore reports whether cfg uses run-time API keys: an api_key
+// policy or an admin API that issues them.
+func needsStore(cfg *config.Config) bool {
+	if cfg.Admin != nil && cfg.Admin.Token != "" {
+		return true
+	}
+	for _, r := range cfg.Routes {
+		if r.Policies != nil && r.Policies.APIKey != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func storeID(cfg *config.Config) string {
+	if cfg.Store != nil && cfg.Store.Redis != nil {
+		b, _ := json.Marshal(cfg.Store.Redis)
+		return "redis:" + string(b)
+	}
+	return "bolt:" + filepath.Join(cfg.DataDir, "keys.db")
+}
+
+// buildPolicies compiles every route's policies. With open false (for
+// `gatehouse validate`) it opens no store and contacts nothing.
+func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, error) {
+	ps := &policySet{consumers: identity.Consumers{}, wrap: map[string]func(http.Handler) http.Handler{}, jwt: map[string]*jwtauth.Provider{}}
+	for _, c := range cfg.Consumers {
+		ps.consumers[c.Name] = &identity.Consumer{Name: c.Name, Groups: c.Groups, Metadata: c.Metadata}
+	}
+	if open && needsStore(cfg) {
+		if err := g.openStore(cfg, ps); err != nil {
+			return nil, err
+		}
+	}
+	var errs config.Errors
+	providers := map[string]*config.JWTProvider{}
+	for _, p := range cfg.JWTProviders {
+		providers[p.Name] = p
+	}
+	for _, r := range cfg.Routes {
+		if r.Policies == nil {
+			continue
+		}
+		wrap, err := g.routePolicies(cfg, r, ps, providers)
+		if err != nil {
+			errs = append(errs, posErr(r.Policies.Pos, "route %q: %v", r.Name, err))
+			continue
+		}
+		ps.wrap[r.Name] = wrap
+	}
+	if len(errs) > 0 {
+		ps.discard(g)
+		return nil, errs
+	}
+	return ps, nil
+}
+
+// openStore opens the key store cfg names, or reuses the running one.
+func (g *Gateway) openStore(cfg *config.Config, ps *policySet) error {
+	id := storeID(cfg)
+	if g.sec.store != nil && g.sec.storeID == id {
+		ps.store, ps.storeID, ps.redis = g.sec.store, id, g.sec.redis
+		return nil
+	}
+	if cfg.Store != nil && cfg.Store.Redis != nil {
+		rc, err := redisClient(cfg.Store.Redis)
+		if err != nil {
+			return &config.Error{Pos: cfg.Store.Redis.Pos, Msg: "store: redis: " + err.Error()}
+		}
+		ps.redis = rc
+		ps.store, ps.storeID = keystore.NewRedis(rc, cfg.Store.Redis.Prefix), id
+		return nil
+	}
+	path := filepath.Join(cfg.DataDir, "keys.db")
+	if g.sec.store != nil && g.sec.storeID == "bolt:"+path {
+		ps.store, ps.storeID = g.sec.store, id
+		return nil
+	}
+	b, err := keystore.OpenBolt(path)
+	if err != nil {
+		return &config.Error{Pos: config.Pos{File: firstFile(cfg)}, Msg: "data_dir: " + err.Error(),
+			Hint: "is another gatehouse process using the same data_dir?"}
+	}
+	ps.store, ps.storeID = b, id
+	return nil
+}
+
+func firstFile(cfg *config.Config) string {
+	if len(cfg.Files) > 0 {
+		return cfg.Files[0]
+	}
+	return ""
+}
+
+// redisClient builds a go-redis UniversalClient: standalone, Cluster or
+// Sentinel depending on the addresses and master name.
+func redisClient(c *config.RedisStore) (redis.UniversalClient, error) {
+	o := &redis.UniversalOptions{
+		Addrs: c.Addrs, MasterName: c.MasterName, Username: c.Username, Password: c.Password, DB: c.DB,
+		PoolSize: c.PoolSize, DialTimeout: c.Timeout * 10, ReadTimeout: c.Timeout, WriteTimeout: c.Timeout,
+		// Requests carry their own deadlines; a pool wait must not exceed them.
+		PoolTimeout: c.Timeout * 2,
+	}
+	if t := c.TLS; t != nil {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+		if t.CAFile != "" {
+			pem, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			tc.RootCAs = x509.NewCertPool()
+			tc.RootCAs.AppendCertsFromPEM(pem)
+		}
+		o.TLSConfig = tc
+	}
+	return redis.NewUniversalClient(o), nil
+}
+
+// commit makes ps the running policy state: starts new JWT providers,
+// closes those and any store no longer used. Caller holds g.mu.
+func (ps *policySet) commit(g *Gateway) {
+	for fp, p := range ps.jwt {
+		if _, running := g.sec.jwt[fp]; !running {
+			p.Start(context.Background())
+		}
+	}
+	for fp, p := range g.sec.jwt {
+		if _, kept := ps.jwt[fp]; !kept {
+			p.Close()
+		}
+	}
+	g.sec.jwt = ps.jwt
+	if g.sec.store != nil && g.sec.store != ps.store {
+		g.sec.store.Close()
+		if g.sec.redis != nil && g.sec.redis != ps.redis {
+			g.sec.redis.Close()
+		}
+	}
+	g.sec.store, g.sec.storeID, g.sec.redis = ps.store, ps.storeID, ps.redis
+	g.published.Store(&published{consumers: ps.consumers, keys: ps.store, adminToken: adminToken(g.cfg)})
+}
+
+// discard releases what buildPolicies opened for a snapshot that will
+// not take effect.
+func (ps *policySet) discard(g *Gateway) {
+	for fp, p := range ps.jwt {
+		if _, running := g.sec.jwt[fp]; !running {
+			p.Close()
+		}
+	}
+	if ps.store != nil && ps.store != g.sec.store {
+		ps.store.Close()
+		if ps.redis != nil {
+			ps.redis.Close()
+		}
+	}
+}
+
+// closeSecurity releases the store and providers on shutdown.
+func (g *Gateway) closeSecurity() {
+	for _, p := range g.sec.jwt {
+		p.Close()
+	}
+	if g.sec.store != nil {
+		g.sec.store.Close()
+	}
+	if g.sec.redis != nil {
+		g.sec.redis.Close()
+	}
+}
+
+// jwtProvider returns the provider for an issuer config, shared with the
+// running snapshot when the config is unchanged.
+func (g *Gateway) jwtProvider(name string, j *config.JWTIssuer, ps *policySet) (*jwtauth.Provider, error) {
+	b, _ := json.Marshal(struct {
+		Name string
+		*config.JWTIssuer
+		PEM [][]byte
+	}{name, j, keyPEMs(j)})
+	sum := sha256.Sum256(b)
+	fp := hex.EncodeToString(sum[:])
+	if p, ok := ps.jwt[fp]; ok {
+		return p, nil
+	}
+	if p, ok := g.sec.jwt[fp]; ok {
+		ps.jwt[fp] = p
+		return p, nil
+	}
+	pc := jwtauth.ProviderConfig{
+		Name: name, Issuer: j.Issuer, Audiences: j.Audiences, Algorithms: j.Algorithms,
+		JWKSURL: j.JWKSURL, JWKSRefresh: j.JWKSRefresh, JWKSMinRefresh: j.JWKSMinRefresh, JWKSTimeout: j.JWKSTimeout,
+		Leeway: j.Leeway, ConsumerClaim: j.ConsumerClaim, GroupsClaim: j.GroupsClaim, ScopesClaim: j.ScopesClaim,
+	}
+	if j.Secret != "" {
+		pc.Secrets = append(pc.Secrets, jwtauth.Secret{Value: []byte(j.Secret)})
+	}
+	for _, k := range j.Keys {
+		if k.Secret != "" {
+			pc.Secrets = append(pc.Secrets, jwtauth.Secret{KeyID: k.KID, Value: []byte(k.Secret)})
+		} else {
+			pc.PublicKeys = append(pc.PublicKeys, jwtauth.PublicKey{KeyID: k.KID, PEM: k.PEM})
+		}
+	}
+	p, err := jwtauth.NewProvider(pc, g.log.With("jwt_provider", name))
+	if err != nil {
+		return nil, err
+	}
+	ps.jwt[fp] = p
+	return p, nil
+}
+
+func keyPEMs(j *config.JWTIssuer) [][]byte {
+	var out [][]byte
+	for _, k := range j.Keys {
+		out = append(out, k.PEM)
+	}
+	return out
+}
+
+// routePolicies builds one route's policy chain. The order is fixed
+// (DESIGN.md): IP filter, request limits, CORS, WAF, authentication and
+// authorization, then the route's filters and action. CORS runs before
+// authentication so browsers' preflights, which carry no credentials,
+// are answered.
+func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policySet, providers map[string]*config.JWTProvider) (func(http.Handler) http.Handler, error) {
+	p := r.Policies
+	var layers []func(http.Handler) http.Handler
+
+	if f := p.IPFilter; f != nil {
+		flt, err := ipfilter.New(ipfilter.Config{Allow: f.Allow, Deny: f.Deny})
+		if err != nil {
+			return nil, fmt.Errorf("ip_filter: %w", err)
+		}
+		layers = append(layers, flt.Wrap)
+	}
+	if l := p.RequestLimits; l != nil {
+		lim, err := limits.New(limits.Config{MaxBodyBytes: l.MaxBodyBytes, MaxHeaderCount: l.MaxHeaderCount, MaxHeaderBytes: l.MaxHeaderBytes})
+		if err != nil {
+			return nil, fmt.Errorf("request_limits: %w", err)
+		}
+		layers = append(layers, lim.Wrap)
+	}
+	if c := p.CORS; c != nil {
+		cc, err := cors.New(cors.Config{
+			AllowOrigins: c.AllowOrigins, AllowOriginRegex: c.AllowOriginRegex, AllowMethods: c.AllowMethods,
+			AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials,
+			MaxAge: c.MaxAge, AllowPrivateNetwork: c.AllowPrivateNetwork,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cors: %w", err)
+		}
+		layers = append(layers, cc.Wrap)
+	}
+	if w := p.WAF; w != nil {
+		wf, err := waf.New(waf.Config{
+			Mode: w.Mode, ParanoiaLevel: w.ParanoiaLevel, AnomalyThreshold: w.AnomalyThreshold,
+			ExcludeRules: w.ExcludeRules, Directives: w.Directives, RequestBodyLimit: w.RequestBodyLimit,
+			Logger: g.log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("waf: %w", err)
+		}
+		layers = append(layers, wf.Wrap)
+	}
+	if p.HasAuthentication() {
+		chain, err := g.authentication(cfg, r, ps, providers)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, func(next http.Handler) http.Handler {
+			c := *chain
+			c.next = next
+			return &c
+		})
+	}
+	return func(h http.Handler) http.Handler {
+		for i := len(layers) - 1; i >= 0; i-- {
+			h = layers[i](h)
+		}
+		return h
+	}, nil
+}
+
+// authentication builds the route's authentication methods, in the
+// order: mtls, api_key, jwt, introspection, basic_auth, ext_auth. The
+// cheap, local methods come first; ext_auth, which always decides, last.
+func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policySet, providers map[string]*config.JWTProvider) (*authChain, error) {
+	p := r.Policies
+	a := &authChain{optional: p.AuthOptional, strip: []string{hdrConsumer, hdrGroups, hdrMethod}}
+	if p.MTLS != nil {
+		var maps []mtlsauth.Mapping
+		for _, c := range cfg.Consumers {
+			for _, m := range c.Certificates {
+				maps = append(maps, mtlsauth.Mapping{Subject: m.Subject, CommonName: m.CommonName, DNSName: m.DNSName, URI: m.URI, Email: m.Email, Consumer: c.Name})
+			}
+		}
+		m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: ps.consumers, RequireMapping: p.MTLS.RequireMapping})
+		if err != nil {
+			return nil, fmt.Errorf("mtls: %w", err)
+		}
+		a.methods = append(a.methods, m)
+	}
+	if k := p.APIKey; k != nil {
+		static := map[[32]byte]string{}
+		for _, c := range cfg.Consumers {
+			for _, key := range c.APIKeys {
+				if key.Key != "" {
+					static[keystore.HashKey(key.Key)] = c.Name
+				} else {
+					var h [32]byte
+					hex.Decode(h[:], []byte(key.KeyHash))
+					static[h] = c.Name
+				}
+			}
+		}
+		m, err := apikey.New(apikey.Config{Header: k.Header, Query: k.Query, Cookie: k.Cookie, Static: static,
+			Store: ps.store, Consumers: ps.consumers, HideCredentials: k.HideCredentials, Realm: "gatehouse"})
+		if err != nil {
+			return nil, fmt.Errorf("api_key: %w", err)
+		}
+		a.methods = append(a.methods, m)
+	}
+	if j := p.JWT; j != nil {
+		var provs []*jwtauth.Provider
+		for _, name := range j.Providers {
+			pv, err := g.jwtProvider(name, &providers[name].JWTIssuer, ps)
+			if err != nil {
+				return nil, fmt.Errorf("jwt provider %q: %w", name, err)
+			}
+			provs = append(provs, pv)
+		}
+		if j.Given() {
+			pv, err := g.jwtProvider(r.Name, &j.JWTIssuer, ps)
+			if err != nil {
+				return nil, fmt.Errorf("jwt: %w", err)
+			}
+			provs = append(provs, pv)
+		}
+		m, err := jwtauth.New(jwtauth.Config{Providers: provs, Consumers: ps.consumers, Header: j.Header, Query: j.Query, Cookie: j.Cookie,
+			Realm: "gatehouse", RequiredClaims: j.RequiredClaims, RequiredScopes: j.RequiredScopes, ForwardClaims: j.ForwardClaims,
+			KeepAuthorization: j.KeepAuthorization})
+		if err != nil {
+			return nil, fmt.Errorf("jwt: %w", err)
+		}
+		for _, h := range j.ForwardClaims {
+			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
+		}
+		a.methods = append(a.methods, m)
+	}
+	if in := p.Introspection; in != nil {
+		m, err := introspect.New(introspect.Config{Endpoint: in.Endpoint, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+			TokenTypeHint: in.TokenTypeHint, Timeout: in.Timeout, CacheTTL: in.CacheTTL, RequiredScopes: in.RequiredScopes,
+			Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: ps.consumers,
+			Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization})
+		if err != nil {
+			return nil, fmt.Errorf("introspection: %w", err)
+		}
+		a.methods = append(a.methods, m)
+	}
+	if b := p.BasicAuth; b != nil {
+		var users []basicauth.User
+		for _, c := range cfg.Consumers {
+			if c.BasicAuth != nil {
+				users = append(users, basicauth.User{Name: c.BasicAuth.Username, Hash: []byte(c.BasicAuth.PasswordHash), Consumer: c.Name})
+			}
+		}
+		m, err := basicauth.New(basicauth.Config{Users: users, HtpasswdFile: b.HtpasswdFile, Realm: b.Realm,
+			Consumers: ps.consumers, HideCredentials: b.HideCredentials})
+		if err != nil {
+			return nil, fmt.Errorf("basic_auth: %w", err)
+		}
+		a.methods = append(a.methods, m)
+	}
+	if e := p.ExtAuth; e != nil {
+		m, err := extauth.New(extauth.Config{URL: e.URL, Timeout: e.Timeout, RequestHeaders: e.RequestHeaders,
+			UpstreamHeaders: e.UpstreamHeaders, ClientHeaders: e.ClientHeaders, SubjectHeader: e.SubjectHeader, Consumers: ps.consumers})
+		if err != nil {
+			return nil, fmt.Errorf("ext_auth: %w", err)
+		}
+		for _, h := range e.UpstreamHeaders {
+			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
+		}
+		a.methods = append(a.methods, m)
+	}
+	if z := p.Authorize; z != nil {
+		az, err := authz.New(authz.Config{AnyGroups: z.AnyGroups, AllGroups: z.AllGroups, AnyScopes: z.AnyScopes,
+			AllScopes: z.AllScopes, Claims: z.Claims, Consumers: z.Consumers})
+		if err != nil {
+			return nil, fmt.Errorf("authorize: %w", err)
+		}
+		a.authz = az
+	}
+	return a, nil
+}
+
+func appendUnique(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}

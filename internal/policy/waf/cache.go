@@ -1,0 +1,109 @@
+package waf
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"weak"
+
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
+	"github.com/corazawaf/coraza/v3"
+)
+
+// engine is a loaded rule set, shared by every WAF built from the same
+// directives. It is immutable and safe for concurrent use.
+type engine struct {
+	waf coraza.WAF
+}
+
+// engineCache maps directives to loaded engines. Entries are weak so an
+// engine lives exactly as long as some WAF holds it.
+var engineCache = struct {
+	mu       sync.Mutex
+	engines  map[string]weak.Pointer[engine]
+	inflight map[string]*loadCall
+}{
+	engines:  make(map[string]weak.Pointer[engine]),
+	inflight: make(map[string]*loadCall),
+}
+
+// loadCall is one load in progress; callers asking for the same
+// directives meanwhile wait for it instead of parsing the CRS again.
+type loadCall struct {
+	done chan struct{}
+	e    *engine
+	err  error
+}
+
+// loadEngine returns the engine for directives, loading it at most once
+// while it is in use. Different directives load concurrently.
+func loadEngine(directives string) (*engine, error) {
+	c := &engineCache
+	c.mu.Lock()
+	if e := c.engines[directives].Value(); e != nil {
+		c.mu.Unlock()
+		return e, nil
+	}
+	if call, ok := c.inflight[directives]; ok {
+		c.mu.Unlock()
+		<-call.done
+		return call.e, call.err
+	}
+	call := &loadCall{done: make(chan struct{})}
+	c.inflight[directives] = call
+	c.mu.Unlock()
+
+	call.e, call.err = buildEngine(directives)
+
+	c.mu.Lock()
+	delete(c.inflight, directives)
+	if call.err == nil {
+		c.engines[directives] = weak.Make(call.e)
+		runtime.AddCleanup(call.e, releaseEngine, engineRelease{key: directives, waf: call.e.waf})
+	}
+	c.mu.Unlock()
+	close(call.done)
+	return call.e, call.err
+}
+
+// engineRelease is what the cleanup of a collected engine needs; it must
+// not reference the engine itself, or the engine would never be collected.
+type engineRelease struct {
+	key string
+	waf coraza.WAF
+}
+
+// releaseEngine runs after an engine became unreachable: it drops the
+// cache entry (unless a newer engine took the key) and releases Coraza's
+// process-wide memoized regexps owned by the rule set.
+func releaseEngine(r engineRelease) {
+	c := &engineCache
+	c.mu.Lock()
+	if wp, ok := c.engines[r.key]; ok && wp.Value() == nil {
+		delete(c.engines, r.key)
+	}
+	c.mu.Unlock()
+	if cl, ok := r.waf.(interface{ Close() error }); ok {
+		cl.Close()
+	}
+}
+
+// cachedEngines reports how many engines the cache holds, for tests.
+func cachedEngines() int {
+	c := &engineCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.engines)
+}
+
+// buildEngine parses directives with the embedded CRS as root filesystem.
+func buildEngine(directives string) (*engine, error) {
+	w, err := coraza.NewWAF(coraza.NewWAFConfig().
+		WithRootFS(coreruleset.FS).
+		WithDirectives(directives))
+	if err != nil {
+		return nil, fmt.Errorf("waf: loading rules: %s", strings.TrimSpace(err.Error()))
+	}
+	return &engine{waf: w}, nil
+}
