@@ -112,6 +112,8 @@ type Provider struct {
 	consumerClaim string
 	groupsClaim   string
 	scopesClaim   string
+	leeway        time.Duration
+	verified      verifiedCache
 }
 
 // NewProvider validates cfg and builds the provider. It does not touch
@@ -126,6 +128,7 @@ func NewProvider(cfg ProviderConfig, log *slog.Logger) (*Provider, error) {
 		consumerClaim: cmp.Or(cfg.ConsumerClaim, "sub"),
 		groupsClaim:   cfg.GroupsClaim,
 		scopesClaim:   cfg.ScopesClaim,
+		leeway:        cfg.Leeway,
 	}
 	if len(cfg.Algorithms) == 0 {
 		return nil, errors.New("jwt: algorithms: at least one is required")
@@ -250,9 +253,20 @@ func (p *Provider) Close() {
 }
 
 // Verify checks token's signature and claims and returns its claims.
+// A token verified before (the same string, with the same JWKS key set,
+// not yet expired) is answered from a bounded cache, so the claims map
+// may be shared between requests: callers must not modify it.
 func (p *Provider) Verify(ctx context.Context, token string) (jwt.MapClaims, error) {
 	if len(token) > MaxTokenLength {
 		return nil, ErrTokenTooLarge
+	}
+	var keys *keySet
+	if p.jwks != nil {
+		keys = p.jwks.current()
+	}
+	now := time.Now()
+	if claims, ok := p.verified.get(token, keys, now); ok {
+		return claims, nil
 	}
 	claims := jwt.MapClaims{}
 	_, err := p.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -261,6 +275,10 @@ func (p *Provider) Verify(ctx context.Context, token string) (jwt.MapClaims, err
 	if err != nil {
 		return nil, err
 	}
+	if p.jwks != nil {
+		keys = p.jwks.current() // the set verification used, if it refreshed
+	}
+	p.verified.put(token, claims, keys, now, p.leeway)
 	return claims, nil
 }
 
