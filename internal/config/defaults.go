@@ -121,6 +121,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 		}
 	}
 	securityDefaults(c, given)
+	trafficDefaults(c, given)
 }
 
 // resilienceDefaults fills the load-balancing sections of u that are

@@ -27,6 +27,7 @@ type Config struct {
 	Routes    []*Route    `yaml:"routes"`
 
 	Consumers    []*Consumer    `yaml:"consumers"`
+	Plans        []*Plan        `yaml:"plans"`
 	JWTProviders []*JWTProvider `yaml:"jwt_providers"`
 	// Store is nil for in-memory/embedded state.
 	Store *Store `yaml:"store"`

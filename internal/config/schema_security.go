@@ -22,6 +22,8 @@ type Consumer struct {
 	BasicAuth *BasicCredential `yaml:"basic_auth"`
 	// Certificates map verified client certificates (mTLS) to the consumer.
 	Certificates []*CertificateMatch `yaml:"certificates"`
+	// Plan names the consumer's usage plan.
+	Plan string `yaml:"plan"`
 }
 
 // APIKey is one configured API key: KeyHash (hex SHA-256, preferred) or
@@ -95,6 +97,11 @@ type JWTKey struct {
 type Store struct {
 	Pos   Pos         `yaml:"-"`
 	Redis *RedisStore `yaml:"redis"`
+	// Instances is how many gateway instances share the store: with
+	// rate_limit fail: local each enforces limit ÷ instances. Default 1.
+	Instances int `yaml:"instances"`
+	// CacheMaxBytes bounds the in-memory response cache (default 256MiB).
+	CacheMaxBytes int64 `yaml:"cache_max_bytes" gatehouse:"size"`
 }
 
 // RedisStore is a go-redis UniversalClient: one address for standalone,
@@ -128,10 +135,11 @@ type ClientAuth struct {
 	CAFile string `yaml:"ca_file"`
 }
 
-// Policies are a route's edge and identity policies. They run in a fixed
-// order whatever their order in the file: ip_filter, request_limits,
-// cors, waf, authentication (the methods given, first to accept wins),
-// authorize, then the route's filters and action.
+// Policies are a route's edge, identity and traffic policies. They run
+// in a fixed order whatever their order in the file: ip_filter,
+// request_limits, cors, waf, authentication (the methods given, first to
+// accept wins), authorize, rate_limit, concurrency_limit, quota, cache,
+// then the route's filters and action.
 type Policies struct {
 	Pos           Pos            `yaml:"-"`
 	IPFilter      *IPFilter      `yaml:"ip_filter"`
@@ -149,6 +157,11 @@ type Policies struct {
 	// unauthenticated (a credential that is present must still be valid).
 	AuthOptional bool       `yaml:"auth_optional"`
 	Authorize    *Authorize `yaml:"authorize"`
+
+	RateLimit        *RateLimit        `yaml:"rate_limit"`
+	ConcurrencyLimit *ConcurrencyLimit `yaml:"concurrency_limit"`
+	Quota            *Quota            `yaml:"quota"`
+	Cache            *Cache            `yaml:"cache"`
 }
 
 // IPFilter allows and denies client IPs (resolved through trusted proxies).

@@ -103,6 +103,7 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	upstreamNames := v.upstreams(c)
 	v.routes(c, listenerNames, upstreamNames)
 	v.security(c)
+	v.traffic(c)
 }
 
 var (

@@ -64,3 +64,28 @@ func TestSecurityDefaults(t *testing.T) {
 		t.Errorf("data_dir %q", c.DataDir)
 	}
 }
+
+func TestValidateTraffic(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"no limit", secBase + "      rate_limit: {fail: open}\n", `gatehouse.yaml:7: route "r": rate_limit sets no limit (e.g. rate_limit: {limit: 100, window: 1s})`},
+		{"fail mode", secBase + "      rate_limit: {limit: 10, window: 1s, fail: opne}\n", `gatehouse.yaml:7: route "r": unknown rate_limit fail mode "opne" (did you mean "open"?)`},
+		{"bad key", secBase + "      rate_limit: {limit: 10, window: 1s, key: \"consumer+header\"}\n",
+			`gatehouse.yaml:7: route "r": invalid limit key "header" (header:NAME, claim:NAME and query:NAME take a name; the others do not)`},
+		{"burst sliding", secBase + "      rate_limit: {limit: 10, window: 1s, burst: 5, algorithm: sliding_window}\n",
+			`gatehouse.yaml:7: route "r": burst applies to gcra only (use algorithm: gcra for bursts)`},
+		{"quota period", secBase + "      quota: {limit: 10, period: week}\n", `gatehouse.yaml:7: route "r": unknown quota period "week" (use one of day, month, rolling)`},
+		{"unknown plan", "plans:\n  - {name: gold, quota: {limit: 5}}\nconsumers:\n  - {name: a, plan: glod}\n" + secBase + "      quota: {use_plan: true}\n",
+			`gatehouse.yaml:4: consumer "a": plan "glod" not found (did you mean "gold"?)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { wantErr(t, c.src, c.want) })
+	}
+	c := mustParse(t, secBase+"      rate_limit:\n        limit: 100\n        window: 10s\n        limits: [{limit: 5, window: 1s, burst: 10, key: consumer}]\n      cache: {ttl: 1m}\n")
+	rl := c.Routes[0].Policies.RateLimit
+	if rl.Fail != "local" || !rl.Headers || rl.Algorithm != "sliding_window" || rl.Key != "client_ip" || rl.Limits[0].Algorithm != "gcra" || rl.Limits[0].Cost != 1 {
+		t.Errorf("rate limit defaults: %+v %+v", rl, rl.Limits[0])
+	}
+	if ch := c.Routes[0].Policies.Cache; len(ch.Methods) != 2 || ch.MaxBodyBytes != 1<<20 {
+		t.Errorf("cache defaults: %+v", ch)
+	}
+}

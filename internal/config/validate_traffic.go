@@ -1,0 +1,237 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	rateAlgorithms = []string{"sliding_window", "gcra"}
+	rateFailModes  = []string{"open", "closed", "local"}
+	quotaFailModes = []string{"open", "closed"}
+	quotaPeriods   = []string{"day", "month", "rolling"}
+	keyKinds       = []string{"client_ip", "consumer", "api_key", "route", "header", "claim", "query"}
+)
+
+const (
+	defaultRateFail      = "local"
+	defaultRateTimeout   = 20 * time.Millisecond
+	defaultQuotaFail     = "open"
+	defaultQuotaTimeout  = 50 * time.Millisecond
+	defaultCacheMaxBody  = 1 << 20
+	defaultCacheMaxBytes = 256 << 20
+)
+
+// trafficDefaults fills rate limits, quotas, plans and caches.
+func trafficDefaults(c *Config, given func(any) bool) {
+	if c.Store != nil {
+		if !given(&c.Store.Instances) {
+			c.Store.Instances = 1
+		}
+		if !given(&c.Store.CacheMaxBytes) {
+			c.Store.CacheMaxBytes = defaultCacheMaxBytes
+		}
+	}
+	for _, p := range c.Plans {
+		for _, r := range p.RateLimits {
+			rateRuleDefaults(r, given)
+		}
+		if p.Quota != nil {
+			quotaRuleDefaults(p.Quota)
+		}
+	}
+	for _, r := range c.Routes {
+		p := r.Policies
+		if p == nil {
+			continue
+		}
+		if rl := p.RateLimit; rl != nil {
+			if rl.Fail == "" {
+				rl.Fail = defaultRateFail
+			}
+			if !given(&rl.Timeout) {
+				rl.Timeout = defaultRateTimeout
+			}
+			if !given(&rl.Headers) {
+				rl.Headers = true
+			}
+			if rl.RateRule.Limit != 0 || given(&rl.RateRule.Window) {
+				rateRuleDefaults(&rl.RateRule, given)
+			}
+			for _, rr := range rl.Limits {
+				rateRuleDefaults(rr, given)
+			}
+		}
+		if cl := p.ConcurrencyLimit; cl != nil && cl.Key == "" {
+			cl.Key = "client_ip"
+		}
+		if q := p.Quota; q != nil {
+			if q.Fail == "" {
+				q.Fail = defaultQuotaFail
+			}
+			if !given(&q.Timeout) {
+				q.Timeout = defaultQuotaTimeout
+			}
+			if q.QuotaRule.Limit != 0 {
+				quotaRuleDefaults(&q.QuotaRule)
+			}
+		}
+		if ch := p.Cache; ch != nil {
+			if len(ch.Methods) == 0 {
+				ch.Methods = []string{"GET", "HEAD"}
+			}
+			if !given(&ch.MaxBodyBytes) {
+				ch.MaxBodyBytes = defaultCacheMaxBody
+			}
+		}
+	}
+}
+
+func rateRuleDefaults(r *RateRule, given func(any) bool) {
+	if r.Key == "" {
+		r.Key = "client_ip"
+	}
+	if !given(&r.Cost) {
+		r.Cost = 1
+	}
+	if r.Algorithm == "" {
+		r.Algorithm = "sliding_window"
+		if r.Burst > 0 {
+			r.Algorithm = "gcra"
+		}
+	}
+	if r.Algorithm == "gcra" && r.Burst == 0 {
+		r.Burst = r.Limit
+	}
+}
+
+func quotaRuleDefaults(q *QuotaRule) {
+	if q.Period == "" {
+		q.Period = "month"
+	}
+	if q.Key == "" {
+		q.Key = "consumer"
+	}
+}
+
+// traffic checks plans and every route's traffic policies.
+func (v *validator) traffic(c *Config) {
+	first := make(map[string]Pos)
+	var plans []string
+	for _, p := range c.Plans {
+		v.name("plan", p.Name, p.Pos, &p.Name, first)
+		plans = append(plans, p.Name)
+		owner := label("plan", p.Name)
+		if len(p.RateLimits) == 0 && p.Quota == nil {
+			v.errorf(p.Pos, owner, "give rate_limits: and/or quota:", "plan sets no limit")
+		}
+		for _, r := range p.RateLimits {
+			v.rateRule(r, owner)
+		}
+		if p.Quota != nil {
+			v.quotaRule(p.Quota, owner)
+		}
+	}
+	for _, cs := range c.Consumers {
+		if cs.Plan != "" && !slices.Contains(plans, cs.Plan) {
+			v.errorf(v.at(&cs.Plan, cs.Pos), label("consumer", cs.Name), didYouMean(cs.Plan, plans, "define it under plans:"),
+				"plan %q not found", cs.Plan)
+		}
+	}
+	if s := c.Store; s != nil && s.Instances < 1 {
+		v.errorf(v.at(&s.Instances, s.Pos), "store", "the number of gateway instances sharing the store", "instances must be at least 1")
+	}
+	for _, r := range c.Routes {
+		if r.Policies == nil {
+			continue
+		}
+		p, owner := r.Policies, label("route", r.Name)
+		if rl := p.RateLimit; rl != nil {
+			inline := rl.RateRule.Limit != 0 || v.given(&rl.RateRule.Window)
+			if inline {
+				v.rateRule(&rl.RateRule, owner)
+			}
+			for _, rr := range rl.Limits {
+				v.rateRule(rr, owner)
+			}
+			if !inline && len(rl.Limits) == 0 && !rl.UsePlan {
+				v.errorf(rl.Pos, owner, "e.g. rate_limit: {limit: 100, window: 1s}", "rate_limit sets no limit")
+			}
+			v.oneOf(v.at(&rl.Fail, rl.Pos), owner, "rate_limit fail mode", rl.Fail, rateFailModes)
+			if rl.Timeout <= 0 {
+				v.errorf(v.at(&rl.Timeout, rl.Pos), owner, "tens of milliseconds, e.g. 20ms", "rate_limit timeout must be positive")
+			}
+		}
+		if cl := p.ConcurrencyLimit; cl != nil {
+			if cl.Max < 1 {
+				v.errorf(v.at(&cl.Max, cl.Pos), owner, "e.g. max: 100", "concurrency_limit max must be at least 1")
+			}
+			v.limitKey(cl.Key, v.at(&cl.Key, cl.Pos), owner)
+		}
+		if q := p.Quota; q != nil {
+			if q.QuotaRule.Limit != 0 {
+				v.quotaRule(&q.QuotaRule, owner)
+			} else if !q.UsePlan {
+				v.errorf(q.Pos, owner, "e.g. quota: {limit: 10000, period: month}", "quota sets no limit")
+			}
+			v.oneOf(v.at(&q.Fail, q.Pos), owner, "quota fail mode", q.Fail, quotaFailModes)
+		}
+		if ch := p.Cache; ch != nil {
+			for i, s := range ch.Statuses {
+				if s < 200 || s > 599 {
+					v.errorf(v.at(&ch.Statuses[i], ch.Pos), owner, "a final status code", "cache status %d is out of range", s)
+				}
+			}
+			for i, m := range ch.Methods {
+				ch.Methods[i] = strings.ToUpper(m)
+			}
+			if ch.TTL < 0 || ch.StaleIfError < 0 || ch.StaleWhileRevalidate < 0 || ch.MaxBodyBytes < 0 {
+				v.errorf(ch.Pos, owner, "", "cache durations and sizes must not be negative")
+			}
+		}
+	}
+}
+
+func (v *validator) rateRule(r *RateRule, owner string) {
+	if r.Limit < 1 {
+		v.errorf(v.at(&r.Limit, r.Pos), owner, "e.g. limit: 100, window: 1s", "rate limit needs limit ≥ 1")
+	}
+	if r.Window <= 0 {
+		v.errorf(v.at(&r.Window, r.Pos), owner, "e.g. window: 1s", "rate limit needs a positive window")
+	}
+	if r.Burst < 0 || r.Cost < 1 {
+		v.errorf(r.Pos, owner, "", "burst must not be negative and cost must be at least 1")
+	}
+	v.oneOf(v.at(&r.Algorithm, r.Pos), owner, "rate limit algorithm", r.Algorithm, rateAlgorithms)
+	if r.Algorithm == "sliding_window" && r.Burst > 0 {
+		v.errorf(v.at(&r.Burst, r.Pos), owner, "use algorithm: gcra for bursts", "burst applies to gcra only")
+	}
+	v.limitKey(r.Key, v.at(&r.Key, r.Pos), owner)
+}
+
+// limitKey checks a key spec such as "consumer+header:X-Tenant".
+func (v *validator) limitKey(spec string, pos Pos, owner string) {
+	for part := range strings.SplitSeq(spec, "+") {
+		kind, name, hasName := strings.Cut(strings.TrimSpace(part), ":")
+		if !v.oneOf(pos, owner, "limit key", kind, keyKinds) {
+			continue
+		}
+		needsName := kind == "header" || kind == "claim" || kind == "query"
+		if needsName != (hasName && name != "") {
+			v.errorf(pos, owner, "header:NAME, claim:NAME and query:NAME take a name; the others do not",
+				"invalid limit key %q", part)
+		}
+	}
+}
+
+func (v *validator) quotaRule(q *QuotaRule, owner string) {
+	if q.Limit < 1 {
+		v.errorf(v.at(&q.Limit, q.Pos), owner, "e.g. limit: 10000, period: month", "quota needs limit ≥ 1")
+	}
+	if v.oneOf(v.at(&q.Period, q.Pos), owner, "quota period", q.Period, quotaPeriods) && (q.Period == "rolling") != (q.Window > 0) {
+		v.errorf(v.at(&q.Window, q.Pos), owner, "window: is for period: rolling only", "%s", fmt.Sprintf("quota period %s with window %v", q.Period, q.Window))
+	}
+	v.limitKey(q.Key, v.at(&q.Key, q.Pos), owner)
+}
