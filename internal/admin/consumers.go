@@ -25,6 +25,8 @@ type API struct {
 	Consumers func() identity.Consumers
 	// Keys returns the key store, or nil when none is open.
 	Keys func() keystore.Store
+	// Traffic serves quota usage and cache purges; nil leaves them out.
+	Traffic *TrafficAPI
 }
 
 // keyView is a key as the API shows it: never the hash, never the key.
@@ -50,6 +52,7 @@ func (a *API) register(mux *http.ServeMux) {
 	mux.Handle("GET /consumers/{name}/keys", a.guard(a.listKeys))
 	mux.Handle("POST /consumers/{name}/keys", a.guard(a.issueKey))
 	mux.Handle("DELETE /consumers/{name}/keys/{id}", a.guard(a.revokeKey))
+	a.registerTraffic(mux)
 }
 
 // guard checks the bearer token in constant time (over hashes, so the

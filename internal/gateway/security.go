@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/policy/apikey"
 	"github.com/gatehouse/gatehouse/internal/policy/authz"
 	"github.com/gatehouse/gatehouse/internal/policy/basicauth"
+	"github.com/gatehouse/gatehouse/internal/policy/cache"
 	"github.com/gatehouse/gatehouse/internal/policy/cors"
 	"github.com/gatehouse/gatehouse/internal/policy/extauth"
 	"github.com/gatehouse/gatehouse/internal/policy/introspect"
@@ -30,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/policy/limits"
 	"github.com/gatehouse/gatehouse/internal/policy/mtlsauth"
 	"github.com/gatehouse/gatehouse/internal/policy/waf"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // security is the identity state that outlives a snapshot: the key store
@@ -39,7 +42,11 @@ type security struct {
 	storeID string // what the open store was opened from
 	store   keystore.Store
 	redis   redis.UniversalClient
+	redisID string
 	jwt     map[string]*jwtauth.Provider // by fingerprint of the issuer config
+	// local is the process's in-memory traffic store (quota counters
+	// persisted under data_dir); opened on first use, closed on shutdown.
+	local *store.Memory
 }
 
 // published is what the admin API reads from the running snapshot.
@@ -47,6 +54,9 @@ type published struct {
 	consumers  identity.Consumers
 	keys       keystore.Store
 	adminToken string
+	caches     map[string]*cache.Cache
+	traffic    store.Store                  // where quota counters live
+	plans      map[string]*config.QuotaRule // plans' quotas, by plan name
 }
 
 func adminToken(cfg *config.Config) string {
@@ -68,6 +78,7 @@ func (g *Gateway) adminAPI() *admin.API {
 		Token:     func() string { return get().adminToken },
 		Consumers: func() identity.Consumers { return get().consumers },
 		Keys:      func() keystore.Store { return get().keys },
+		Traffic:   g.trafficAPI(get),
 	}
 }
 
@@ -84,6 +95,15 @@ type policySet struct {
 	store   keystore.Store
 	storeID string
 	redis   redis.UniversalClient
+	redisID string
+	// shared is the Redis traffic store (nil without Redis); local the
+	// process's in-memory one.
+	shared store.Store
+	local  store.Store
+	// caches are the routes' response caches, for the admin API's purge.
+	caches map[string]*cache.Cache
+	// validating: built by `gatehouse validate`; local is throwaway.
+	validating bool
 }
 
 // needsStore reports whether cfg uses run-time API keys: an api_key
@@ -111,14 +131,23 @@ func storeID(cfg *config.Config) string {
 // buildPolicies compiles every route's policies. With open false (for
 // `gatehouse validate`) it opens no store and contacts nothing.
 func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, error) {
-	ps := &policySet{consumers: identity.Consumers{}, wrap: map[string]func(http.Handler) http.Handler{}, jwt: map[string]*jwtauth.Provider{}}
+	ps := &policySet{consumers: identity.Consumers{}, wrap: map[string]func(http.Handler) http.Handler{},
+		jwt: map[string]*jwtauth.Provider{}, caches: map[string]*cache.Cache{}, validating: !open}
 	for _, c := range cfg.Consumers {
-		ps.consumers[c.Name] = &identity.Consumer{Name: c.Name, Groups: c.Groups, Metadata: c.Metadata}
+		ps.consumers[c.Name] = &identity.Consumer{Name: c.Name, Groups: c.Groups, Metadata: c.Metadata, Plan: c.Plan}
 	}
-	if open && needsStore(cfg) {
-		if err := g.openStore(cfg, ps); err != nil {
+	if open {
+		if err := g.openShared(cfg, ps); err != nil {
 			return nil, err
 		}
+	}
+	if needsTraffic(cfg) {
+		local, err := g.openLocal(cfg, open)
+		if err != nil {
+			ps.discard(g)
+			return nil, err
+		}
+		ps.local = local
 	}
 	var errs config.Errors
 	providers := map[string]*config.JWTProvider{}
@@ -143,28 +172,39 @@ func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, erro
 	return ps, nil
 }
 
-// openStore opens the key store cfg names, or reuses the running one.
-func (g *Gateway) openStore(cfg *config.Config, ps *policySet) error {
+// openShared opens what cfg keeps in shared state: the Redis client
+// (reused while its settings are unchanged), the key store and the
+// traffic store.
+func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
 	id := storeID(cfg)
-	if g.sec.store != nil && g.sec.storeID == id {
-		ps.store, ps.storeID, ps.redis = g.sec.store, id, g.sec.redis
-		return nil
-	}
 	if cfg.Store != nil && cfg.Store.Redis != nil {
-		rc, err := redisClient(cfg.Store.Redis)
-		if err != nil {
-			return &config.Error{Pos: cfg.Store.Redis.Pos, Msg: "store: redis: " + err.Error()}
+		if g.sec.redis != nil && g.sec.redisID == id {
+			ps.redis = g.sec.redis
+		} else {
+			rc, err := redisClient(cfg.Store.Redis)
+			if err != nil {
+				return &config.Error{Pos: cfg.Store.Redis.Pos, Msg: "store: redis: " + err.Error()}
+			}
+			ps.redis = rc
 		}
-		ps.redis = rc
-		ps.store, ps.storeID = keystore.NewRedis(rc, cfg.Store.Redis.Prefix), id
+		ps.redisID = id
+		prefix := cfg.Store.Redis.Prefix
+		if needsStore(cfg) {
+			ps.store, ps.storeID = keystore.NewRedis(ps.redis, prefix), id
+		}
+		if needsTraffic(cfg) {
+			ps.shared = store.NewRedis(ps.redis, prefix)
+		}
 		return nil
 	}
-	path := filepath.Join(cfg.DataDir, "keys.db")
-	if g.sec.store != nil && g.sec.storeID == "bolt:"+path {
+	if !needsStore(cfg) {
+		return nil
+	}
+	if g.sec.store != nil && g.sec.storeID == id {
 		ps.store, ps.storeID = g.sec.store, id
 		return nil
 	}
-	b, err := keystore.OpenBolt(path)
+	b, err := keystore.OpenBolt(filepath.Join(cfg.DataDir, "keys.db"))
 	if err != nil {
 		return &config.Error{Pos: config.Pos{File: firstFile(cfg)}, Msg: "data_dir: " + err.Error(),
 			Hint: "is another gatehouse process using the same data_dir?"}
@@ -180,12 +220,24 @@ func firstFile(cfg *config.Config) string {
 	return ""
 }
 
+func init() {
+	// go-redis logs every failed dial to stderr through its own logger;
+	// the limit policies log store failures themselves, rate-limited.
+	redis.SetLogger(quietRedis{})
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 // redisClient builds a go-redis UniversalClient: standalone, Cluster or
 // Sentinel depending on the addresses and master name.
 func redisClient(c *config.RedisStore) (redis.UniversalClient, error) {
 	o := &redis.UniversalOptions{
 		Addrs: c.Addrs, MasterName: c.MasterName, Username: c.Username, Password: c.Password, DB: c.DB,
 		PoolSize: c.PoolSize, DialTimeout: c.Timeout * 10, ReadTimeout: c.Timeout, WriteTimeout: c.Timeout,
+		// Callers' deadlines (tens of milliseconds) bound every call.
+		ContextTimeoutEnabled: true,
 		// Requests carry their own deadlines; a pool wait must not exceed them.
 		PoolTimeout: c.Timeout * 2,
 	}
@@ -220,12 +272,25 @@ func (ps *policySet) commit(g *Gateway) {
 	g.sec.jwt = ps.jwt
 	if g.sec.store != nil && g.sec.store != ps.store {
 		g.sec.store.Close()
-		if g.sec.redis != nil && g.sec.redis != ps.redis {
-			g.sec.redis.Close()
+	}
+	if g.sec.redis != nil && g.sec.redis != ps.redis {
+		old := g.sec.redis
+		// Requests of the old snapshot may still use it.
+		time.AfterFunc(g.cfg.Shutdown.GracePeriod, func() { old.Close() })
+	}
+	g.sec.store, g.sec.storeID, g.sec.redis, g.sec.redisID = ps.store, ps.storeID, ps.redis, ps.redisID
+	pub := &published{consumers: ps.consumers, keys: ps.store, adminToken: adminToken(g.cfg), caches: ps.caches,
+		plans: map[string]*config.QuotaRule{}}
+	pub.traffic = ps.local
+	if ps.shared != nil {
+		pub.traffic = ps.shared
+	}
+	for _, pl := range g.cfg.Plans {
+		if pl.Quota != nil {
+			pub.plans[pl.Name] = pl.Quota
 		}
 	}
-	g.sec.store, g.sec.storeID, g.sec.redis = ps.store, ps.storeID, ps.redis
-	g.published.Store(&published{consumers: ps.consumers, keys: ps.store, adminToken: adminToken(g.cfg)})
+	g.published.Store(pub)
 }
 
 // discard releases what buildPolicies opened for a snapshot that will
@@ -238,9 +303,12 @@ func (ps *policySet) discard(g *Gateway) {
 	}
 	if ps.store != nil && ps.store != g.sec.store {
 		ps.store.Close()
-		if ps.redis != nil {
-			ps.redis.Close()
-		}
+	}
+	if ps.redis != nil && ps.redis != g.sec.redis {
+		ps.redis.Close()
+	}
+	if ps.validating && ps.local != nil {
+		ps.local.Close()
 	}
 }
 
@@ -251,6 +319,11 @@ func (g *Gateway) closeSecurity() {
 	}
 	if g.sec.store != nil {
 		g.sec.store.Close()
+	}
+	if g.sec.local != nil {
+		if err := g.sec.local.Close(); err != nil { // flushes quota counters
+			g.log.Error("closing the local store", "error", err.Error())
+		}
 	}
 	if g.sec.redis != nil {
 		g.sec.redis.Close()
@@ -361,6 +434,11 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 			return &c
 		})
 	}
+	traffic, err := g.trafficLayers(cfg, r, ps)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, traffic...)
 	return func(h http.Handler) http.Handler {
 		for i := len(layers) - 1; i >= 0; i-- {
 			h = layers[i](h)

@@ -64,6 +64,8 @@ type Consumer struct {
 	Name     string
 	Groups   []string
 	Metadata map[string]string
+	// Plan names the consumer's usage plan ("" for none).
+	Plan string
 }
 
 // Consumers finds configured consumers by name. The zero value and nil

@@ -23,6 +23,8 @@ type Metrics struct {
 	overflow       *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
+	limitDecisions *prometheus.CounterVec
+	storeErrors    *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and
@@ -68,8 +70,16 @@ func NewMetrics() *Metrics {
 			Help: "Unix time of the last successful configuration load.",
 		}, nil),
 	}
+	m.limitDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_limit_decisions_total",
+		Help: "Rate limit, concurrency limit and quota decisions, by route, rule and result (allowed or limited).",
+	}, []string{"route", "rule", "result"})
+	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_limit_store_errors_total",
+		Help: "Requests a limit policy decided without its shared store (error, timeout or open breaker), by route and policy.",
+	}, []string{"route", "policy"})
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
-		m.retries, m.budgetOut, m.overflow,
+		m.retries, m.budgetOut, m.overflow, m.limitDecisions, m.storeErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -159,4 +169,18 @@ func (m *Metrics) Upstream(upstream string) UpstreamCounters {
 		BudgetExhausted: m.budgetOut.WithLabelValues(upstream),
 		Overflow:        m.overflow.WithLabelValues(upstream),
 	}
+}
+
+// RateLimited counts one limit decision.
+func (m *Metrics) RateLimited(route, rule string, allowed bool) {
+	result := "limited"
+	if allowed {
+		result = "allowed"
+	}
+	m.limitDecisions.WithLabelValues(route, rule, result).Inc()
+}
+
+// StoreError counts a request a limit policy decided without its store.
+func (m *Metrics) StoreError(route, policy string) {
+	m.storeErrors.WithLabelValues(route, policy).Inc()
 }

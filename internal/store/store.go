@@ -62,21 +62,26 @@ type QuotaResult struct {
 
 // Store is the shared-state interface.
 type Store interface {
-	// AllowN decides whether n requests under key fit limit l (GCRA). A
-	// refused request consumes nothing.
+	// AllowN decides whether n requests under key fit limit l, with
+	// l.Algorithm. A refused request consumes nothing; n = 0 reports the
+	// state without changing it. A cost above Burst (GCRA) or Rate
+	// (SlidingWindow) is always refused, with RetryAfter one period.
+	// An unusable Limit or a negative n fails with ErrInvalidArgument.
 	AllowN(ctx context.Context, key string, l Limit, n int64) (RateResult, error)
 	// Consume adds n to the counter at key if the result stays ≤ max; the
-	// counter expires at expireAt (set when the counter is created). A
-	// refused request consumes nothing.
+	// counter expires at expireAt (set when the counter is created; the
+	// zero time never expires). A refused request consumes nothing.
 	Consume(ctx context.Context, key string, n, max int64, expireAt time.Time) (QuotaResult, error)
 	// Counter reads a counter (0 when absent).
 	Counter(ctx context.Context, key string) (int64, error)
-	// Get, Set and Delete hold opaque values with a TTL (cached responses).
+	// Get, Set and Delete hold opaque values with a TTL (cached
+	// responses); ttl ≤ 0 means no expiry. Delete removes values only.
 	Get(ctx context.Context, key string) ([]byte, bool, error)
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Delete(ctx context.Context, keys ...string) error
-	// DeletePrefix deletes every key (counters and values) starting with
-	// prefix and returns how many it deleted.
+	// DeletePrefix deletes every key (counters, values and rate-limit
+	// state) starting with prefix and returns how many it deleted.
+	// Glob characters in prefix are literal.
 	DeletePrefix(ctx context.Context, prefix string) (int, error)
 	// Close releases the store (and, for Memory, persists its counters).
 	Close() error

@@ -1,0 +1,306 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/cache"
+	"github.com/gatehouse/gatehouse/internal/policy/quota"
+	"github.com/gatehouse/gatehouse/internal/policy/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/reqinfo"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// needsTraffic reports whether cfg has rate limits, quotas or caches.
+func needsTraffic(cfg *config.Config) bool {
+	for _, r := range cfg.Routes {
+		if p := r.Policies; p != nil && (p.RateLimit != nil || p.Quota != nil || p.Cache != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// openLocal opens the process's in-memory store once: its quota counters
+// persist to data_dir/quota.db, so it lives as long as the process (a
+// data_dir change takes effect on restart).
+func (g *Gateway) openLocal(cfg *config.Config, open bool) (store.Store, error) {
+	if !open {
+		return store.NewMemory(store.MemoryOptions{}) // validate: nothing on disk
+	}
+	if g.sec.local != nil {
+		return g.sec.local, nil
+	}
+	maxBytes := int64(256 << 20)
+	if cfg.Store != nil {
+		maxBytes = cfg.Store.CacheMaxBytes
+	}
+	err := os.MkdirAll(cfg.DataDir, 0o700)
+	var m *store.Memory
+	if err == nil {
+		m, err = store.NewMemory(store.MemoryOptions{PersistPath: filepath.Join(cfg.DataDir, "quota.db"), MaxValueBytes: maxBytes})
+	}
+	if err != nil {
+		return nil, &config.Error{Pos: config.Pos{File: firstFile(cfg)}, Msg: "data_dir: " + err.Error(),
+			Hint: "is another gatehouse process using the same data_dir?"}
+	}
+	g.sec.local = m
+	return m, nil
+}
+
+// trafficLayers builds the route's rate limit, concurrency limit, quota
+// and cache, in that order: a refused request costs no cache work, and a
+// cache hit still counts against the limits.
+func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policySet) ([]func(http.Handler) http.Handler, error) {
+	p := r.Policies
+	var layers []func(http.Handler) http.Handler
+	instances := 1
+	if cfg.Store != nil {
+		instances = cfg.Store.Instances
+	}
+	if rl := p.RateLimit; rl != nil {
+		rules := func(rrs []*config.RateRule) ([]ratelimit.Rule, error) {
+			var out []ratelimit.Rule
+			for _, rr := range rrs {
+				key, err := ratelimit.ParseKey(rr.Key)
+				if err != nil {
+					return nil, err
+				}
+				l := store.Limit{Rate: rr.Limit, Period: rr.Window, Burst: rr.Burst}
+				if rr.Algorithm == "gcra" {
+					l.Algorithm = store.GCRA
+				}
+				out = append(out, ratelimit.Rule{Name: rr.Name, Limit: l, Key: key, Cost: rr.Cost})
+			}
+			return out, nil
+		}
+		routeRules := rl.Limits
+		if rl.RateRule.Limit != 0 {
+			routeRules = append([]*config.RateRule{&rl.RateRule}, routeRules...)
+		}
+		build := func(scope string, rrs []*config.RateRule) (*ratelimit.Limiter, error) {
+			rs, err := rules(rrs)
+			if err != nil {
+				return nil, err
+			}
+			c := ratelimit.Config{Route: scope, Rules: rs, Local: ps.local, Timeout: rl.Timeout,
+				FailMode: ratelimit.FailMode(rl.Fail), Instances: instances, Headers: rl.Headers, Logger: g.log.With("route", r.Name),
+				OnDecision: func(rule string, allowed bool) { g.metrics.RateLimited(r.Name, rule, allowed) },
+				OnError:    func(error) { g.metrics.StoreError(r.Name, "rate_limit") },
+			}
+			if ps.shared != nil && !rl.Local {
+				c.Store = ps.shared
+			}
+			return ratelimit.New(c)
+		}
+		var byPlan map[string]*ratelimit.Limiter
+		var def *ratelimit.Limiter
+		if len(routeRules) > 0 {
+			l, err := build(r.Name, routeRules)
+			if err != nil {
+				return nil, fmt.Errorf("rate_limit: %w", err)
+			}
+			def = l
+		}
+		if rl.UsePlan {
+			byPlan = map[string]*ratelimit.Limiter{}
+			for _, pl := range cfg.Plans {
+				if len(pl.RateLimits) == 0 {
+					continue
+				}
+				l, err := build("plan-"+pl.Name, pl.RateLimits)
+				if err != nil {
+					return nil, fmt.Errorf("plan %q: rate_limits: %w", pl.Name, err)
+				}
+				byPlan[pl.Name] = l
+			}
+		}
+		layers = append(layers, func(next http.Handler) http.Handler {
+			var defH http.Handler = next
+			if def != nil {
+				defH = def.Wrap(next)
+			}
+			if len(byPlan) == 0 {
+				return defH
+			}
+			planH := make(map[string]http.Handler, len(byPlan))
+			for name, l := range byPlan {
+				planH[name] = l.Wrap(next)
+			}
+			return byPlanHandler(planH, defH)
+		})
+	}
+	if cl := p.ConcurrencyLimit; cl != nil {
+		key, err := ratelimit.ParseKey(cl.Key)
+		if err != nil {
+			return nil, fmt.Errorf("concurrency_limit: %w", err)
+		}
+		c, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{Route: r.Name, Max: cl.Max, Key: key,
+			OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "concurrency", allowed) }})
+		if err != nil {
+			return nil, fmt.Errorf("concurrency_limit: %w", err)
+		}
+		layers = append(layers, c.Wrap)
+	}
+	if q := p.Quota; q != nil {
+		st := ps.local
+		if ps.shared != nil {
+			st = ps.shared
+		}
+		build := func(scope string, rule *config.QuotaRule) (*quota.Quota, error) {
+			key, err := ratelimit.ParseKey(rule.Key)
+			if err != nil {
+				return nil, err
+			}
+			return quota.New(quota.Config{Route: r.Name, Limit: rule.Limit, Period: quota.Period(rule.Period), Window: rule.Window,
+				Store: st, Timeout: q.Timeout, FailMode: ratelimit.FailMode(q.Fail), Key: key, Scope: scope,
+				Logger:     g.log.With("route", r.Name),
+				OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "quota", allowed) },
+				OnError:    func(error) { g.metrics.StoreError(r.Name, "quota") }})
+		}
+		var def http.Handler
+		var byPlan map[string]*quota.Quota
+		var defQ *quota.Quota
+		if q.QuotaRule.Limit != 0 {
+			qq, err := build("route-"+r.Name, &q.QuotaRule)
+			if err != nil {
+				return nil, fmt.Errorf("quota: %w", err)
+			}
+			defQ = qq
+		}
+		if q.UsePlan {
+			byPlan = map[string]*quota.Quota{}
+			for _, pl := range cfg.Plans {
+				if pl.Quota == nil {
+					continue
+				}
+				qq, err := build("plan-"+pl.Name, pl.Quota)
+				if err != nil {
+					return nil, fmt.Errorf("plan %q: quota: %w", pl.Name, err)
+				}
+				byPlan[pl.Name] = qq
+			}
+		}
+		layers = append(layers, func(next http.Handler) http.Handler {
+			def = next
+			if defQ != nil {
+				def = defQ.Wrap(next)
+			}
+			if len(byPlan) == 0 {
+				return def
+			}
+			planH := make(map[string]http.Handler, len(byPlan))
+			for name, qq := range byPlan {
+				planH[name] = qq.Wrap(next)
+			}
+			return byPlanHandler(planH, def)
+		})
+	}
+	if ch := p.Cache; ch != nil {
+		var backend cache.Backend = ps.local
+		if ps.shared != nil && !ch.Local {
+			backend = ps.shared
+		}
+		c, err := cache.New(cache.Config{Backend: backend, Namespace: "cache:" + r.Name + ":", TTL: ch.TTL, OverrideTTL: ch.OverrideTTL,
+			StaleWhileRevalidate: ch.StaleWhileRevalidate, StaleIfError: ch.StaleIfError, Methods: ch.Methods, Statuses: ch.Statuses,
+			KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
+			MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: g.log.With("route", r.Name)})
+		if err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		ps.caches[r.Name] = c
+		layers = append(layers, c.Wrap)
+	}
+	return layers, nil
+}
+
+// byPlanHandler sends a request to the handler of its consumer's plan,
+// or to def for anonymous requests and consumers without one.
+func byPlanHandler(byPlan map[string]http.Handler, def http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := reqinfo.FromContext(r.Context()); info != nil && info.Identity != nil && info.Identity.Consumer != nil {
+			if h, ok := byPlan[info.Identity.Consumer.Plan]; ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		def.ServeHTTP(w, r)
+	})
+}
+
+// trafficAPI serves the admin API's quota usage and cache purge.
+func (g *Gateway) trafficAPI(get func() *published) *admin.TrafficAPI {
+	// planQuota finds the consumer's plan quota and its counter key.
+	planQuota := func(name string) (pub *published, plan string, rule *config.QuotaRule, key string, err error) {
+		pub = get()
+		c := pub.consumers.Get(name)
+		if c == nil || c.Plan == "" || pub.plans[c.Plan] == nil || pub.traffic == nil {
+			return nil, "", nil, "", admin.ErrNoQuota
+		}
+		rule = pub.plans[c.Plan]
+		parts, err := ratelimit.ParseKey(rule.Key)
+		if err != nil {
+			return nil, "", nil, "", err
+		}
+		keyer, err := ratelimit.NewKeyer(parts)
+		if err != nil {
+			return nil, "", nil, "", err
+		}
+		// The key a request of this consumer would count under.
+		req := httptest.NewRequest("GET", "/", nil)
+		info := &reqinfo.Info{Identity: &identity.Identity{Subject: c.Name, Consumer: c}}
+		req = req.WithContext(reqinfo.NewContext(req.Context(), info))
+		return pub, c.Plan, rule, keyer.Key(req), nil
+	}
+	return &admin.TrafficAPI{
+		Usage: func(ctx context.Context, name string) (admin.Usage, error) {
+			pub, plan, rule, key, err := planQuota(name)
+			if err != nil {
+				return admin.Usage{}, err
+			}
+			used, reset, err := quota.Usage(ctx, pub.traffic, "plan-"+plan, key, quota.Period(rule.Period), rule.Window, time.Now())
+			return admin.Usage{Consumer: name, Plan: plan, Limit: rule.Limit, Used: used, Period: rule.Period, ResetAt: reset}, err
+		},
+		ResetUsage: func(ctx context.Context, name string) error {
+			pub, plan, rule, key, err := planQuota(name)
+			if err != nil {
+				return err
+			}
+			return quota.Reset(ctx, pub.traffic, "plan-"+plan, key, quota.Period(rule.Period), rule.Window, time.Now())
+		},
+		Purge: func(ctx context.Context, route, key, prefix string) (int, error) {
+			caches := get().caches
+			if route != "" {
+				c := caches[route]
+				if c == nil {
+					return 0, admin.ErrUnknownRoute
+				}
+				caches = map[string]*cache.Cache{route: c}
+			}
+			total := 0
+			for _, c := range caches {
+				if key != "" {
+					if err := c.Purge(ctx, key); err != nil {
+						return total, err
+					}
+					total++
+					continue
+				}
+				n, err := c.PurgePrefix(ctx, prefix)
+				total += n
+				if err != nil {
+					return total, err
+				}
+			}
+			return total, nil
+		},
+	}
+}

@@ -1,0 +1,391 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/reqinfo"
+)
+
+const (
+	defaultMemoryBytes  = 64 << 20
+	defaultNamespace    = "cache:"
+	defaultMaxBodyBytes = 1 << 20
+	defaultTimeout      = 50 * time.Millisecond
+	// backgroundTimeout bounds a stale-while-revalidate refresh, which has
+	// no client request to inherit a deadline from.
+	backgroundTimeout = 30 * time.Second
+)
+
+// X-Cache values.
+const (
+	Hit         = "HIT"
+	Miss        = "MISS"
+	Stale       = "STALE"
+	Bypass      = "BYPASS"
+	Revalidated = "REVALIDATED"
+)
+
+// Config configures a Cache for one route.
+type Config struct {
+	// Backend holds the entries; nil means NewMemoryBackend(64 MiB).
+	Backend Backend
+	// Namespace prefixes every key, e.g. "cache:<route>:"; default "cache:".
+	// Purges are prefix deletes under it.
+	Namespace string
+	// TTL is the freshness lifetime when the response gives none; 0 caches
+	// only what the upstream marks cacheable (max-age, s-maxage, Expires).
+	TTL time.Duration
+	// OverrideTTL makes TTL win over the response's max-age, s-maxage,
+	// Expires and no-cache. no-store, private and Set-Cookie still prevent
+	// storing. Requires TTL > 0.
+	OverrideTTL bool
+	// StaleWhileRevalidate and StaleIfError are the default stale windows;
+	// the response's own Cache-Control stale-while-revalidate and
+	// stale-if-error override them.
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	// Methods are the cached methods: GET, optionally HEAD (answered from
+	// GET entries). Default GET, HEAD. Other methods are refused: their
+	// responses depend on the body, which is not part of the key.
+	Methods []string
+	// Statuses are the cacheable statuses; default 200, 203, 204, 300,
+	// 301, 404, 405, 410, 414, 501 (heuristically cacheable, RFC 9110 §15.1).
+	Statuses []int
+	// KeyHeaders are request headers whose values are part of the key.
+	KeyHeaders []string
+	// KeyConsumer puts the authenticated consumer (Identity.Name()) in
+	// the key, which also makes authenticated requests cacheable.
+	KeyConsumer bool
+	// CacheAuthenticated caches requests carrying Authorization or an
+	// authenticated identity, shared between all of them. By default (and
+	// without KeyConsumer) such requests bypass the cache.
+	CacheAuthenticated bool
+	// MaxBodyBytes bounds a stored body; larger responses are streamed
+	// through uncached. Default 1 MiB.
+	MaxBodyBytes int64
+	// Timeout bounds each backend call; default 50ms. A failing backend
+	// makes requests misses (logged once per outage), never errors.
+	Timeout time.Duration
+	// Logger receives backend failures; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Cache caches one route's responses.
+type Cache struct {
+	cfg            Config
+	backend        Backend
+	inProcess      bool // backend is the memory backend: no timeouts needed
+	methods        map[string]bool
+	statuses       map[int]bool
+	keyHeaders     []string // canonical
+	keyHeaderLower []string
+	log            *slog.Logger
+
+	flights flights
+
+	refreshMu  sync.Mutex
+	refreshing map[string]bool
+	// bg tracks background refreshes (tests wait on it).
+	bg sync.WaitGroup
+
+	failing atomic.Bool // the backend is failing (logged once)
+	now     func() time.Time
+}
+
+var defaultStatuses = []int{200, 203, 204, 300, 301, 404, 405, 410, 414, 501}
+
+// New validates cfg and returns a Cache.
+func New(cfg Config) (*Cache, error) {
+	switch {
+	case cfg.TTL < 0:
+		return nil, errors.New("cache: ttl must not be negative")
+	case cfg.OverrideTTL && cfg.TTL == 0:
+		return nil, errors.New("cache: override_ttl needs a ttl")
+	case cfg.StaleWhileRevalidate < 0 || cfg.StaleIfError < 0:
+		return nil, errors.New("cache: stale windows must not be negative")
+	case cfg.MaxBodyBytes < 0:
+		return nil, errors.New("cache: max_body_bytes must not be negative")
+	case cfg.Timeout < 0:
+		return nil, errors.New("cache: timeout must not be negative")
+	}
+	c := &Cache{cfg: cfg, methods: map[string]bool{}, statuses: map[int]bool{}, refreshing: map[string]bool{}, now: time.Now}
+	if c.cfg.Namespace == "" {
+		c.cfg.Namespace = defaultNamespace
+	}
+	if c.cfg.MaxBodyBytes == 0 {
+		c.cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.cfg.Timeout == 0 {
+		c.cfg.Timeout = defaultTimeout
+	}
+	c.backend = cfg.Backend
+	if c.backend == nil {
+		c.backend = NewMemoryBackend(defaultMemoryBytes)
+	}
+	_, c.inProcess = c.backend.(*memoryBackend)
+	c.log = cfg.Logger
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	methods := cfg.Methods
+	if len(methods) == 0 {
+		methods = []string{http.MethodGet, http.MethodHead}
+	}
+	for _, m := range methods {
+		switch m = strings.ToUpper(m); m {
+		case http.MethodGet, http.MethodHead:
+			c.methods[m] = true
+		default:
+			return nil, fmt.Errorf("cache: method %q is not cacheable (only GET and HEAD: the body is not part of the key)", m)
+		}
+	}
+	if !c.methods[http.MethodGet] {
+		return nil, errors.New("cache: methods must include GET (HEAD is answered from GET entries)")
+	}
+	statuses := cfg.Statuses
+	if len(statuses) == 0 {
+		statuses = defaultStatuses
+	}
+	for _, s := range statuses {
+		if s < 200 || s > 599 || s == http.StatusPartialContent || s == http.StatusNotModified {
+			return nil, fmt.Errorf("cache: status %d is not cacheable", s)
+		}
+		c.statuses[s] = true
+	}
+	for _, h := range cfg.KeyHeaders {
+		if !validHeaderName(h) {
+			return nil, fmt.Errorf("cache: key header %q is not a valid header name", h)
+		}
+		k := http.CanonicalHeaderKey(h)
+		if slices.Contains(c.keyHeaders, k) {
+			continue
+		}
+		c.keyHeaders = append(c.keyHeaders, k)
+		c.keyHeaderLower = append(c.keyHeaderLower, strings.ToLower(k))
+	}
+	return c, nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Wrap returns next with caching in front of it.
+func (c *Cache) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.serveHTTP(next, w, r)
+	})
+}
+
+func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if !c.methods[r.Method] {
+		if isUnsafe(r.Method) {
+			c.invalidateAfter(next, w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+		return
+	}
+	if len(r.Header["Upgrade"]) > 0 {
+		next.ServeHTTP(w, r) // a protocol upgrade is never a cacheable exchange
+		return
+	}
+	reqCC := requestDirectives(r.Header)
+	if reqCC.noStore || c.authBypass(r) || hasPrecondition(r.Header) {
+		w.Header()["X-Cache"] = []string{Bypass}
+		next.ServeHTTP(w, r)
+		return
+	}
+	var stack [256]byte
+	key := string(c.appendKey(stack[:0], r))
+	now := c.now()
+	e, storeKey := c.lookup(r, key)
+	force := reqCC.noCache || reqCC.maxAge == 0
+	if e != nil {
+		age := e.age(now)
+		ageOK := reqCC.maxAge < 0 || age <= time.Duration(reqCC.maxAge)*time.Second
+		if !force && ageOK && !e.noCache && age < e.lifetime {
+			c.serveEntry(w, r, e, Hit, now)
+			return
+		}
+		staleBy := age - e.lifetime
+		if !force && ageOK && !e.noStale && staleBy < e.swr {
+			c.serveEntry(w, r, e, Stale, now)
+			c.refreshAsync(next, r, key, storeKey, e)
+			return
+		}
+		if reqCC.onlyIfCached {
+			c.onlyIfCachedMiss(w, r)
+			return
+		}
+		if r.Method == http.MethodHead {
+			// A HEAD response cannot refresh a GET entry: pass it through.
+			w.Header()["X-Cache"] = []string{Miss}
+			next.ServeHTTP(w, r)
+			return
+		}
+		f := &fetch{key: key, storeKey: storeKey, stale: e, sieOK: !e.noStale && staleBy < e.sie}
+		c.fetchShared(next, w, r, f, !force)
+		return
+	}
+	if reqCC.onlyIfCached {
+		c.onlyIfCachedMiss(w, r)
+		return
+	}
+	if r.Method == http.MethodHead {
+		w.Header()["X-Cache"] = []string{Miss}
+		next.ServeHTTP(w, r)
+		return
+	}
+	c.fetchShared(next, w, r, &fetch{key: key, storeKey: storeKey}, !force)
+}
+
+// authBypass reports requests whose responses may be personal: they carry
+// Authorization or an authenticated identity, and the cache neither keys
+// on the consumer nor was told to share them.
+func (c *Cache) authBypass(r *http.Request) bool {
+	if c.cfg.CacheAuthenticated {
+		return false
+	}
+	info := reqinfo.FromContext(r.Context())
+	authenticated := info != nil && info.Identity != nil
+	if c.cfg.KeyConsumer && authenticated {
+		return false // keyed per consumer
+	}
+	return authenticated || len(r.Header["Authorization"]) > 0
+}
+
+// hasPrecondition reports requests the cache does not answer itself:
+// If-Match, If-Unmodified-Since and If-Range preconditions, and Range
+// (a stored full response is never sliced; the upstream answers).
+func hasPrecondition(h http.Header) bool {
+	return len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0 ||
+		len(h["If-Range"]) > 0 || len(h["Range"]) > 0
+}
+
+func isUnsafe(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// onlyIfCachedMiss answers a request with only-if-cached that we cannot
+// serve from storage: 504, as RFC 9111 §5.2.1.7 says.
+func (c *Cache) onlyIfCachedMiss(w http.ResponseWriter, r *http.Request) {
+	w.Header()["X-Cache"] = []string{Miss}
+	writeProblem(w, r, http.StatusGatewayTimeout, "the response is not cached and the request asked for only-if-cached")
+}
+
+// lookup reads the entry for key, following a vary index to the
+// request's variant. storeKey is where the request's response is (or
+// would be) stored. Backend failures and corrupt records read as a miss.
+func (c *Cache) lookup(r *http.Request, key string) (e *entry, storeKey string) {
+	b, ok := c.get(r.Context(), key)
+	if !ok {
+		return nil, key
+	}
+	e, vary, err := decodeRecord(b)
+	if err != nil {
+		return nil, key
+	}
+	if vary == nil {
+		return e, key
+	}
+	storeKey = string(appendVary([]byte(key), vary, r.Header))
+	b, ok = c.get(r.Context(), storeKey)
+	if !ok {
+		return nil, storeKey
+	}
+	if e, _, err = decodeRecord(b); err != nil || e == nil {
+		return nil, storeKey
+	}
+	return e, storeKey
+}
+
+// Backend calls: bounded by Timeout (except for the in-process backend,
+// which never blocks), failures logged once per outage.
+
+func (c *Cache) backendCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	if c.inProcess {
+		return parent, func() {}
+	}
+	return context.WithTimeout(parent, c.cfg.Timeout)
+}
+
+func (c *Cache) get(parent context.Context, key string) ([]byte, bool) {
+	ctx, cancel := c.backendCtx(parent)
+	b, ok, err := c.backend.Get(ctx, key)
+	cancel()
+	c.noteBackend(err)
+	return b, ok && err == nil
+}
+
+func (c *Cache) set(key string, val []byte, ttl time.Duration) {
+	// The response is complete: store it even if the client has gone.
+	ctx, cancel := c.backendCtx(context.Background())
+	err := c.backend.Set(ctx, key, val, ttl)
+	cancel()
+	c.noteBackend(err)
+}
+
+func (c *Cache) del(keys ...string) {
+	ctx, cancel := c.backendCtx(context.Background())
+	err := c.backend.Delete(ctx, keys...)
+	cancel()
+	c.noteBackend(err)
+}
+
+// deleteVariants removes key and its Vary variants.
+func (c *Cache) deleteVariants(key string) {
+	c.del(key)
+	ctx, cancel := c.backendCtx(context.Background())
+	_, err := c.backend.DeletePrefix(ctx, key+" ~")
+	cancel()
+	c.noteBackend(err)
+}
+
+func (c *Cache) noteBackend(err error) {
+	if err == nil {
+		if c.failing.Load() && c.failing.CompareAndSwap(true, false) {
+			c.log.Info("cache backend recovered", "namespace", c.cfg.Namespace)
+		}
+		return
+	}
+	if c.failing.CompareAndSwap(false, true) {
+		c.log.Warn("cache backend failing; serving requests as misses", "namespace", c.cfg.Namespace, "error", err)
+	}
+}
+
+// invalidateAfter runs an unsafe request and, when it succeeds, deletes
+// the stored GET response for its URL (RFC 9111 §4.4): a PUT or DELETE
+// must not leave the old representation served from cache. Only this
+// request's own variant of KeyHeaders and consumer is known and removed.
+func (c *Cache) invalidateAfter(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	var stack [256]byte
+	key := string(c.appendKeyMethod(stack[:0], r, http.MethodGet))
+	sw := &statusWriter{ResponseWriter: w}
+	next.ServeHTTP(sw, r)
+	if sw.status >= 200 && sw.status < 400 {
+		c.deleteVariants(key)
+	}
+}

@@ -1,0 +1,306 @@
+// Package quota caps how many requests a key (by default the consumer)
+// may make per calendar day or month (UTC), or per fixed window of a
+// given length, counted in the shared store so that every gateway
+// instance draws on the same allowance.
+package quota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/policy/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Period is what a quota's counter covers.
+type Period string
+
+const (
+	// Day is a calendar day in UTC, reset at 00:00 UTC.
+	Day Period = "day"
+	// Month is a calendar month in UTC, reset at 00:00 UTC on the 1st.
+	Month Period = "month"
+	// Rolling is a window of Config.Window, approximated by fixed windows
+	// aligned to multiples of the window length since the Unix epoch: the
+	// count resets at each boundary rather than sliding, so a client may
+	// spend up to twice the limit across one boundary. (An exact rolling
+	// count would need per-request timestamps.)
+	Rolling Period = "rolling"
+)
+
+const (
+	defaultTimeout = 50 * time.Millisecond
+	// expiryGrace keeps a counter a little past its period's end, so an
+	// instance whose clock lags does not recreate (and re-expire) an
+	// already-expired counter around the boundary.
+	expiryGrace = time.Minute
+)
+
+// Config configures a Quota.
+type Config struct {
+	// Route names the route (for logs, and the default Scope).
+	Route string
+	// Limit is how many requests a key may make per period.
+	Limit int64
+	// Period is Day, Month or Rolling (with Window, whole seconds).
+	Period Period
+	Window time.Duration
+	// Store holds the counters (shared Redis, or Memory persisted to disk).
+	Store store.Store
+	// Timeout bounds each store call, default 50ms.
+	Timeout time.Duration
+	// FailMode is FailOpen (default) or FailClosed; quotas have no local
+	// fallback, since a per-instance share of a monthly count means little.
+	FailMode ratelimit.FailMode
+	// Breaker tunes the circuit breaker around Store.
+	Breaker ratelimit.BreakerConfig
+	// Key is what the quota counts by, default the consumer. A request
+	// missing a part is counted by its client IP (see ratelimit.Keyer).
+	Key []ratelimit.KeyPart
+	// Scope namespaces the counters: routes with the same Scope (a plan's
+	// name) share one allowance. Default "route:" + Route.
+	Scope string
+	// OnDecision is called for every decided request; OnError for every
+	// request decided without the store.
+	OnDecision func(allowed bool)
+	OnError    func(err error)
+	// Logger receives store failures (at most one line per 10s) and
+	// recoveries.
+	Logger *slog.Logger
+	// Now is the clock, default time.Now.
+	Now func() time.Time
+}
+
+// Quota is a compiled Config. It is safe for concurrent use.
+type Quota struct {
+	limit      int64
+	period     Period
+	window     time.Duration
+	store      store.Store
+	timeout    time.Duration
+	failMode   ratelimit.FailMode
+	keyer      *ratelimit.Keyer
+	scope      string
+	guard      *ratelimit.Guard
+	onDecision func(bool)
+	now        func() time.Time
+}
+
+// New checks cfg and compiles it.
+func New(cfg Config) (*Quota, error) {
+	q, err := newQuota(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("quota: %w", err)
+	}
+	return q, nil
+}
+
+func newQuota(cfg Config) (*Quota, error) {
+	switch {
+	case cfg.Limit < 1:
+		return nil, errors.New("limit must be at least 1")
+	case cfg.Store == nil:
+		return nil, errors.New("no store")
+	case cfg.Timeout < 0:
+		return nil, errors.New("timeout must not be negative")
+	}
+	if err := checkPeriod(cfg.Period, cfg.Window); err != nil {
+		return nil, err
+	}
+	q := &Quota{
+		limit: cfg.Limit, period: cfg.Period, window: cfg.Window, store: cfg.Store,
+		timeout: cfg.Timeout, failMode: cfg.FailMode, scope: cfg.Scope,
+		onDecision: cfg.OnDecision, now: cfg.Now,
+	}
+	switch q.failMode {
+	case "":
+		q.failMode = ratelimit.FailOpen
+	case ratelimit.FailOpen, ratelimit.FailClosed:
+	default:
+		return nil, fmt.Errorf("unknown fail mode %q (use open or closed)", cfg.FailMode)
+	}
+	if q.timeout == 0 {
+		q.timeout = defaultTimeout
+	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	if q.scope == "" {
+		q.scope = "route:" + cfg.Route
+	}
+	parts := cfg.Key
+	if len(parts) == 0 {
+		parts = []ratelimit.KeyPart{{Kind: ratelimit.KindConsumer}}
+	}
+	k, err := ratelimit.NewKeyer(parts)
+	if err != nil {
+		return nil, err
+	}
+	q.keyer = k
+	g, err := ratelimit.NewGuard(ratelimit.GuardConfig{
+		Policy: fmt.Sprintf("quota route %q", cfg.Route), Breaker: cfg.Breaker,
+		OnError: cfg.OnError, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	q.guard = g
+	return q, nil
+}
+
+func checkPeriod(p Period, window time.Duration) error {
+	switch p {
+	case Day, Month:
+		if window != 0 {
+			return fmt.Errorf("window applies to period rolling only")
+		}
+	case Rolling:
+		if window < time.Second || window%time.Second != 0 {
+			return fmt.Errorf("rolling window %v must be a whole number of seconds, at least 1s", window)
+		}
+	default:
+		return fmt.Errorf("unknown period %q (use day, month or rolling)", p)
+	}
+	return nil
+}
+
+// Wrap counts each request against the key's allowance for the current
+// period. Within it, the request goes on with X-Quota-Limit,
+// X-Quota-Remaining and X-Quota-Reset (seconds until the period ends);
+// over it, 429 problem+json with Retry-After until the period ends
+// (refused requests consume nothing). When the store cannot answer,
+// FailOpen lets the request through and FailClosed answers 503.
+func (q *Quota) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := q.now()
+		var buf [192]byte
+		key := q.keyer.AppendKey(buf[:0], r)
+		ckey, end := CounterKey(q.scope, string(key), q.period, q.window, now)
+		res, err := q.consume(r.Context(), ckey, end)
+		if err != nil {
+			if q.failMode == ratelimit.FailClosed {
+				w.Header().Set("Retry-After", "1")
+				problem.Write(w, r, http.StatusServiceUnavailable, "quota accounting is temporarily unavailable")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if q.onDecision != nil {
+			q.onDecision(res.Allowed)
+		}
+		reset := ceilSeconds(end.Sub(now))
+		h := w.Header()
+		h["X-Quota-Limit"] = []string{strconv.FormatInt(q.limit, 10)}
+		h["X-Quota-Remaining"] = []string{strconv.FormatInt(max(q.limit-res.Used, 0), 10)}
+		h["X-Quota-Reset"] = []string{strconv.FormatInt(reset, 10)}
+		if !res.Allowed {
+			h["Retry-After"] = []string{strconv.FormatInt(max(reset, 1), 10)}
+			problem.WriteDetails(w, r, problem.Details{
+				Status: http.StatusTooManyRequests,
+				Detail: fmt.Sprintf("quota of %d requests per %s exhausted; resets in %d s", q.limit, q.periodName(), reset),
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// consume adds one request to the counter, through the breaker and
+// with a deadline.
+func (q *Quota) consume(ctx context.Context, ckey string, end time.Time) (store.QuotaResult, error) {
+	probe, err := q.guard.Enter()
+	if err != nil {
+		return store.QuotaResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	res, err := q.store.Consume(ctx, ckey, 1, q.limit, end.Add(expiryGrace))
+	q.guard.Exit(err, probe)
+	return res, err
+}
+
+func (q *Quota) periodName() string {
+	if q.period == Rolling {
+		return q.window.String()
+	}
+	return string(q.period)
+}
+
+// CounterKey returns the store key of key's counter in scope for the
+// period containing now, "q:<scope>:<key>:<period-start>", and when that
+// period ends. scope is escaped with ratelimit.KeyValue; key is used as
+// given: a request's key as ratelimit.Keyer derives it, which for the
+// default consumer key is ratelimit.KeyValue(consumer name). The period
+// start is "2006-01-02" for Day, "2006-01" for Month, and
+// "<window seconds>s@<unix start>" for Rolling (a window under 1s is
+// taken as 1s).
+func CounterKey(scope, key string, period Period, window time.Duration, now time.Time) (string, time.Time) {
+	now = now.UTC()
+	var label string
+	var end time.Time
+	switch period {
+	case Month:
+		start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		label, end = start.Format("2006-01"), start.AddDate(0, 1, 0)
+	case Rolling:
+		secs := max(int64(window/time.Second), 1)
+		unix := now.Unix()
+		start := unix - ((unix%secs)+secs)%secs // floor, also before 1970
+		label = strconv.FormatInt(secs, 10) + "s@" + strconv.FormatInt(start, 10)
+		end = time.Unix(start+secs, 0).UTC()
+	default: // Day
+		start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		label, end = start.Format("2006-01-02"), start.AddDate(0, 0, 1)
+	}
+	return "q:" + ratelimit.KeyValue(scope) + ":" + key + ":" + label, end
+}
+
+// Usage reads key's counter in scope for the period containing now: how
+// many requests it has used and when the period resets. For the admin
+// API; key is as for CounterKey.
+func Usage(ctx context.Context, st store.Store, scope, key string, period Period, window time.Duration, now time.Time) (used int64, resetAt time.Time, err error) {
+	if err := checkPeriod(period, window); err != nil {
+		return 0, time.Time{}, fmt.Errorf("quota: %w", err)
+	}
+	ckey, end := CounterKey(scope, key, period, window, now)
+	used, err = st.Counter(ctx, ckey)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return used, end, nil
+}
+
+// Reset deletes key's counter in scope for the period containing now,
+// giving it its whole allowance back.
+func Reset(ctx context.Context, st store.Store, scope, key string, period Period, window time.Duration, now time.Time) error {
+	if err := checkPeriod(period, window); err != nil {
+		return fmt.Errorf("quota: %w", err)
+	}
+	ckey, _ := CounterKey(scope, key, period, window, now)
+	if err := st.Delete(ctx, ckey); err != nil {
+		return err
+	}
+	// Memory's Delete removes values only; its counters go with
+	// DeletePrefix. Asking first keeps the prefix match (which would also
+	// take a longer key starting with this one) to the stores that need it.
+	if n, err := st.Counter(ctx, ckey); err != nil || n == 0 {
+		return err
+	}
+	_, err := st.DeletePrefix(ctx, ckey)
+	return err
+}
+
+// ceilSeconds rounds d up to whole seconds (0 for d ≤ 0).
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}

@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/redistest"
+)
+
+// Traffic control across instances: three gateway processes share one
+// real redis-server.
+
+// trafficFleet starts n gateways on the same configuration (each with
+// its own listener and admin port) sharing the Redis at redisAddr.
+func trafficFleet(t *testing.T, n int, redisAddr, routes string) ([]*gw, []string) {
+	t.Helper()
+	var gws []*gw
+	var addrs []string
+	for range n {
+		addr := freeAddr(t)
+		g := authStart(t, fmt.Sprintf(`
+listeners:
+  - {name: public, address: "%s"}
+store:
+  redis: {addrs: ["%s"], timeout: 50ms}
+  instances: %d
+%s`, addr, redisAddr, n, routes))
+		gws = append(gws, g)
+		addrs = append(addrs, addr)
+	}
+	return gws, addrs
+}
+
+// hammer sends total GETs spread over the addresses from workers
+// goroutines and returns the count of each status.
+func hammer(t *testing.T, addrs []string, path string, total, workers int) map[int]int {
+	t.Helper()
+	c := httpClient(t)
+	var next atomic.Int64
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				resp, err := c.Get("http://" + addrs[(int(i)+w)%len(addrs)] + path)
+				code := -1
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					code = resp.StatusCode
+				}
+				mu.Lock()
+				counts[code]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return counts
+}
+
+// TestTrafficSharedRateLimit: a global limit of 100 per 10 s enforced by
+// three instances together; Redis stopping mid-test: fail-open routes
+// serve, fail-closed routes answer 503 problem+json; Redis back: limits
+// are enforced again without a restart.
+func TestTrafficSharedRateLimit(t *testing.T) {
+	rd := redistest.Start(t)
+	routes := `
+routes:
+  - name: global
+    match: {path: {prefix: /global}}
+    respond: {status: 200, body: "ok"}
+    policies:
+      rate_limit: {limit: 100, window: 10s, key: route, fail: open, timeout: 500ms}
+  - name: strict
+    match: {path: {prefix: /strict}}
+    respond: {status: 200, body: "ok"}
+    policies:
+      rate_limit: {limit: 100, window: 10s, key: route, fail: closed, timeout: 500ms}
+  - name: local
+    match: {path: {prefix: /local}}
+    respond: {status: 200, body: "ok"}
+    policies:
+      rate_limit: {limit: 30, window: 10s, key: route, fail: local, timeout: 500ms}
+`
+	gws, addrs := trafficFleet(t, 3, rd.Addr, routes)
+
+	// A sliding window could straddle a window boundary mid-burst and
+	// admit a little more; start just after a boundary.
+	for time.Now().UnixMilli()%10_000 > 7_000 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The routes' store timeout is generous (500ms, not the default 20ms):
+	// under the race detector on two cores a Redis round trip can take
+	// tens of milliseconds, and a fail-open timeout would admit extra.
+	counts := hammer(t, addrs, "/global", 600, 30)
+	accepted := counts[200]
+	t.Logf("shared limit 100/10s over 3 instances, 600 requests: %d accepted, %d refused (429), other %v", accepted, counts[429], counts)
+	if accepted < 98 || accepted > 102 || counts[200]+counts[429] != 600 {
+		t.Fatalf("accepted %d of 600 (want 100 ± 2%%): %v", accepted, counts)
+	}
+
+	rd.Stop()
+	start := time.Now()
+	open := hammer(t, addrs, "/global", 60, 6)
+	closed := hammer(t, addrs, "/strict", 60, 6)
+	local := hammer(t, addrs, "/local", 90, 6)
+	took := time.Since(start)
+	t.Logf("redis down: fail open %v, fail closed %v, fail local %v (210 requests in %v)", open, closed, local, took)
+	if open[200] != 60 {
+		t.Errorf("fail-open route with Redis down: %v, want 60×200", open)
+	}
+	if closed[503] != 60 {
+		t.Errorf("fail-closed route with Redis down: %v, want 60×503", closed)
+	}
+	// Each instance enforces 30 ÷ 3 = 10 per window in memory.
+	if local[200] < 28 || local[200] > 32 || local[429] == 0 {
+		t.Errorf("fail-local route with Redis down: %v, want ≈30 accepted over 3 instances", local)
+	}
+	resp, body := get(t, httpClient(t), "http://"+addrs[0]+"/strict", "")
+	if resp.StatusCode != 503 || !isProblem(resp) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("fail-closed answer: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	for _, g := range gws {
+		if !g.waitLog("rate limit store", 5*time.Second) && !g.waitLog("store", 0) {
+			t.Errorf("no log line about the store failure:\n%s", tail(g.logs(), 5))
+		}
+		if strings.Contains(g.logs(), "panic") {
+			t.Fatalf("panic:\n%s", g.logs())
+		}
+	}
+
+	rd.Restart()
+	// The breakers close after their open period; the shared limit for
+	// /strict then applies again (a fresh window: 100 allowed, then 429).
+	if !waitFor(10*time.Second, func() bool {
+		r, _ := get(t, httpClient(t), "http://"+addrs[1]+"/strict", "")
+		return r.StatusCode == 200
+	}) {
+		t.Fatal("fail-closed route did not recover after Redis came back")
+	}
+	again := hammer(t, addrs, "/strict", 300, 15)
+	if again[429] == 0 || again[200] > 102 {
+		t.Errorf("after recovery: %v, want the shared limit enforced", again)
+	}
+	m := gws[0].metrics()
+	if v, ok := metricValue(m, `gatehouse_limit_store_errors_total{policy="rate_limit",route="global"}`); !ok || v == 0 {
+		t.Errorf("store errors not counted:\n%s", grepLines(m, "gatehouse_limit"))
+	}
+}
+
+// TestTrafficQuotaSurvivesRestart: quota counters in the embedded store
+// outlive a graceful restart; the admin API reads and resets them.
+func TestTrafficQuotaSurvivesRestart(t *testing.T) {
+	addr := freeAddr(t)
+	g := authStart(t, fmt.Sprintf(`
+listeners:
+  - {name: public, address: "%s"}
+data_dir: %s
+plans:
+  - {name: trial, quota: {limit: 5, period: day}}
+consumers:
+  - {name: alice, plan: trial, api_keys: [{key_hash: "%s"}]}
+routes:
+  - name: api
+    respond: {status: 200, body: "ok"}
+    policies:
+      api_key: {}
+      quota: {use_plan: true}
+`, addr, t.TempDir(), authSHA256("alice-key-0123456789abcdef")))
+	c := httpClient(t)
+	call := func() *http.Response {
+		resp, _ := get(t, c, "http://"+addr+"/", "", "X-Api-Key", "alice-key-0123456789abcdef")
+		return resp
+	}
+	for i := range 3 {
+		if r := call(); r.StatusCode != 200 || r.Header.Get("X-Quota-Remaining") != strconv.Itoa(4-i) {
+			t.Fatalf("call %d: %d remaining %q", i, r.StatusCode, r.Header.Get("X-Quota-Remaining"))
+		}
+	}
+	if code := g.stop(); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	g = authRestart(t, g)
+	c = httpClient(t)
+	for range 2 {
+		if r := call(); r.StatusCode != 200 {
+			t.Fatalf("after restart: %d", r.StatusCode)
+		}
+	}
+	r := call()
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("6th call of a 5/day quota after a restart: %d (the restart lost counts)", r.StatusCode)
+	}
+	resp, body := authAdmin(t, c, g, "GET", "/consumers/alice/usage", authAdminToken)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"used": 5`) || !strings.Contains(body, `"limit": 5`) {
+		t.Fatalf("usage: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := authAdmin(t, c, g, "DELETE", "/consumers/alice/usage", authAdminToken); resp.StatusCode != 204 {
+		t.Fatalf("reset: %d", resp.StatusCode)
+	}
+	if r := call(); r.StatusCode != 200 {
+		t.Fatalf("after reset: %d", r.StatusCode)
+	}
+}
+
+// cacheOrigin is an upstream whose answers the cache tests control.
+type cacheOrigin struct {
+	srv  *httptest.Server
+	hits atomic.Int64
+	gate chan struct{} // when not nil, requests wait for it to close
+	fail atomic.Bool   // answer 503
+	cc   atomic.Value  // Cache-Control to send
+	etag string
+}
+
+func newCacheOrigin(t *testing.T) *cacheOrigin {
+	o := &cacheOrigin{etag: `"v1"`}
+	o.cc.Store("max-age=60")
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		if g := o.gate; g != nil {
+			<-g
+		}
+		if o.fail.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		w.Header().Set("ETag", o.etag)
+		w.Header().Set("Cache-Control", o.cc.Load().(string))
+		if r.Header.Get("If-None-Match") == o.etag {
+			w.WriteHeader(304)
+			return
+		}
+		fmt.Fprintf(w, "body of %s #%d", r.URL.Path, o.hits.Load())
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+// TestTrafficCache: miss, hit, revalidation, stale-if-error, single-flight
+// and a purge seen by every instance sharing Redis.
+func TestTrafficCache(t *testing.T) {
+	rd := redistest.Start(t)
+	o := newCacheOrigin(t)
+	routes := fmt.Sprintf(`
+upstreams:
+  - {name: origin, targets: [{url: "%s"}]}
+routes:
+  - name: cached
+    backend: {upstream: origin}
+    policies:
+      cache: {stale_if_error: 1m}
+`, o.srv.URL)
+	gws, addrs := trafficFleet(t, 2, rd.Addr, routes)
+	c := httpClient(t)
+	xc := func(addr, path string) (string, string) {
+		resp, body := get(t, c, "http://"+addr+path, "api.example.com")
+		return resp.Header.Get("X-Cache"), body
+	}
+	if s, _ := xc(addrs[0], "/a"); s != "MISS" {
+		t.Fatalf("first: %s", s)
+	}
+	if s, body := xc(addrs[1], "/a"); s != "HIT" || body != "body of /a #1" {
+		t.Fatalf("second instance (shared cache): %s %q", s, body)
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Fatalf("origin hits %d, want 1", n)
+	}
+
+	// Single-flight: 100 concurrent misses make one upstream request.
+	o.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	var served atomic.Int64
+	before := o.hits.Load()
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get("http://" + addrs[0] + "/burst")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 && strings.HasPrefix(string(b), "body of /burst") {
+					served.Add(1)
+				}
+			}
+		}()
+	}
+	waitFor(5*time.Second, func() bool { return o.hits.Load() > before })
+	time.Sleep(100 * time.Millisecond) // let the other 99 arrive and queue behind the first
+	close(o.gate)
+	wg.Wait()
+	o.gate = nil
+	if n := o.hits.Load() - before; n != 1 || served.Load() != 100 {
+		t.Fatalf("100 concurrent misses: %d upstream requests, %d served", n, served.Load())
+	}
+
+	// Stale-if-error: a stale entry is served when the origin fails.
+	o.cc.Store("max-age=1")
+	xc(addrs[0], "/s")                  // MISS, fresh for 1 s
+	time.Sleep(1100 * time.Millisecond) // the entry's max-age: a time to pass, no event to wait for
+	o.fail.Store(true)
+	if s, body := xc(addrs[0], "/s"); s != "STALE" || !strings.HasPrefix(body, "body of /s") {
+		t.Errorf("stale-if-error: %s %q", s, body)
+	}
+	o.fail.Store(false)
+	// Revalidation: the stale entry has an ETag; the origin answers 304.
+	if s, _ := xc(addrs[0], "/s"); s != "REVALIDATED" && s != "HIT" {
+		t.Errorf("revalidation: %s", s)
+	}
+
+	// Purge through instance 0 is seen by instance 1.
+	o.cc.Store("max-age=60")
+	xc(addrs[0], "/p/x")
+	if s, _ := xc(addrs[1], "/p/x"); s != "HIT" {
+		t.Fatalf("before purge: %s", s)
+	}
+	resp, body := authAdminBody(t, c, gws[0], "POST", "/cache/purge", `{"route": "cached", "prefix": "/p/"}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"purged": 1`) {
+		t.Fatalf("purge: %d %s", resp.StatusCode, body)
+	}
+	if s, _ := xc(addrs[1], "/p/x"); s != "MISS" {
+		t.Errorf("after purge on the other instance: %s", s)
+	}
+}
+
+func authAdminBody(t *testing.T, c *http.Client, g *gw, method, path, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+g.admin+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+authAdminToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
