@@ -71,6 +71,7 @@ func hammer(t *testing.T, addrs []string, path string, total, workers int) map[i
 		}()
 	}
 	wg.Wait()
+	c.CloseIdleConnections() // so the gateways' goroutine counts settle
 	return counts
 }
 
@@ -115,6 +116,11 @@ routes:
 		t.Fatalf("accepted %d of 600 (want 100 ± 2%%): %v", accepted, counts)
 	}
 
+	goroutines := func() float64 {
+		v, _ := metricValue(gws[0].metrics(), "go_goroutines")
+		return v
+	}
+	before := goroutines()
 	rd.Stop()
 	start := time.Now()
 	open := hammer(t, addrs, "/global", 60, 6)
@@ -158,6 +164,11 @@ routes:
 	if again[429] == 0 || again[200] > 102 {
 		t.Errorf("after recovery: %v, want the shared limit enforced", again)
 	}
+	// No goroutine leak from the outage: idle connections settle back.
+	if !waitFor(10*time.Second, func() bool { return goroutines() <= before+10 }) {
+		t.Errorf("goroutines %v after the outage, %v before", goroutines(), before)
+	}
+	t.Logf("goroutines of instance 0: %v before the outage, %v after", before, goroutines())
 	m := gws[0].metrics()
 	if v, ok := metricValue(m, `gatehouse_limit_store_errors_total{policy="rate_limit",route="global"}`); !ok || v == 0 {
 		t.Errorf("store errors not counted:\n%s", grepLines(m, "gatehouse_limit"))
