@@ -1,6 +1,7 @@
 package apikey
 
 import (
+	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,7 +27,7 @@ func (a *Authenticator) extract(r *http.Request) (string, source) {
 		}
 	}
 	if a.query != "" && r.URL != nil {
-		if v, ok := queryValue(r.URL.RawQuery, a.query); ok && v != "" {
+		if v, ok := query.Value(r.URL.RawQuery, a.query); ok && v != "" {
 			return v, fromQuery
 		}
 	}
@@ -36,31 +37,6 @@ func (a *Authenticator) extract(r *http.Request) (string, source) {
 		}
 	}
 	return "", fromNone
-}
-
-// queryValue returns the first value of parameter name in the raw query,
-// as url.ParseQuery(raw).Get(name) would, without building the whole map.
-// Like ParseQuery it skips pairs that contain ';' or fail to unescape, so
-// the gateway and an upstream using the standard parser agree on which
-// value is the key.
-func queryValue(raw, name string) (string, bool) {
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" || strings.Contains(pair, ";") {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		k, err := url.QueryUnescape(k)
-		if err != nil || k != name {
-			continue
-		}
-		if v, err = url.QueryUnescape(v); err != nil {
-			continue
-		}
-		return v, true
-	}
-	return "", false
 }
 
 // remove takes the key out of the request so it does not reach the

@@ -1,6 +1,7 @@
 package apikey
 
 import (
+	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,9 +23,9 @@ func TestQueryValue(t *testing.T) {
 		{"%6B=enc", "enc", true},
 		{"kk=v", "", false},
 	} {
-		got, ok := queryValue(c.raw, "k")
+		got, ok := query.Value(c.raw, "k")
 		if got != c.want || ok != c.ok {
-			t.Errorf("queryValue(%q) = %q, %v; want %q, %v", c.raw, got, ok, c.want, c.ok)
+			t.Errorf("query.Value(%q) = %q, %v; want %q, %v", c.raw, got, ok, c.want, c.ok)
 		}
 	}
 }
@@ -37,17 +38,17 @@ func FuzzQueryValue(f *testing.F) {
 		f.Add(s, "k")
 	}
 	f.Fuzz(func(t *testing.T, raw, name string) {
-		got, ok := queryValue(raw, name)
+		got, ok := query.Value(raw, name)
 		vals, _ := url.ParseQuery(raw)
 		want, wantOK := "", false
 		if vs := vals[name]; len(vs) > 0 {
 			want, wantOK = vs[0], true
 		}
 		if got != want || ok != wantOK {
-			t.Fatalf("queryValue(%q, %q) = %q, %v; ParseQuery says %q, %v", raw, name, got, ok, want, wantOK)
+			t.Fatalf("query.Value(%q, %q) = %q, %v; ParseQuery says %q, %v", raw, name, got, ok, want, wantOK)
 		}
 		rest := removeQuery(raw, name)
-		if _, ok := queryValue(rest, name); ok {
+		if _, ok := query.Value(rest, name); ok {
 			t.Fatalf("removeQuery(%q, %q) = %q still has the parameter", raw, name, rest)
 		}
 		after, _ := url.ParseQuery(rest)
@@ -77,8 +78,8 @@ func FuzzAuthenticate(f *testing.F) {
 	}
 	f.Add("", "a=1&api_key="+staticKeyText, "")
 	f.Add("", "", "x=1; k="+staticKeyText+"; k=2")
-	f.Fuzz(func(t *testing.T, header, query, cookie string) {
-		r := &http.Request{Method: "GET", URL: &url.URL{Path: "/", RawQuery: query}, Header: http.Header{}}
+	f.Fuzz(func(t *testing.T, header, rawQuery, cookie string) {
+		r := &http.Request{Method: "GET", URL: &url.URL{Path: "/", RawQuery: rawQuery}, Header: http.Header{}}
 		r.Header.Set("X-Api-Key", header)
 		r.Header.Set("Cookie", cookie)
 		key, from := a.extract(r)
@@ -91,7 +92,7 @@ func FuzzAuthenticate(f *testing.F) {
 			if _, ok := r.Header["X-Api-Key"]; ok && from == fromHeader {
 				t.Fatal("header key not hidden")
 			}
-			if _, ok := queryValue(r.URL.RawQuery, "api_key"); ok && from == fromQuery {
+			if _, ok := query.Value(r.URL.RawQuery, "api_key"); ok && from == fromQuery {
 				t.Fatal("query key not hidden")
 			}
 			if _, err := r.Cookie("k"); err == nil && from == fromCookie {

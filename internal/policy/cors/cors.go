@@ -17,6 +17,7 @@ package cors
 import (
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -127,7 +128,7 @@ func New(cfg Config) (*CORS, error) {
 			c.anyMethod = true
 			continue
 		}
-		if !isToken(m) {
+		if !h1wire.IsToken(m) {
 			return nil, fmt.Errorf("cors: allow_methods[%d]: %q is not a method name", i, m)
 		}
 		// Browsers upper-case the standard methods; a lower-case "get"
@@ -143,7 +144,7 @@ func New(cfg Config) (*CORS, error) {
 			c.anyHeader = true
 			continue
 		}
-		if !isToken(h) {
+		if !h1wire.IsToken(h) {
 			return nil, fmt.Errorf("cors: allow_headers[%d]: %q is not a header name", i, h)
 		}
 		c.headers = append(c.headers, http.CanonicalHeaderKey(h))
@@ -160,7 +161,7 @@ func New(cfg Config) (*CORS, error) {
 			return nil, fmt.Errorf(`cors: expose_headers[%d]: "*" cannot be combined with allow_credentials; list the headers`, i)
 		case h == "*":
 			expose = append(expose, h)
-		case !isToken(h):
+		case !h1wire.IsToken(h):
 			return nil, fmt.Errorf("cors: expose_headers[%d]: %q is not a header name", i, h)
 		default:
 			expose = append(expose, http.CanonicalHeaderKey(h))
@@ -213,7 +214,7 @@ func (c *CORS) allowOrigin(origin string) (value string, ok bool) {
 
 func (c *CORS) allowMethod(m string) bool {
 	if c.anyMethod {
-		return isToken(m)
+		return h1wire.IsToken(m)
 	}
 	for _, x := range c.methods {
 		if x == m {
@@ -234,7 +235,7 @@ func (c *CORS) allowHeaders(values []string) bool {
 			if name == "" {
 				continue
 			}
-			if !isToken(name) {
+			if !h1wire.IsToken(name) {
 				return false
 			}
 			if c.anyHeader {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -104,11 +105,11 @@ func New(cfg Config) (*Authenticator, error) {
 			a.anyIssuer = append(a.anyIssuer, p)
 		}
 	}
-	if !validToken(a.header) {
+	if !h1wire.IsToken(a.header) {
 		return nil, fmt.Errorf("jwt: header %q is not a valid header name", cfg.Header)
 	}
 	a.bearerOnly = a.header == "Authorization"
-	if cfg.Cookie != "" && !validToken(cfg.Cookie) {
+	if cfg.Cookie != "" && !h1wire.IsToken(cfg.Cookie) {
 		return nil, fmt.Errorf("jwt: cookie %q is not a valid cookie name", cfg.Cookie)
 	}
 	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") || hasCTL(cfg.Realm) {
@@ -127,7 +128,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	sort.Slice(a.requiredClaims, func(i, j int) bool { return a.requiredClaims[i].name < a.requiredClaims[j].name })
 	for claim, header := range cfg.ForwardClaims {
-		if claim == "" || !validToken(header) {
+		if claim == "" || !h1wire.IsToken(header) {
 			return nil, fmt.Errorf("jwt: forward claim %q to header %q: invalid name", claim, header)
 		}
 		a.forward = append(a.forward, forwardClaim{claim, textproto.CanonicalMIMEHeaderKey(header)})
@@ -301,24 +302,6 @@ func refusalDetail(err error) string {
 		return "token lacks a required claim"
 	}
 	return "invalid token"
-}
-
-// validToken reports whether s is an RFC 9110 token (header names,
-// cookie names).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 func hasCTL(s string) bool {

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"log/slog"
 	"net/textproto"
 	"strings"
@@ -188,7 +189,7 @@ func (p KeyPart) check() error {
 		if p.Kind == KindHeader && p.Name == "" {
 			return errors.New("key part header needs a header name")
 		}
-		if p.Name != "" && !isToken(p.Name) {
+		if p.Name != "" && !h1wire.IsToken(p.Name) {
 			return fmt.Errorf("key part %s: %q is not a valid header name", p.Kind, p.Name)
 		}
 	case KindClaim, KindQuery:
@@ -204,20 +205,3 @@ func (p KeyPart) check() error {
 // canonicalHeader returns the canonical form of a header name, so that
 // lookups index r.Header directly.
 func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
-
-// isToken reports whether s is an RFC 9110 token (a valid field name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

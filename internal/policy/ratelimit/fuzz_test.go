@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"github.com/gatehouse/gatehouse/internal/query"
 	"net/url"
 	"testing"
 )
@@ -13,14 +14,14 @@ func FuzzQueryValue(f *testing.F) {
 		f.Add(s, "a")
 	}
 	f.Fuzz(func(t *testing.T, raw, name string) {
-		got, ok := queryValue(raw, name)
+		got, ok := query.Value(raw, name)
 		vs, _ := url.ParseQuery(raw)
 		want, wantOK := "", false
 		if v, has := vs[name]; has {
 			want, wantOK = v[0], true
 		}
 		if got != want || ok != wantOK {
-			t.Fatalf("queryValue(%q, %q) = %q %v, want %q %v", raw, name, got, ok, want, wantOK)
+			t.Fatalf("query.Value(%q, %q) = %q %v, want %q %v", raw, name, got, ok, want, wantOK)
 		}
 	})
 }

@@ -4,11 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
@@ -171,7 +170,7 @@ func appendPart(dst []byte, p KeyPart, r *http.Request, info *reqinfo.Info) ([]b
 		if r.URL == nil {
 			return dst, false
 		}
-		v, _ := queryValue(r.URL.RawQuery, p.Name)
+		v, _ := query.Value(r.URL.RawQuery, p.Name)
 		return nonEmpty(dst, v)
 	}
 	return dst, false
@@ -224,27 +223,4 @@ func claimString(v any) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// queryValue returns the first value of parameter name in the raw query
-// as url.ParseQuery(raw).Get(name) would, without building the map:
-// pairs containing ';' or failing to unescape are skipped, as there.
-func queryValue(raw, name string) (string, bool) {
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" || strings.Contains(pair, ";") {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		k, err := url.QueryUnescape(k)
-		if err != nil || k != name {
-			continue
-		}
-		if v, err = url.QueryUnescape(v); err != nil {
-			continue
-		}
-		return v, true
-	}
-	return "", false
 }

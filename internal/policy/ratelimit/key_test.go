@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -134,7 +135,7 @@ func TestQueryValue(t *testing.T) {
 		if vs, ok := parseQueryFirst(raw, "a"); ok {
 			want = vs
 		}
-		if got, _ := queryValue(raw, "a"); got != want {
+		if got, _ := query.Value(raw, "a"); got != want {
 			t.Errorf("%q: %q, want %q", raw, got, want)
 		}
 	}
