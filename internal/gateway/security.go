@@ -193,7 +193,9 @@ func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
 			ps.store, ps.storeID = keystore.NewRedis(ps.redis, prefix), id
 		}
 		if needsTraffic(cfg) {
-			ps.shared = store.NewRedis(ps.redis, prefix)
+			// Concurrent decisions share round trips (each still its own
+			// atomic script): half the cost per decision under load.
+			ps.shared = store.NewRedis(ps.redis, prefix, store.WithPipelining(0, 0))
 		}
 		return nil
 	}

@@ -88,3 +88,38 @@ func BenchmarkRedisAllowN(b *testing.B) {
 		b.Run(bl.name, func(b *testing.B) { benchAllowN(b, s, bl.l, benchKeys(1000)) })
 	}
 }
+
+// BenchmarkRedisAllowNParallel compares plain and pipelined decisions
+// under the gateway's load shape: run with -cpu 2, SetParallelism(32)
+// makes 64 concurrent callers.
+func BenchmarkRedisAllowNParallel(b *testing.B) {
+	srv := redistest.Start(b)
+	for _, m := range []struct {
+		name string
+		opt  RedisOption
+	}{
+		{"Plain", WithoutPipelining()},
+		{"Pipelined", WithPipelining(0, 0)},
+	} {
+		s := NewRedis(newClient(b, srv.Addr), "", m.opt)
+		for _, bl := range benchLimits {
+			b.Run(m.name+"/"+bl.name, func(b *testing.B) {
+				b.SetParallelism(32)
+				benchAllowN(b, s, bl.l, benchKeys(1000))
+			})
+		}
+		// One caller at a time: what pipelining costs a lone request
+		// (a handoff to the flusher and back).
+		b.Run(m.name+"/Serial", func(b *testing.B) {
+			l := benchLimits[0].l
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.AllowN(ctx, "serial", l, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		_ = s.Close()
+	}
+}

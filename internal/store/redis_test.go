@@ -33,10 +33,20 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
-func newRedisHarness(t *testing.T) harness {
+// redisModes are the ways a Redis store runs decisions; every Redis
+// behaviour test runs in each.
+var redisModes = []struct {
+	name string
+	opt  RedisOption
+}{
+	{"Redis", WithoutPipelining()},
+	{"RedisPipelined", WithPipelining(0, 0)},
+}
+
+func newRedisHarness(t *testing.T, opt RedisOption) harness {
 	t.Helper()
 	srv := redistest.Start(t)
-	s := NewRedis(newClient(t, srv.Addr), "")
+	s := NewRedis(newClient(t, srv.Addr), "", opt)
 	t.Cleanup(func() { _ = s.Close() })
 	return harness{s: s, now: time.Now, sleepUntil: realSleepUntil}
 }
@@ -136,7 +146,15 @@ func hangingServer(t *testing.T) string {
 // "deadline exceeded".
 func TestRedisDeadline(t *testing.T) {
 	t.Parallel()
-	s := NewRedis(newClient(t, hangingServer(t)), "")
+	for _, m := range redisModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testRedisDeadline(t, NewRedis(newClient(t, hangingServer(t)), "", m.opt))
+		})
+	}
+}
+
+func testRedisDeadline(t *testing.T, s *Redis) {
 	l := Limit{Algorithm: GCRA, Rate: 1, Period: time.Second, Burst: 1}
 	calls := map[string]func(ctx context.Context) error{
 		"AllowN": func(ctx context.Context) error { _, err := s.AllowN(ctx, "k", l, 1); return err },
@@ -171,8 +189,16 @@ func TestRedisDeadline(t *testing.T) {
 // scripts are reloaded through the EVAL fallback).
 func TestRedisDownAndRestart(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	s := NewRedis(newClient(t, srv.Addr), "")
+	for _, m := range redisModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.Start(t)
+			testRedisDownAndRestart(t, srv, NewRedis(newClient(t, srv.Addr), "", m.opt))
+		})
+	}
+}
+
+func testRedisDownAndRestart(t *testing.T, srv *redistest.Server, s *Redis) {
 	l := Limit{Algorithm: SlidingWindow, Rate: 10, Period: time.Minute}
 	allow(t, s, "k", l, 1)
 	consume(t, s, "q", 1, 10, time.Time{})
@@ -235,13 +261,24 @@ func serverWindow(t *testing.T, c *redis.Client, period time.Duration) (int64, t
 // hammer one limit from 30 goroutines; exactly the limit is admitted.
 func TestRedisInstancesShareLimit(t *testing.T) {
 	t.Parallel()
+	for _, m := range redisModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testRedisInstancesShareLimit(t, m.opt)
+		})
+	}
+}
+
+func testRedisInstancesShareLimit(t *testing.T, opt RedisOption) {
 	srv := redistest.Start(t)
 	var stores []*Redis
 	var clients []*redis.Client
 	for range 3 {
 		c := newClient(t, srv.Addr)
 		clients = append(clients, c)
-		stores = append(stores, NewRedis(c, ""))
+		s := NewRedis(c, "", opt)
+		t.Cleanup(func() { _ = s.Close() })
+		stores = append(stores, s)
 	}
 	for _, tc := range []struct {
 		name string

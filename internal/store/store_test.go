@@ -57,7 +57,9 @@ func realSleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 // forEachStore runs f against every implementation.
 func forEachStore(t *testing.T, f func(t *testing.T, h harness)) {
 	t.Run("Memory", func(t *testing.T) { f(t, newMemoryHarness(t)) })
-	t.Run("Redis", func(t *testing.T) { f(t, newRedisHarness(t)) })
+	for _, m := range redisModes {
+		t.Run(m.name, func(t *testing.T) { f(t, newRedisHarness(t, m.opt)) })
+	}
 }
 
 func allow(t *testing.T, s Store, key string, l Limit, n int64) RateResult {
