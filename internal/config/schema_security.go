@@ -157,6 +157,10 @@ type Policies struct {
 	// unauthenticated (a credential that is present must still be valid).
 	AuthOptional bool       `yaml:"auth_optional"`
 	Authorize    *Authorize `yaml:"authorize"`
+	// ConsumerHeaders maps upstream header names to identity fields (name,
+	// subject, groups, scopes, method, plan, metadata.KEY). Default:
+	// X-Consumer-Name: name, X-Consumer-Groups: groups, X-Auth-Method: method.
+	ConsumerHeaders map[string]string `yaml:"consumer_headers"`
 
 	RateLimit        *RateLimit        `yaml:"rate_limit"`
 	ConcurrencyLimit *ConcurrencyLimit `yaml:"concurrency_limit"`

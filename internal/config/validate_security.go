@@ -12,6 +12,7 @@ var (
 	jwtAlgorithms   = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 	wafModes        = []string{"block", "detect"}
 	clientAuthModes = []string{"request", "require"}
+	identityFields  = []string{"name", "subject", "groups", "scopes", "method", "plan", "metadata.KEY"}
 )
 
 // Warning is a configuration choice that works but should be changed,
@@ -280,6 +281,20 @@ func (v *validator) policies(c *Config, r *Route, providers, consumers []string)
 		if !p.HasAuthentication() {
 			v.errorf(a.Pos, owner, "add an authentication policy (api_key, jwt, basic_auth, introspection, ext_auth, mtls)",
 				"authorize needs an authentication policy")
+		}
+	}
+	if p.ConsumerHeaders != nil {
+		if !p.HasAuthentication() {
+			v.errorf(p.Pos, owner, "add an authentication policy", "consumer_headers without an authentication policy")
+		}
+		for name, field := range p.ConsumerHeaders {
+			pos := v.at(mapEntry{&p.ConsumerHeaders, name}, p.Pos)
+			if !validToken(name) {
+				v.errorf(pos, owner, "a header name such as X-Consumer-Id", "invalid header name %q in consumer_headers", name)
+			}
+			if _, ok := strings.CutPrefix(field, "metadata."); !ok || field == "metadata." {
+				v.oneOf(pos, owner, "consumer_headers field", field, identityFields)
+			}
 		}
 	}
 	if p.AuthOptional && !p.HasAuthentication() {

@@ -35,6 +35,10 @@ func TestValidateSecurity(t *testing.T) {
 		{"bad bcrypt", "consumers:\n  - name: alice\n    basic_auth: {username: alice, password_hash: plain}\n" + secBase + "      basic_auth: {}\n",
 			`gatehouse.yaml:3: consumer "alice": basic_auth password_hash is not a bcrypt hash (use a bcrypt hash, e.g. from ` + "`htpasswd -nbB user pass`" + `)`},
 		{"unknown policy", secBase + "      jwtt: {}\n", `gatehouse.yaml:7: unknown key "jwtt" in route "r" (did you mean "jwt"?)`},
+		{"consumer header field", secBase + "      api_key: {}\n      consumer_headers: {X-Team: metadata}\n",
+			`gatehouse.yaml:8: route "r": unknown consumer_headers field "metadata" (did you mean "metadata.KEY"?)`},
+		{"consumer header name", secBase + "      api_key: {}\n      consumer_headers: {\"X Team\": name}\n",
+			`gatehouse.yaml:8: route "r": invalid header name "X Team" in consumer_headers (a header name such as X-Consumer-Id)`},
 		{"redis no addrs", "store: {redis: {}}\n" + secBase + "      api_key: {}\n", `gatehouse.yaml:1: store: redis needs at least one address (add addrs: ["127.0.0.1:6379"])`},
 	}
 	for _, c := range cases {

@@ -11,14 +11,51 @@ import (
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
-// Headers the gateway sends upstream about the authenticated identity.
-// Client-sent copies are always removed first, so an upstream can trust
-// them on a route with authentication.
+// Headers the gateway sends upstream about the authenticated identity
+// unless the route's consumer_headers say otherwise. Client-sent copies
+// are always removed first, so an upstream can trust them on a route
+// with authentication.
 const (
 	hdrConsumer = "X-Consumer-Name"
 	hdrGroups   = "X-Consumer-Groups"
 	hdrMethod   = "X-Auth-Method"
 )
+
+// defaultIdentityHeaders are the headers a route without
+// consumer_headers sends.
+var defaultIdentityHeaders = []identityHeader{{hdrConsumer, "name"}, {hdrGroups, "groups"}, {hdrMethod, "method"}}
+
+// identityHeader is one upstream header and the identity field it
+// carries: name, subject, groups, scopes, method, plan or metadata.KEY.
+type identityHeader struct {
+	header string
+	field  string
+}
+
+// value is the field's value for id ("" when it has none).
+func (h identityHeader) value(id *identity.Identity) string {
+	switch h.field {
+	case "name":
+		return id.Name()
+	case "subject":
+		return id.Subject
+	case "groups":
+		return strings.Join(id.Groups, ",")
+	case "scopes":
+		return strings.Join(id.Scopes, " ")
+	case "method":
+		return id.Method
+	case "plan":
+		if id.Consumer != nil {
+			return id.Consumer.Plan
+		}
+	default:
+		if key, ok := strings.CutPrefix(h.field, "metadata."); ok && id.Consumer != nil {
+			return id.Consumer.Metadata[key]
+		}
+	}
+	return ""
+}
 
 // authorizer is the route's access rule (authz.Authz).
 type authorizer interface {
@@ -35,6 +72,7 @@ type authorizer interface {
 type authChain struct {
 	methods  []identity.Authenticator
 	optional bool
+	headers  []identityHeader
 	authz    authorizer // nil: any authenticated identity
 	// strip are the identity headers a client must never set: the
 	// gateway's own and those methods forward (claims, ext auth headers).
@@ -79,10 +117,10 @@ func (a *authChain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			info.Identity = id
 		}
 		dropConnectionListed(r.Header)
-		r.Header[hdrConsumer] = []string{id.Name()}
-		r.Header[hdrMethod] = []string{id.Method}
-		if len(id.Groups) > 0 {
-			r.Header[hdrGroups] = []string{strings.Join(id.Groups, ",")}
+		for _, h := range a.headers {
+			if v := h.value(id); v != "" {
+				r.Header[h.header] = []string{v}
+			}
 		}
 		for k, vs := range id.Upstream {
 			r.Header[k] = vs

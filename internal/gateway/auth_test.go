@@ -65,7 +65,8 @@ func TestAuthChainRefusalStops(t *testing.T) {
 }
 
 func TestAuthChainSetsIdentityHeadersAndStripsForgeries(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{fakeAuth{}}, strip: []string{hdrConsumer, hdrGroups, hdrMethod, "X-Claim"}}
+	a := &authChain{methods: []identity.Authenticator{fakeAuth{}}, strip: []string{hdrConsumer, hdrGroups, hdrMethod, "X-Claim"},
+		headers: defaultIdentityHeaders}
 	rec, seen, info := runChain(t, a, "X-Cred", "good", hdrConsumer, "root", "X-Claim", "forged",
 		"Connection", "X-Consumer-Name, X-Other, upgrade", "X-Other", "1", "Upgrade", "websocket")
 	if rec.Code != 200 || info.Identity == nil || info.Identity.Name() != "alice" {
@@ -102,3 +103,21 @@ func TestWriteRefusalRelaysResponse(t *testing.T) {
 		t.Fatalf("%d %v %q", rec.Code, rec.Header(), rec.Body)
 	}
 }
+
+func TestAuthChainConfiguredHeaders(t *testing.T) {
+	a := &authChain{methods: []identity.Authenticator{consumerAuth{}}, strip: []string{"X-Team", "X-Plan", "X-Sub"},
+		headers: []identityHeader{{"X-Team", "metadata.team"}, {"X-Plan", "plan"}, {"X-Sub", "subject"}, {"X-Scopes", "scopes"}}}
+	_, seen, _ := runChain(t, a, "X-Team", "forged", "X-Plan", "forged")
+	if seen.Get("X-Team") != "billing" || seen.Get("X-Plan") != "gold" || seen.Get("X-Sub") != "key-1" ||
+		seen.Get("X-Scopes") != "a b" || seen.Get(hdrConsumer) != "" {
+		t.Fatalf("configured headers: %v", seen)
+	}
+}
+
+type consumerAuth struct{}
+
+func (consumerAuth) Authenticate(*http.Request) (*identity.Identity, error) {
+	return &identity.Identity{Method: "api_key", Subject: "key-1", Scopes: []string{"a", "b"},
+		Consumer: &identity.Consumer{Name: "acme", Plan: "gold", Metadata: map[string]string{"team": "billing"}}}, nil
+}
+func (consumerAuth) Challenge() string { return "" }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -454,7 +455,20 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 // cheap, local methods come first; ext_auth, which always decides, last.
 func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policySet, providers map[string]*config.JWTProvider) (*authChain, error) {
 	p := r.Policies
-	a := &authChain{optional: p.AuthOptional, strip: []string{hdrConsumer, hdrGroups, hdrMethod}}
+	a := &authChain{optional: p.AuthOptional, headers: defaultIdentityHeaders}
+	if p.ConsumerHeaders != nil {
+		a.headers = nil
+		for name, field := range p.ConsumerHeaders {
+			a.headers = append(a.headers, identityHeader{http.CanonicalHeaderKey(name), field})
+		}
+		slices.SortFunc(a.headers, func(x, y identityHeader) int { return strings.Compare(x.header, y.header) })
+	}
+	// The default names are stripped from clients even when a route
+	// renames them: an upstream may trust them from other routes.
+	a.strip = []string{hdrConsumer, hdrGroups, hdrMethod}
+	for _, h := range a.headers {
+		a.strip = appendUnique(a.strip, h.header)
+	}
 	if p.MTLS != nil {
 		var maps []mtlsauth.Mapping
 		for _, c := range cfg.Consumers {

@@ -80,6 +80,7 @@ listeners:
   - {name: public, address: "%s"}
 consumers:
   - name: ops
+    metadata: {team: platform}
     api_keys: [{key_hash: "%s"}]
 upstreams:
   - {name: b, targets: [{url: "%s"}]}
@@ -89,6 +90,7 @@ routes:
     backend: {upstream: b}
     policies:
       api_key: {}
+      consumer_headers: {X-Team: metadata.team, X-Consumer-Name: name}
   - name: public
     match: {path: {prefix: /}}
     backend: {upstream: b}
@@ -107,10 +109,14 @@ routes:
 		}
 	}
 	// With the key, the normalised path is what the backend sees.
-	resp, body := rawExchange(t, addr, "GET //admin/../admin/%61 HTTP/1.1\r\nHost: x\r\nX-Api-Key: ops-key-0123456789abcdef\r\nConnection: close\r\n\r\n")
+	resp, body := rawExchange(t, addr, "GET //admin/../admin/%61 HTTP/1.1\r\nHost: x\r\nX-Api-Key: ops-key-0123456789abcdef\r\nX-Team: forged\r\nConnection: close\r\n\r\n")
 	var rep echoReply
 	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &rep) != nil || rep.Path != "/admin/a" {
 		t.Errorf("authenticated: status %d, backend path %q", resp.StatusCode, rep.Path)
+	}
+	// consumer_headers: the configured names, from the consumer, never the client's.
+	if got := rep.Header.Values("X-Team"); len(got) != 1 || got[0] != "platform" || rep.Header.Get("X-Consumer-Name") != "ops" || rep.Header.Get("X-Auth-Method") != "" {
+		t.Errorf("identity headers upstream: %v", rep.Header)
 	}
 }
 
