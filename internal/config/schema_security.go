@@ -82,13 +82,15 @@ type JWTIssuer struct {
 	ScopesClaim    string        `yaml:"scopes_claim"`
 }
 
-// JWTKey is one verification key: a PEM file or an HMAC secret.
+// JWTKey is one verification key: a PEM public key or certificate (in
+// a file or inline) or an HMAC secret.
 type JWTKey struct {
 	Pos    Pos    `yaml:"-"`
 	KID    string `yaml:"kid"`
 	File   string `yaml:"file"`
+	Inline string `yaml:"pem"`
 	Secret string `yaml:"secret"`
-	// PEM holds the file's content after Load.
+	// PEM holds the file's or the inline key's content after Load.
 	PEM []byte `yaml:"-"`
 }
 

@@ -164,25 +164,38 @@ func (v *validator) issuer(j *JWTIssuer, pos Pos, owner string) {
 		v.errorf(v.at(&j.Secret, pos), owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
 	}
 	for _, k := range j.Keys {
+		given := 0
+		for _, f := range []string{k.File, k.Inline, k.Secret} {
+			if f != "" {
+				given++
+			}
+		}
 		switch {
-		case (k.File == "") == (k.Secret == ""):
-			v.errorf(k.Pos, owner, "give file: (a PEM public key or certificate) or secret:", "a key needs exactly one of file and secret")
-		case k.File != "":
-			k.File = resolvePath(k.File, v.at(&k.File, k.Pos))
-			data, err := readFile(k.File)
-			if err != nil {
-				v.problem(v.at(&k.File, k.Pos), owner, readProblem("key file", k.File, err))
-				continue
+		case given != 1:
+			v.errorf(k.Pos, owner, "give file: (a PEM public key or certificate), pem: (the same inline) or secret:",
+				"a key needs exactly one of file, pem and secret")
+		case k.Secret != "":
+			if len(k.Secret) < 32 {
+				v.errorf(v.at(&k.Secret, k.Pos), owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
+			}
+		default:
+			data, pos, what := []byte(k.Inline), v.at(&k.Inline, k.Pos), "pem"
+			if k.File != "" {
+				k.File = resolvePath(k.File, v.at(&k.File, k.Pos))
+				pos, what = v.at(&k.File, k.Pos), "key file "+k.File
+				var err error
+				if data, err = readFile(k.File); err != nil {
+					v.problem(pos, owner, readProblem("key file", k.File, err))
+					continue
+				}
 			}
 			if !strings.Contains(string(data), "-----BEGIN ") {
-				v.errorf(v.at(&k.File, k.Pos), owner, "a PEM public key or certificate", "key file %s is not PEM", k.File)
+				v.errorf(pos, owner, "a PEM public key or certificate", "%s is not PEM", what)
 			}
 			if strings.Contains(string(data), "PRIVATE KEY") {
-				v.errorf(v.at(&k.File, k.Pos), owner, "give the public key; the gateway only verifies", "key file %s holds a private key", k.File)
+				v.errorf(pos, owner, "give the public key; the gateway only verifies", "%s holds a private key", what)
 			}
 			k.PEM = data
-		case len(k.Secret) < 32:
-			v.errorf(v.at(&k.Secret, k.Pos), owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
 		}
 	}
 	if j.Leeway < 0 || j.JWKSRefresh < 0 || j.JWKSMinRefresh < 0 {

@@ -39,6 +39,10 @@ func TestValidateSecurity(t *testing.T) {
 			`gatehouse.yaml:8: route "r": unknown consumer_headers field "metadata" (did you mean "metadata.KEY"?)`},
 		{"consumer header name", secBase + "      api_key: {}\n      consumer_headers: {\"X Team\": name}\n",
 			`gatehouse.yaml:8: route "r": invalid header name "X Team" in consumer_headers (a header name such as X-Consumer-Id)`},
+		{"private pem", secBase + "      jwt: {keys: [{pem: \"-----BEGIN PRIVATE KEY-----\\nx\\n-----END PRIVATE KEY-----\"}]}\n",
+			`gatehouse.yaml:7: route "r": pem holds a private key (give the public key; the gateway only verifies)`},
+		{"two key sources", secBase + "      jwt: {keys: [{pem: x, secret: y}]}\n",
+			`gatehouse.yaml:7: route "r": a key needs exactly one of file, pem and secret (give file: (a PEM public key or certificate), pem: (the same inline) or secret:)`},
 		{"redis no addrs", "store: {redis: {}}\n" + secBase + "      api_key: {}\n", `gatehouse.yaml:1: store: redis needs at least one address (add addrs: ["127.0.0.1:6379"])`},
 	}
 	for _, c := range cases {
