@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/health"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
+	"github.com/gatehouse/gatehouse/internal/policy/cache"
 )
 
 // Gateway is one running Gatehouse process.
@@ -51,6 +52,8 @@ type Gateway struct {
 
 	sec       security                  // key store and JWT providers; under mu
 	published atomic.Pointer[published] // what the admin API reads
+	cacheOnce sync.Once
+	cacheMem  cache.Backend // in-memory response cache, see cacheMemory
 }
 
 // New returns a gateway that will load its configuration from path.

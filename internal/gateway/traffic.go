@@ -56,6 +56,20 @@ func (g *Gateway) openLocal(cfg *config.Config, open bool) (store.Store, error) 
 	return m, nil
 }
 
+// cacheMemory is the process's in-memory response cache backend, shared
+// by every route's cache (each has its own namespace) and kept across
+// reloads: an LRU bounded by store.cache_max_bytes, fixed at first use.
+func (g *Gateway) cacheMemory(cfg *config.Config) cache.Backend {
+	g.cacheOnce.Do(func() {
+		maxBytes := int64(256 << 20)
+		if cfg.Store != nil {
+			maxBytes = cfg.Store.CacheMaxBytes
+		}
+		g.cacheMem = cache.NewMemoryBackend(maxBytes)
+	})
+	return g.cacheMem
+}
+
 // trafficLayers builds the route's rate limit, concurrency limit, quota
 // and cache, in that order: a refused request costs no cache work, and a
 // cache hit still counts against the limits.
@@ -205,7 +219,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		})
 	}
 	if ch := p.Cache; ch != nil {
-		var backend cache.Backend = ps.local
+		backend := g.cacheMemory(cfg)
 		if ps.shared != nil && !ch.Local {
 			backend = ps.shared
 		}
@@ -217,7 +231,18 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			return nil, fmt.Errorf("cache: %w", err)
 		}
 		ps.caches[r.Name] = c
-		layers = append(layers, c.Wrap)
+		counters := g.metrics.CacheResults(r.Name, cache.Hit, cache.Miss, cache.Stale, cache.Revalidated, cache.Bypass)
+		layers = append(layers, func(next http.Handler) http.Handler {
+			h := c.Wrap(next)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h.ServeHTTP(w, r)
+				if v := w.Header()["X-Cache"]; len(v) == 1 {
+					if ctr := counters[v[0]]; ctr != nil {
+						ctr.Inc()
+					}
+				}
+			})
+		})
 	}
 	return layers, nil
 }

@@ -25,6 +25,7 @@ type Metrics struct {
 	configInfo     *prometheus.GaugeVec
 	limitDecisions *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
+	cacheResults   *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and
@@ -78,8 +79,12 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_limit_store_errors_total",
 		Help: "Requests a limit policy decided without its shared store (error, timeout or open breaker), by route and policy.",
 	}, []string{"route", "policy"})
+	m.cacheResults = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_cache_requests_total",
+		Help: "Requests through a response cache, by route and X-Cache result (HIT, MISS, STALE, REVALIDATED, BYPASS).",
+	}, []string{"route", "result"})
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
-		m.retries, m.budgetOut, m.overflow, m.limitDecisions, m.storeErrors,
+		m.retries, m.budgetOut, m.overflow, m.limitDecisions, m.storeErrors, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -183,4 +188,14 @@ func (m *Metrics) RateLimited(route, rule string, allowed bool) {
 // StoreError counts a request a limit policy decided without its store.
 func (m *Metrics) StoreError(route, policy string) {
 	m.storeErrors.WithLabelValues(route, policy).Inc()
+}
+
+// CacheResults returns the route's cache counters by X-Cache value,
+// resolved once so the request path only increments.
+func (m *Metrics) CacheResults(route string, results ...string) map[string]prometheus.Counter {
+	out := make(map[string]prometheus.Counter, len(results))
+	for _, r := range results {
+		out[r] = m.cacheResults.WithLabelValues(route, r)
+	}
+	return out
 }

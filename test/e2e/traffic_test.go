@@ -363,3 +363,39 @@ func authAdminBody(t *testing.T, c *http.Client, g *gw, method, path, body strin
 	resp.Body.Close()
 	return resp, string(b)
 }
+
+// TestTrafficCacheInMemory: without Redis the cache lives in the
+// process's bounded LRU; results are counted by route.
+func TestTrafficCacheInMemory(t *testing.T) {
+	o := newCacheOrigin(t)
+	addr := freeAddr(t)
+	g := authStart(t, fmt.Sprintf(`
+listeners:
+  - {name: public, address: "%s"}
+upstreams:
+  - {name: origin, targets: [{url: "%s"}]}
+routes:
+  - name: mem
+    backend: {upstream: origin}
+    policies:
+      cache: {}
+`, addr, o.srv.URL))
+	c := httpClient(t)
+	for i, want := range []string{"MISS", "HIT", "HIT"} {
+		resp, body := get(t, c, "http://"+addr+"/m?b=2&a=1", "")
+		if got := resp.Header.Get("X-Cache"); got != want || body != "body of /m #1" {
+			t.Fatalf("request %d: X-Cache %s, body %q", i, got, body)
+		}
+	}
+	// The query is normalised: the same parameters in another order hit.
+	if resp, _ := get(t, c, "http://"+addr+"/m?a=1&b=2", ""); resp.Header.Get("X-Cache") != "HIT" {
+		t.Errorf("reordered query: %s", resp.Header.Get("X-Cache"))
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("origin hits %d", n)
+	}
+	m := g.metrics()
+	if v, _ := metricValue(m, `gatehouse_cache_requests_total{result="HIT",route="mem"}`); v != 3 {
+		t.Errorf("HIT count %v:\n%s", v, grepLines(m, "gatehouse_cache"))
+	}
+}
