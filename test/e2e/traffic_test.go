@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,5 +398,52 @@ routes:
 	m := g.metrics()
 	if v, _ := metricValue(m, `gatehouse_cache_requests_total{result="HIT",route="mem"}`); v != 3 {
 		t.Errorf("HIT count %v:\n%s", v, grepLines(m, "gatehouse_cache"))
+	}
+}
+
+// TestTrafficReloadKeepsState: a reload that adds a rate limit applies
+// it at once, and keys issued at run time (the open key store) survive.
+func TestTrafficReloadKeepsState(t *testing.T) {
+	addr := freeAddr(t)
+	dataDir := t.TempDir()
+	base := fmt.Sprintf(`
+listeners:
+  - {name: public, address: "%s"}
+data_dir: %s
+consumers:
+  - {name: alice}
+routes:
+  - name: api
+    respond: {status: 200, body: "ok"}
+    policies:
+      api_key: {}
+`, addr, dataDir)
+	g := authStart(t, base)
+	c := httpClient(t)
+	k := authIssueKey(t, c, g, "alice")
+	call := func() int {
+		resp, _ := get(t, c, "http://"+addr+"/", "", "X-Api-Key", k.Key)
+		return resp.StatusCode
+	}
+	if code := call(); code != 200 {
+		t.Fatalf("issued key before reload: %d", code)
+	}
+	// rewrite keeps the admin section of the harness; keep the token too.
+	tmp := g.cfgPath + ".tmp"
+	full := base + "      rate_limit: {limit: 2, window: 1m, key: consumer}\n" +
+		"\nadmin:\n  address: " + g.admin + "\n  token: " + authAdminToken + "\n"
+	if err := os.WriteFile(tmp, []byte(full), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, g.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	g.reload()
+	if !waitFor(10*time.Second, func() bool { return strings.Contains(g.metrics(), `gatehouse_config_reloads_total{result="ok"} 2`) }) {
+		t.Fatalf("reload not applied:\n%s", tail(g.logs(), 5))
+	}
+	codes := []int{call(), call(), call()}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+		t.Fatalf("after the reload added 2/min: %v (the issued key must still work, the third call be limited)", codes)
 	}
 }
