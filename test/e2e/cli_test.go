@@ -80,13 +80,18 @@ func TestValidateReportsTypoWithLine(t *testing.T) {
 		t.Errorf("validate error %q: want it to end with (did you mean \"upstream\"?)", line)
 	}
 
-	qs := filepath.Join(moduleRoot, "examples", "quickstart.yaml")
-	code, stdout, stderr = runValidate(t, qs)
-	if code != 0 {
-		t.Errorf("validate examples/quickstart.yaml: exit %d, want 0\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	examples, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "*.yaml"))
+	if len(examples) < 2 {
+		t.Fatalf("examples: %v", examples)
 	}
-	if !strings.Contains(stdout, "configuration is valid") {
-		t.Errorf("validate examples/quickstart.yaml: stdout %q, want \"configuration is valid\"", stdout)
+	for _, ex := range examples {
+		code, stdout, stderr = runValidate(t, ex)
+		if code != 0 {
+			t.Errorf("validate %s: exit %d, want 0\nstdout: %s\nstderr: %s", ex, code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "configuration is valid") {
+			t.Errorf("validate %s: stdout %q, want \"configuration is valid\"", ex, stdout)
+		}
 	}
 }
 
