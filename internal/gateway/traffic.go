@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -280,9 +280,9 @@ func (g *Gateway) trafficAPI(get func() *published) *admin.TrafficAPI {
 			return nil, "", nil, "", err
 		}
 		// The key a request of this consumer would count under.
-		req := httptest.NewRequest("GET", "/", nil)
 		info := &reqinfo.Info{Identity: &identity.Identity{Subject: c.Name, Consumer: c}}
-		req = req.WithContext(reqinfo.NewContext(req.Context(), info))
+		req := (&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}).
+			WithContext(reqinfo.NewContext(context.Background(), info))
 		return pub, c.Plan, rule, keyer.Key(req), nil
 	}
 	return &admin.TrafficAPI{
