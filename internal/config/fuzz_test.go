@@ -31,6 +31,8 @@ func FuzzParse(f *testing.F) {
 		strings.Repeat("[", 200) + strings.Repeat("]", 200),
 		strings.Repeat("- ", 300) + "a\n",
 		"listeners:\n\t- name: a\n",
+		secBase + "      jwt: {secret: " + strings.Repeat("s", 32) + ", required_claims: {a: [b], c: d}, keys: [{pem: x}]}\n      rate_limit: {limit: 1, window: 1s, limits: [{limit: 2, window: 1m, key: \"consumer+header:X\"}]}\n",
+		"plans: [{name: p, quota: {limit: 1, period: rolling, window: 1h}}]\nconsumers: [{name: c, plan: p, api_keys: [{key_hash: zz}]}]\n" + secBase + "      quota: {use_plan: true}\n      consumer_headers: {X-A: metadata.}\n",
 		"a: 1\n---\nb: 2\n",
 		"? [a, b]\n: c\n",
 		"*unknown\n",

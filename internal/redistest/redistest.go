@@ -10,12 +10,15 @@ package redistest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,11 +37,15 @@ type Server struct {
 	// Addr is the server's "127.0.0.1:port" address. It stays the same
 	// across Stop and Restart.
 	Addr string
+	// Password is the server's requirepass ("" for none).
+	Password string
 
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
+	t     testing.TB
+	bin   string
+	dir   string
+	port  int
+	extra func() []string // more arguments, chosen afresh per port tried
+	args  []string        // extra's choice, kept across Restart
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -49,14 +56,38 @@ type Server struct {
 // The server is stopped in t.Cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	return startServer(t, lookPath(t, "redis-server"), "", nil)
+}
+
+// StartWithPassword is Start with requirepass set to password: clients
+// must AUTH (go-redis: Options.Password) before any other command.
+func StartWithPassword(t testing.TB, password string) *Server {
+	t.Helper()
+	if password == "" {
+		t.Fatalf("redistest: StartWithPassword with an empty password")
+	}
+	return startServer(t, lookPath(t, "redis-server"), password, nil)
+}
+
+// lookPath finds a binary the tests need, skipping the test when it is
+// missing unless RequireEnv is set.
+func lookPath(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("redistest: redis-server not found on PATH and %s=1: %v", RequireEnv, err)
+			t.Fatalf("redistest: %s not found on PATH and %s=1: %v", name, RequireEnv, err)
 		}
-		t.Skipf("redistest: redis-server not found on PATH (set %s=1 to fail instead)", RequireEnv)
+		t.Skipf("redistest: %s not found on PATH (set %s=1 to fail instead)", name, RequireEnv)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	return bin
+}
+
+// startServer runs redis-server on a free port. extra, when set, returns
+// more arguments for each start attempt (a Cluster node's bus port).
+func startServer(t testing.TB, bin, password string, extra func() []string) *Server {
+	t.Helper()
+	s := &Server{Password: password, t: t, bin: bin, dir: t.TempDir(), extra: extra}
 	t.Cleanup(s.Stop)
 	// The free port is found by binding :0 and closing it again, so
 	// another process may take it before redis-server binds it. Retry a
@@ -69,6 +100,9 @@ func Start(t testing.TB) *Server {
 		}
 		s.port = port
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if s.extra != nil {
+			s.args = s.extra()
+		}
 		if lastErr = s.start(); lastErr == nil {
 			return s
 		}
@@ -113,7 +147,7 @@ func (s *Server) stopLocked() {
 // exits.
 func (s *Server) start() error {
 	logPath := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
@@ -121,7 +155,12 @@ func (s *Server) start() error {
 		"--appendonly", "no",
 		"--daemonize", "no",
 		"--logfile", logPath,
-	)
+	}
+	if s.Password != "" {
+		args = append(args, "--requirepass", s.Password)
+	}
+	args = append(args, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -145,7 +184,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("redis-server exited before answering PING; log tail:\n%s", tail(logPath))
 		default:
 		}
-		if err := ping(s.Addr); err == nil {
+		if err := pingAuth(s.Addr, s.Password); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
 			s.Stop()
@@ -161,26 +200,81 @@ func (s *Server) start() error {
 	}
 }
 
-// ping sends an inline PING and expects +PONG.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// ping sends PING and expects +PONG.
+func ping(addr string) error { return pingAuth(addr, "") }
+
+// pingAuth authenticates with password (unless "") and sends PING,
+// expecting +PONG.
+func pingAuth(addr, password string) error {
+	var cmds [][]string
+	if password != "" {
+		cmds = append(cmds, []string{"AUTH", password})
+	}
+	replies, err := do(addr, append(cmds, []string{"PING"})...)
 	if err != nil {
 		return err
+	}
+	if r := replies[len(replies)-1]; r != "PONG" {
+		return fmt.Errorf("PING answered %q", r)
+	}
+	return nil
+}
+
+// maxReply bounds one reply read by do.
+const maxReply = 64 << 10
+
+// do sends commands on one connection, each as a RESP array (so
+// arguments may hold spaces), and returns the replies: the text of
+// simple strings, integers and bulk strings. An error reply (such as
+// "-LOADING": not ready yet) or a reply of another type is an error.
+func do(addr string, cmds ...[]string) ([]string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	var req bytes.Buffer
+	for _, args := range cmds {
+		fmt.Fprintf(&req, "*%d\r\n", len(args))
+		for _, a := range args {
+			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
+		}
 	}
-	line, err := bufio.NewReaderSize(c, 64).ReadSlice('\n')
-	if err != nil {
-		return err
+	if _, err := c.Write(req.Bytes()); err != nil {
+		return nil, err
 	}
-	if !bytes.HasPrefix(line, []byte("+PONG")) {
-		// "-LOADING" and the like: not ready yet.
-		return fmt.Errorf("PING answered %q", bytes.TrimSpace(line))
+	rd := bufio.NewReaderSize(c, 4096)
+	replies := make([]string, 0, len(cmds))
+	for range cmds {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return nil, errors.New("empty reply")
+		}
+		switch line[0] {
+		case '+', ':':
+			replies = append(replies, line[1:])
+		case '$':
+			n, err := strconv.Atoi(line[1:])
+			if err != nil || n < 0 || n > maxReply {
+				return nil, fmt.Errorf("unexpected bulk reply %q", line)
+			}
+			b := make([]byte, n+2) // with the CRLF
+			if _, err := io.ReadFull(rd, b); err != nil {
+				return nil, err
+			}
+			replies = append(replies, string(b[:n]))
+		case '-':
+			return nil, fmt.Errorf("%s answered %q", cmds[len(replies)][0], line)
+		default:
+			return nil, fmt.Errorf("unexpected reply %q", line)
+		}
 	}
-	return nil
+	return replies, nil
 }
 
 func freePort() (int, error) {
