@@ -314,8 +314,13 @@ routes:
 			}
 		}()
 	}
-	waitFor(5*time.Second, func() bool { return o.hits.Load() > before })
-	time.Sleep(100 * time.Millisecond) // let the other 99 arrive and queue behind the first
+	// All 100 are inside the gateway (one at the origin, 99 waiting on it).
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(gws[0].metrics(), "gatehouse_http_requests_in_flight")
+		return v >= 100 && o.hits.Load() > before
+	}) {
+		t.Fatalf("the 100 requests did not all arrive")
+	}
 	close(o.gate)
 	wg.Wait()
 	o.gate = nil
