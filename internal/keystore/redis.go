@@ -30,9 +30,15 @@ const DefaultRedisPrefix = "gatehouse:"
 // revoked key for up to its TTL; the round trip was judged the better
 // trade for a security decision.
 //
-// Issue and Revoke write both keys in one MULTI/EXEC. The two keys do not
-// share a hash slot, so on Redis Cluster the client splits the
-// transaction per slot and the pair is not atomic there.
+// Issue and Revoke write the two keys one after the other, not in a
+// MULTI/EXEC: they do not share a hash slot, and on Redis Cluster a
+// transaction across slots is refused (CROSSSLOT). The order makes
+// every intermediate state safe instead, on every deployment: Issue
+// writes the apikey record before the index, so a failure in between
+// leaves a record whose plain key nobody was given; Revoke deletes the
+// apikey record before the index entry, so the key stops working first
+// and a failure in between leaves an index entry that List skips and a
+// retried Revoke removes.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
@@ -61,15 +67,15 @@ func (s *Redis) Issue(ctx context.Context, consumer string) (string, Key, error)
 		return "", Key{}, err
 	}
 	hh := hex.EncodeToString(k.Hash[:])
-	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.keyKey(hh),
-			"id", k.ID,
-			"consumer", k.Consumer,
-			"prefix", k.Prefix,
-			"created", strconv.FormatInt(k.Created.UnixNano(), 10))
-		p.HSet(ctx, s.consumerKey(consumer), k.ID, hh)
-		return nil
-	})
+	// Record first, then index: see the type's doc.
+	err = s.c.HSet(ctx, s.keyKey(hh),
+		"id", k.ID,
+		"consumer", k.Consumer,
+		"prefix", k.Prefix,
+		"created", strconv.FormatInt(k.Created.UnixNano(), 10)).Err()
+	if err == nil {
+		err = s.c.HSet(ctx, s.consumerKey(consumer), k.ID, hh).Err()
+	}
 	if err != nil {
 		return "", Key{}, fmt.Errorf("keystore: issue: %w", err)
 	}
@@ -86,18 +92,18 @@ func (s *Redis) Revoke(ctx context.Context, consumer, id string) error {
 	if err != nil {
 		return fmt.Errorf("keystore: revoke: %w", err)
 	}
-	var removed *redis.IntCmd
-	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		removed = p.HDel(ctx, ck, id)
-		p.Del(ctx, s.keyKey(hh))
-		return nil
-	})
+	// Record first, so the key stops working even if the index update
+	// fails; then the index entry. See the type's doc.
+	if err := s.c.Del(ctx, s.keyKey(hh)).Err(); err != nil {
+		return fmt.Errorf("keystore: revoke: %w", err)
+	}
+	removed, err := s.c.HDel(ctx, ck, id).Result()
 	if err != nil {
 		return fmt.Errorf("keystore: revoke: %w", err)
 	}
 	// A concurrent Revoke of the same id got there first: the key is gone
 	// either way, but only one caller is told it revoked it.
-	if removed.Val() == 0 {
+	if removed == 0 {
 		return ErrNotFound
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -271,10 +272,11 @@ func (r *Redis) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 	if err := r.check(); err != nil {
 		return 0, err
 	}
-	pattern := escapeGlob(r.prefix+prefix) + "*"
+	full := r.prefix + prefix
+	pattern := escapeGlob(full) + "*"
 	var total atomic.Int64
 	scan := func(ctx context.Context, c *redis.Client) error {
-		n, err := scanUnlink(ctx, c, pattern)
+		n, err := scanUnlink(ctx, c, pattern, full)
 		total.Add(int64(n))
 		return err
 	}
@@ -286,7 +288,7 @@ func (r *Redis) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 		err = c.ForEachShard(ctx, scan)
 	default:
 		var n int
-		n, err = scanUnlink(ctx, r.c, pattern)
+		n, err = scanUnlink(ctx, r.c, pattern, full)
 		total.Add(int64(n))
 	}
 	if err != nil {
@@ -295,8 +297,9 @@ func (r *Redis) DeletePrefix(ctx context.Context, prefix string) (int, error) {
 	return int(total.Load()), nil
 }
 
-// scanUnlink deletes the keys of one node matching pattern.
-func scanUnlink(ctx context.Context, c redis.Cmdable, pattern string) (int, error) {
+// scanUnlink deletes the keys of one node matching pattern whose
+// caller's key starts with full (see ownedByPrefix).
+func scanUnlink(ctx context.Context, c redis.Cmdable, pattern, full string) (int, error) {
 	var cursor uint64
 	total := 0
 	for {
@@ -304,6 +307,7 @@ func scanUnlink(ctx context.Context, c redis.Cmdable, pattern string) (int, erro
 		if err != nil {
 			return total, err
 		}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return !ownedByPrefix(k, full) })
 		if len(keys) > 0 {
 			n, err := unlink(ctx, c, keys)
 			total += n
@@ -316,6 +320,21 @@ func scanUnlink(ctx context.Context, c redis.Cmdable, pattern string) (int, erro
 		}
 		cursor = next
 	}
+}
+
+// ownedByPrefix reports whether Redis key k, which starts with full
+// (the store's prefix plus DeletePrefix's), holds state of a caller's
+// key that starts with the prefix. The glob alone is not enough: the
+// suffix makes key "a" (Redis key "<p>a:v") match the pattern of prefix
+// "a:", as Memory does not. Keys without a suffix of ours were not
+// written by a Store and stay matched by the glob alone.
+func ownedByPrefix(k, full string) bool {
+	for _, s := range [...]string{suffixGCRA, suffixSliding, suffixCounter, suffixValue} {
+		if strings.HasSuffix(k, s) {
+			return strings.HasPrefix(k[:len(k)-len(s)], full)
+		}
+	}
+	return true
 }
 
 // escapeGlob escapes the characters Redis's glob matching treats

@@ -315,14 +315,14 @@ func (b *batcher) send(batch []*call, cmds []*redis.Cmd) []*redis.Cmd {
 	for _, c := range live {
 		cmds = append(cmds, c.script.EvalSha(ctx, p, c.keys[:], c.args[:]...))
 	}
-	_, _ = p.Exec(ctx) // each command carries its own error
+	_, execErr := p.Exec(ctx) // each command carries its own error, mostly
 	retry := false
 	for i, c := range live {
 		if isNoScript(cmds[i].Err()) {
 			retry = true
 			continue
 		}
-		c.res, c.err = cmds[i].Int64Slice()
+		c.res, c.err = pipelineResult(cmds[i], execErr)
 	}
 	if retry {
 		p = b.c.Pipeline()
@@ -333,10 +333,10 @@ func (b *batcher) send(batch []*call, cmds []*redis.Cmd) []*redis.Cmd {
 				cmds[i] = nil
 			}
 		}
-		_, _ = p.Exec(ctx)
+		_, execErr = p.Exec(ctx)
 		for i, c := range live {
 			if cmds[i] != nil {
-				c.res, c.err = cmds[i].Int64Slice()
+				c.res, c.err = pipelineResult(cmds[i], execErr)
 			}
 		}
 	}
@@ -345,6 +345,19 @@ func (b *batcher) send(batch []*call, cmds []*redis.Cmd) []*redis.Cmd {
 	}
 	clear(cmds)
 	return cmds[:0]
+}
+
+// pipelineResult is one script call's result from a pipeline whose Exec
+// returned execErr. go-redis copies a failure to get a connection into
+// every command only when it is not a Redis error reply; one that is
+// (WRONGPASS: AUTH refused while setting the connection up) is returned
+// by Exec alone and leaves the commands with neither a reply nor an
+// error. The caller must then get that error, not "unexpected type".
+func pipelineResult(cmd *redis.Cmd, execErr error) ([]int64, error) {
+	if execErr != nil && cmd.Err() == nil && cmd.Val() == nil {
+		return nil, execErr
+	}
+	return cmd.Int64Slice()
 }
 
 // isNoScript reports whether err means the server does not have the
