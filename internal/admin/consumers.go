@@ -103,12 +103,19 @@ func (a *API) consumer(w http.ResponseWriter, r *http.Request) *identity.Consume
 	return c
 }
 
-func (a *API) store(w http.ResponseWriter, r *http.Request) keystore.Store {
+// keysOf resolves {name} and the key store, answering 404 or 503
+// itself when either is missing.
+func (a *API) keysOf(w http.ResponseWriter, r *http.Request) (*identity.Consumer, keystore.Store) {
+	c := a.consumer(w, r)
+	if c == nil {
+		return nil, nil
+	}
 	s := a.Keys()
 	if s == nil {
 		problem.Write(w, r, http.StatusServiceUnavailable, "no key store is open")
+		return nil, nil
 	}
-	return s
+	return c, s
 }
 
 func (a *API) getConsumer(w http.ResponseWriter, r *http.Request) {
@@ -118,11 +125,7 @@ func (a *API) getConsumer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
-	c := a.consumer(w, r)
-	if c == nil {
-		return
-	}
-	s := a.store(w, r)
+	c, s := a.keysOf(w, r)
 	if s == nil {
 		return
 	}
@@ -141,11 +144,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) issueKey(w http.ResponseWriter, r *http.Request) {
-	c := a.consumer(w, r)
-	if c == nil {
-		return
-	}
-	s := a.store(w, r)
+	c, s := a.keysOf(w, r)
 	if s == nil {
 		return
 	}
@@ -162,11 +161,7 @@ func (a *API) issueKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) revokeKey(w http.ResponseWriter, r *http.Request) {
-	c := a.consumer(w, r)
-	if c == nil {
-		return
-	}
-	s := a.store(w, r)
+	c, s := a.keysOf(w, r)
 	if s == nil {
 		return
 	}

@@ -115,8 +115,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			}
 			return ratelimit.New(c)
 		}
-		var byPlan map[string]*ratelimit.Limiter
-		var def *ratelimit.Limiter
+		var def wrapper
 		if len(routeRules) > 0 {
 			l, err := build(r.Name, routeRules)
 			if err != nil {
@@ -124,8 +123,8 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			}
 			def = l
 		}
+		byPlan := map[string]wrapper{}
 		if rl.UsePlan {
-			byPlan = map[string]*ratelimit.Limiter{}
 			for _, pl := range cfg.Plans {
 				if len(pl.RateLimits) == 0 {
 					continue
@@ -137,20 +136,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 				byPlan[pl.Name] = l
 			}
 		}
-		layers = append(layers, func(next http.Handler) http.Handler {
-			var defH http.Handler = next
-			if def != nil {
-				defH = def.Wrap(next)
-			}
-			if len(byPlan) == 0 {
-				return defH
-			}
-			planH := make(map[string]http.Handler, len(byPlan))
-			for name, l := range byPlan {
-				planH[name] = l.Wrap(next)
-			}
-			return byPlanHandler(planH, defH)
-		})
+		layers = append(layers, planLayer(def, byPlan))
 	}
 	if cl := p.ConcurrencyLimit; cl != nil {
 		key, err := ratelimit.ParseKey(cl.Key)
@@ -180,18 +166,16 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 				OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "quota", allowed) },
 				OnError:    func(error) { g.metrics.StoreError(r.Name, "quota") }})
 		}
-		var def http.Handler
-		var byPlan map[string]*quota.Quota
-		var defQ *quota.Quota
+		var def wrapper
 		if q.QuotaRule.Limit != 0 {
 			qq, err := build("route-"+r.Name, &q.QuotaRule)
 			if err != nil {
 				return nil, fmt.Errorf("quota: %w", err)
 			}
-			defQ = qq
+			def = qq
 		}
+		byPlan := map[string]wrapper{}
 		if q.UsePlan {
-			byPlan = map[string]*quota.Quota{}
 			for _, pl := range cfg.Plans {
 				if pl.Quota == nil {
 					continue
@@ -203,20 +187,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 				byPlan[pl.Name] = qq
 			}
 		}
-		layers = append(layers, func(next http.Handler) http.Handler {
-			def = next
-			if defQ != nil {
-				def = defQ.Wrap(next)
-			}
-			if len(byPlan) == 0 {
-				return def
-			}
-			planH := make(map[string]http.Handler, len(byPlan))
-			for name, qq := range byPlan {
-				planH[name] = qq.Wrap(next)
-			}
-			return byPlanHandler(planH, def)
-		})
+		layers = append(layers, planLayer(def, byPlan))
 	}
 	if ch := p.Cache; ch != nil {
 		backend := g.cacheMemory(cfg)
@@ -247,18 +218,37 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 	return layers, nil
 }
 
-// byPlanHandler sends a request to the handler of its consumer's plan,
-// or to def for anonymous requests and consumers without one.
-func byPlanHandler(byPlan map[string]http.Handler, def http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info := reqinfo.FromContext(r.Context()); info != nil && info.Identity != nil && info.Identity.Consumer != nil {
-			if h, ok := byPlan[info.Identity.Consumer.Plan]; ok {
-				h.ServeHTTP(w, r)
-				return
-			}
+// wrapper is a policy that wraps a handler (a Limiter, a Quota).
+type wrapper interface {
+	Wrap(http.Handler) http.Handler
+}
+
+// planLayer applies the policy of the consumer's plan when byPlan has
+// one, else def (nil: none) — for anonymous requests and consumers
+// without a plan too.
+func planLayer(def wrapper, byPlan map[string]wrapper) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		defH := next
+		if def != nil {
+			defH = def.Wrap(next)
 		}
-		def.ServeHTTP(w, r)
-	})
+		if len(byPlan) == 0 {
+			return defH
+		}
+		planH := make(map[string]http.Handler, len(byPlan))
+		for name, w := range byPlan {
+			planH[name] = w.Wrap(next)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if info := reqinfo.FromContext(r.Context()); info != nil && info.Identity != nil && info.Identity.Consumer != nil {
+				if h, ok := planH[info.Identity.Consumer.Plan]; ok {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+			defH.ServeHTTP(w, r)
+		})
+	}
 }
 
 // trafficAPI serves the admin API's quota usage and cache purge.
