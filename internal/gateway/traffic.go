@@ -58,7 +58,7 @@ func (g *Gateway) openLocal(cfg *config.Config, open bool) (store.Store, error) 
 
 // cacheMemory is the process's in-memory response cache backend, shared
 // by every route's cache (each has its own namespace) and kept across
-// reloads: an LRU bounded by store.cache_max_bytes, fixed at first use.
+// reloads: an otter cache bounded by store.cache_max_bytes, fixed at first use.
 func (g *Gateway) cacheMemory(cfg *config.Config) cache.Backend {
 	g.cacheOnce.Do(func() {
 		maxBytes := int64(256 << 20)

@@ -1,8 +1,8 @@
 // Package cache is Gatehouse's HTTP response cache for one route: a
 // shared cache in the sense of RFC 9111, in front of the route's upstream.
 //
-// Entries live in a Backend: the in-process memory backend (a byte-bounded
-// LRU) by default, or the gateway's store.Store (Redis) so that every
+// Entries live in a Backend: the in-process memory backend (an otter
+// cache bounded by bytes) by default, or the gateway's store.Store (Redis) so that every
 // instance shares them. A backend that fails or is slow (each call is
 // bounded by Config.Timeout) turns lookups into misses and is logged once
 // per outage; it never turns a request into an error.

@@ -23,6 +23,10 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// NowNano and Tick make clock an otter.Clock for the memory backend.
+func (c *clock) NowNano() int64                      { return c.Now().UnixNano() }
+func (c *clock) Tick(time.Duration) <-chan time.Time { return nil }
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -33,10 +37,7 @@ func newTestCache(t testing.TB, cfg Config) (*Cache, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if cfg.Backend == nil {
-		cfg.Backend = NewMemoryBackend(1 << 20)
-	}
-	if m, ok := cfg.Backend.(*memoryBackend); ok {
-		m.now = clk.Now
+		cfg.Backend = newMemoryBackend(1<<20, clk)
 	}
 	c, err := New(cfg)
 	if err != nil {

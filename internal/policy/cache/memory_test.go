@@ -10,8 +10,7 @@ import (
 func TestMemoryBackend(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1000, 0)}
-	m := NewMemoryBackend(1000).(*memoryBackend)
-	m.now = clk.Now
+	m := newMemoryBackend(1000, clk)
 	m.Set(ctx, "a", []byte("1"), time.Second)
 	m.Set(ctx, "b", []byte("2"), 0)
 	if v, ok, _ := m.Get(ctx, "a"); !ok || string(v) != "1" {
@@ -31,37 +30,34 @@ func TestMemoryBackend(t *testing.T) {
 	if got, _, _ := m.Get(ctx, "c"); string(got) != "xy" {
 		t.Fatal("value aliased")
 	}
-	if err := m.Delete(ctx, "b", "c", "none"); err != nil || len(m.items) != 0 || m.used != 0 {
-		t.Fatalf("delete left %d items, %d bytes", len(m.items), m.used)
+	m.Delete(ctx, "b", "c", "none")
+	for _, k := range []string{"b", "c"} {
+		if _, ok, _ := m.Get(ctx, k); ok {
+			t.Fatalf("%s not deleted", k)
+		}
 	}
 }
 
 func TestMemoryBackendBound(t *testing.T) {
 	ctx := context.Background()
-	item := int64(len("k0") + 100 + memItemOverhead)
-	m := NewMemoryBackend(3 * item).(*memoryBackend)
-	val := make([]byte, 100)
-	for i := range 3 {
+	const max = 64 << 10
+	m := newMemoryBackend(max, nil)
+	val := make([]byte, 1000)
+	for i := range 1000 { // 1 MB offered to a 64 KiB cache
 		m.Set(ctx, fmt.Sprint("k", i), val, 0)
 	}
-	m.Get(ctx, "k0") // k1 is now the least recently used
-	m.Set(ctx, "k3", val, 0)
-	if _, ok, _ := m.Get(ctx, "k1"); ok {
-		t.Fatal("LRU item not evicted")
+	m.c.CleanUp()
+	if w := m.c.WeightedSize(); w > max {
+		t.Fatalf("weighted size %d > bound %d", w, max)
 	}
-	for _, k := range []string{"k0", "k2", "k3"} {
-		if _, ok, _ := m.Get(ctx, k); !ok {
-			t.Fatalf("%s evicted", k)
-		}
+	if n := m.c.EstimatedSize(); n == 0 || n > max/1000 {
+		t.Fatalf("%d entries kept", n)
 	}
-	if m.used > m.max {
-		t.Fatalf("used %d > max %d", m.used, m.max)
-	}
-	// Replacing a key does not double count; too-large values are declined.
-	m.Set(ctx, "k3", val, 0)
-	m.Set(ctx, "huge", make([]byte, 4*item), 0)
-	if _, ok, _ := m.Get(ctx, "huge"); ok || m.used != 3*item {
-		t.Fatalf("used %d", m.used)
+	// A value too large for the bound is declined and drops an older one.
+	m.Set(ctx, "huge", []byte("small"), 0)
+	m.Set(ctx, "huge", make([]byte, 2*max), 0)
+	if _, ok, _ := m.Get(ctx, "huge"); ok {
+		t.Fatal("oversized value stored or an old version kept")
 	}
 }
 
@@ -77,5 +73,8 @@ func TestMemoryDeletePrefix(t *testing.T) {
 	}
 	if _, ok, _ := m.Get(ctx, "ns:/b"); !ok {
 		t.Fatal("ns:/b deleted")
+	}
+	if _, ok, _ := m.Get(ctx, "other:/a"); !ok {
+		t.Fatal("other:/a deleted")
 	}
 }
