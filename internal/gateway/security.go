@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -161,7 +162,12 @@ func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, erro
 		}
 		wrap, err := g.routePolicies(cfg, r, ps, providers)
 		if err != nil {
-			errs = append(errs, posErr(r.Policies.Pos, "route %q: %v", r.Name, err))
+			pos := r.Policies.Pos
+			var pe *positioned
+			if errors.As(err, &pe) {
+				pos = pe.pos
+			}
+			errs = append(errs, posErr(pos, "route %q: %v", r.Name, err))
 			continue
 		}
 		ps.wrap[r.Name] = wrap
@@ -393,14 +399,14 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 	if f := p.IPFilter; f != nil {
 		flt, err := ipfilter.New(ipfilter.Config{Allow: f.Allow, Deny: f.Deny})
 		if err != nil {
-			return nil, fmt.Errorf("ip_filter: %w", err)
+			return nil, atPos(f.Pos, policyErr("ip_filter", err))
 		}
 		layers = append(layers, flt.Wrap)
 	}
 	if l := p.RequestLimits; l != nil {
 		lim, err := limits.New(limits.Config{MaxBodyBytes: l.MaxBodyBytes, MaxHeaderCount: l.MaxHeaderCount, MaxHeaderBytes: l.MaxHeaderBytes})
 		if err != nil {
-			return nil, fmt.Errorf("request_limits: %w", err)
+			return nil, atPos(l.Pos, policyErr("request_limits", err))
 		}
 		layers = append(layers, lim.Wrap)
 	}
@@ -411,7 +417,7 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 			MaxAge: c.MaxAge, AllowPrivateNetwork: c.AllowPrivateNetwork,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("cors: %w", err)
+			return nil, atPos(c.Pos, policyErr("cors", err))
 		}
 		layers = append(layers, cc.Wrap)
 	}
@@ -422,7 +428,7 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 			Logger: g.log,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("waf: %w", err)
+			return nil, atPos(w.Pos, policyErr("waf", err))
 		}
 		layers = append(layers, wf.Wrap)
 	}
@@ -478,7 +484,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		}
 		m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: ps.consumers, RequireMapping: p.MTLS.RequireMapping})
 		if err != nil {
-			return nil, fmt.Errorf("mtls: %w", err)
+			return nil, atPos(p.MTLS.Pos, policyErr("mtls", err))
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -498,7 +504,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := apikey.New(apikey.Config{Header: k.Header, Query: k.Query, Cookie: k.Cookie, Static: static,
 			Store: ps.store, Consumers: ps.consumers, HideCredentials: k.HideCredentials, Realm: "gatehouse"})
 		if err != nil {
-			return nil, fmt.Errorf("api_key: %w", err)
+			return nil, atPos(k.Pos, policyErr("api_key", err))
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -514,7 +520,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		if j.Given() {
 			pv, err := g.jwtProvider(r.Name, &j.JWTIssuer, ps)
 			if err != nil {
-				return nil, fmt.Errorf("jwt: %w", err)
+				return nil, atPos(j.Pos, policyErr("jwt", err))
 			}
 			provs = append(provs, pv)
 		}
@@ -522,7 +528,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 			Realm: "gatehouse", RequiredClaims: j.RequiredClaims, RequiredScopes: j.RequiredScopes, ForwardClaims: j.ForwardClaims,
 			KeepAuthorization: j.KeepAuthorization})
 		if err != nil {
-			return nil, fmt.Errorf("jwt: %w", err)
+			return nil, atPos(j.Pos, policyErr("jwt", err))
 		}
 		for _, h := range j.ForwardClaims {
 			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
@@ -535,7 +541,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 			Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: ps.consumers,
 			Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization})
 		if err != nil {
-			return nil, fmt.Errorf("introspection: %w", err)
+			return nil, atPos(in.Pos, policyErr("introspection", err))
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -549,7 +555,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := basicauth.New(basicauth.Config{Users: users, HtpasswdFile: b.HtpasswdFile, Realm: b.Realm,
 			Consumers: ps.consumers, HideCredentials: b.HideCredentials})
 		if err != nil {
-			return nil, fmt.Errorf("basic_auth: %w", err)
+			return nil, atPos(b.Pos, policyErr("basic_auth", err))
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -557,7 +563,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := extauth.New(extauth.Config{URL: e.URL, Timeout: e.Timeout, RequestHeaders: e.RequestHeaders,
 			UpstreamHeaders: e.UpstreamHeaders, ClientHeaders: e.ClientHeaders, SubjectHeader: e.SubjectHeader, Consumers: ps.consumers})
 		if err != nil {
-			return nil, fmt.Errorf("ext_auth: %w", err)
+			return nil, atPos(e.Pos, policyErr("ext_auth", err))
 		}
 		for _, h := range e.UpstreamHeaders {
 			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
@@ -568,7 +574,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		az, err := authz.New(authz.Config{AnyGroups: z.AnyGroups, AllGroups: z.AllGroups, AnyScopes: z.AnyScopes,
 			AllScopes: z.AllScopes, Claims: z.Claims, Consumers: z.Consumers})
 		if err != nil {
-			return nil, fmt.Errorf("authorize: %w", err)
+			return nil, atPos(z.Pos, policyErr("authorize", err))
 		}
 		a.authz = az
 	}
@@ -581,3 +587,30 @@ func appendUnique(s []string, v string) []string {
 	}
 	return append(s, v)
 }
+
+// policyErr names the policy a construction error belongs to, by its
+// configuration key, without repeating a prefix the package already put
+// there ("jwt: jwt: ...") or leaving the package's own name for it.
+func policyErr(key string, err error) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, key+": ") {
+		return err
+	}
+	for _, own := range []string{"ipfilter: ", "limits: ", "authz: "} {
+		if rest, ok := strings.CutPrefix(msg, own); ok {
+			return fmt.Errorf("%s: %s", key, rest)
+		}
+	}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
+// positioned is a policy error with the line of the policy at fault.
+type positioned struct {
+	pos config.Pos
+	err error
+}
+
+func (p *positioned) Error() string { return p.err.Error() }
+func (p *positioned) Unwrap() error { return p.err }
+
+func atPos(pos config.Pos, err error) error { return &positioned{pos, err} }

@@ -119,7 +119,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		if len(routeRules) > 0 {
 			l, err := build(r.Name, routeRules)
 			if err != nil {
-				return nil, fmt.Errorf("rate_limit: %w", err)
+				return nil, atPos(rl.Pos, policyErr("rate_limit", err))
 			}
 			def = l
 		}
@@ -141,12 +141,12 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 	if cl := p.ConcurrencyLimit; cl != nil {
 		key, err := ratelimit.ParseKey(cl.Key)
 		if err != nil {
-			return nil, fmt.Errorf("concurrency_limit: %w", err)
+			return nil, atPos(cl.Pos, policyErr("concurrency_limit", err))
 		}
 		c, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{Route: r.Name, Max: cl.Max, Key: key,
 			OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "concurrency", allowed) }})
 		if err != nil {
-			return nil, fmt.Errorf("concurrency_limit: %w", err)
+			return nil, atPos(cl.Pos, policyErr("concurrency_limit", err))
 		}
 		layers = append(layers, c.Wrap)
 	}
@@ -170,7 +170,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		if q.QuotaRule.Limit != 0 {
 			qq, err := build("route-"+r.Name, &q.QuotaRule)
 			if err != nil {
-				return nil, fmt.Errorf("quota: %w", err)
+				return nil, atPos(q.Pos, policyErr("quota", err))
 			}
 			def = qq
 		}
@@ -199,7 +199,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
 			MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: g.log.With("route", r.Name)})
 		if err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
+			return nil, atPos(ch.Pos, policyErr("cache", err))
 		}
 		ps.caches[r.Name] = c
 		counters := g.metrics.CacheResults(r.Name, cache.Hit, cache.Miss, cache.Stale, cache.Revalidated, cache.Bypass)
