@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,11 +27,13 @@ const (
 	Day Period = "day"
 	// Month is a calendar month in UTC, reset at 00:00 UTC on the 1st.
 	Month Period = "month"
-	// Rolling is a window of Config.Window, approximated by fixed windows
-	// aligned to multiples of the window length since the Unix epoch: the
-	// count resets at each boundary rather than sliding, so a client may
-	// spend up to twice the limit across one boundary. (An exact rolling
-	// count would need per-request timestamps.)
+	// Rolling is a window of Config.Window that slides: the count is the
+	// current fixed window's (aligned to multiples of the window length
+	// since the Unix epoch) plus the previous window's weighted by how
+	// much of it the rolling window still covers — the sliding window
+	// counter, exact when requests are spread evenly over the previous
+	// window, and never letting a client spend twice the limit across a
+	// boundary. (An exact count would need per-request timestamps.)
 	Rolling Period = "rolling"
 )
 
@@ -182,7 +185,16 @@ func (q *Quota) Wrap(next http.Handler) http.Handler {
 		var buf [192]byte
 		key := q.keyer.AppendKey(buf[:0], r)
 		ckey, end := CounterKey(q.scope, string(key), q.period, q.window, now)
-		res, err := q.consume(r.Context(), ckey, end)
+		var carried int64 // the previous window's weighted share (Rolling)
+		var prev int64
+		var err error
+		if q.period == Rolling {
+			prev, carried, err = q.carried(r.Context(), string(key), now, end)
+		}
+		var res store.QuotaResult
+		if err == nil {
+			res, err = q.consume(r.Context(), ckey, end, q.limit-carried)
+		}
 		if err != nil {
 			if q.failMode == ratelimit.FailClosed {
 				w.Header().Set("Retry-After", "1")
@@ -196,12 +208,17 @@ func (q *Quota) Wrap(next http.Handler) http.Handler {
 			q.onDecision(res.Allowed)
 		}
 		reset := ceilSeconds(end.Sub(now))
+		retry := reset
+		if q.period == Rolling && !res.Allowed {
+			retry = ceilSeconds(rollingWait(q.limit, prev, res.Used, end.Sub(now), q.window))
+		}
 		h := w.Header()
 		h["X-Quota-Limit"] = []string{strconv.FormatInt(q.limit, 10)}
-		h["X-Quota-Remaining"] = []string{strconv.FormatInt(max(q.limit-res.Used, 0), 10)}
+		h["X-Quota-Remaining"] = []string{strconv.FormatInt(max(q.limit-carried-res.Used, 0), 10)}
 		h["X-Quota-Reset"] = []string{strconv.FormatInt(reset, 10)}
 		if !res.Allowed {
-			h["Retry-After"] = []string{strconv.FormatInt(max(reset, 1), 10)}
+			reset = retry
+			h["Retry-After"] = []string{strconv.FormatInt(max(retry, 1), 10)}
 			problem.WriteDetails(w, r, problem.Details{
 				Status: http.StatusTooManyRequests,
 				Detail: fmt.Sprintf("quota of %d requests per %s exhausted; resets in %d s", q.limit, q.periodName(), reset),
@@ -212,18 +229,70 @@ func (q *Quota) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// consume adds one request to the counter, through the breaker and
-// with a deadline.
-func (q *Quota) consume(ctx context.Context, ckey string, end time.Time) (store.QuotaResult, error) {
+// consume adds one request to the counter if it stays within max,
+// through the breaker and with a deadline.
+func (q *Quota) consume(ctx context.Context, ckey string, end time.Time, max int64) (store.QuotaResult, error) {
 	probe, err := q.guard.Enter()
 	if err != nil {
 		return store.QuotaResult{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
-	res, err := q.store.Consume(ctx, ckey, 1, q.limit, end.Add(expiryGrace))
+	expire := end.Add(expiryGrace)
+	if q.period == Rolling { // it counts on through the next window
+		expire = expire.Add(q.window)
+	}
+	res, err := q.store.Consume(ctx, ckey, 1, max, expire)
 	q.guard.Exit(err, probe)
 	return res, err
+}
+
+// carried reads the previous window's counter and returns it with the
+// share the rolling window still covers, rounded up. The previous window
+// is over, so its counter no longer changes: reading it and then
+// consuming from the current one with the limit lowered by its share is
+// as atomic as one step.
+func (q *Quota) carried(ctx context.Context, key string, now, end time.Time) (prev, share int64, err error) {
+	probe, err := q.guard.Enter()
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	pkey, _ := CounterKey(q.scope, key, Rolling, q.window, now.Add(-q.window))
+	prev, err = q.store.Counter(ctx, pkey)
+	q.guard.Exit(err, probe)
+	return prev, weighted(prev, end.Sub(now), q.window), err
+}
+
+// weighted is prev × left/window rounded up: the previous window's count
+// still inside a rolling window whose current fixed window has left to run.
+func weighted(prev int64, left, window time.Duration) int64 {
+	if prev <= 0 || left <= 0 {
+		return 0
+	}
+	num := float64(prev) * float64(left) / float64(window)
+	return int64(math.Ceil(num - 1e-9))
+}
+
+// rollingWait is how long until one more request fits: while the
+// current window alone is under the limit, until the previous window's
+// share has decayed enough; otherwise into the next window, until this
+// window's share (then the previous one) has.
+func rollingWait(limit, prev, curr int64, left, window time.Duration) time.Duration {
+	room := limit - 1 - curr // requests of the previous window that may still count
+	if room >= 0 {
+		if prev <= room {
+			return 0
+		}
+		return left - mulDiv(window, room, prev)
+	}
+	return left + mulDiv(window, curr-(limit-1), curr)
+}
+
+// mulDiv is d×a/b without overflow for durations up to years.
+func mulDiv(d time.Duration, a, b int64) time.Duration {
+	return time.Duration(float64(d) / float64(b) * float64(a)).Round(time.Millisecond)
 }
 
 func (q *Quota) periodName() string {
@@ -274,6 +343,14 @@ func Usage(ctx context.Context, st store.Store, scope, key string, period Period
 	if err != nil {
 		return 0, time.Time{}, err
 	}
+	if period == Rolling {
+		pkey, _ := CounterKey(scope, key, period, window, now.Add(-window))
+		prev, err := st.Counter(ctx, pkey)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		used += weighted(prev, end.Sub(now), window)
+	}
 	return used, end, nil
 }
 
@@ -284,6 +361,17 @@ func Reset(ctx context.Context, st store.Store, scope, key string, period Period
 		return fmt.Errorf("quota: %w", err)
 	}
 	ckey, _ := CounterKey(scope, key, period, window, now)
+	if err := resetCounter(ctx, st, ckey); err != nil {
+		return err
+	}
+	if period == Rolling { // the previous window still counts
+		pkey, _ := CounterKey(scope, key, period, window, now.Add(-window))
+		return resetCounter(ctx, st, pkey)
+	}
+	return nil
+}
+
+func resetCounter(ctx context.Context, st store.Store, ckey string) error {
 	if err := st.Delete(ctx, ckey); err != nil {
 		return err
 	}

@@ -175,18 +175,59 @@ func TestCounterKey(t *testing.T) {
 }
 
 func TestRollingWindow(t *testing.T) {
-	clk := &clock{t: time.Unix(7200+1800, 0)}
+	clk := &clock{t: time.Unix(7200+1800, 0)} // half way through the window [7200, 10800)
 	st := newMemory(t, clk.Now)
 	h := mustNew(t, Config{Route: "api", Limit: 2, Period: Rolling, Window: time.Hour, Store: st, Now: clk.Now}).Wrap(ok)
 	serve(h, request("alice"))
 	serve(h, request("alice"))
 	rec := serve(h, request("alice"))
-	if rec.Code != 429 || rec.Header().Get("Retry-After") != "1800" {
+	// Both requests stay in the rolling hour until half of them has
+	// slid out: half way through the next fixed window.
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "3600" {
 		t.Fatalf("%d %v", rec.Code, rec.Header())
 	}
+	// At the boundary a fixed window would start afresh; the rolling
+	// window still holds both requests.
 	clk.Set(time.Unix(3*3600, 0))
-	if serve(h, request("alice")).Code != 200 {
-		t.Fatal("next window")
+	if rec := serve(h, request("alice")); rec.Code != 429 || rec.Header().Get("Retry-After") != "1800" {
+		t.Fatalf("at the boundary: %d %v", rec.Code, rec.Header())
+	}
+	// Half way on, one of the two has slid out.
+	clk.Set(time.Unix(3*3600+1800, 0))
+	if rec := serve(h, request("alice")); rec.Code != 200 || rec.Header().Get("X-Quota-Remaining") != "0" {
+		t.Fatalf("half way: %d %v", rec.Code, rec.Header())
+	}
+	if serve(h, request("alice")).Code != 429 {
+		t.Fatal("a third request within the rolling hour was allowed")
+	}
+	ctx := context.Background()
+	used, _, err := Usage(ctx, st, "route:api", ratelimit.KeyValue("alice"), Rolling, time.Hour, clk.Now())
+	if err != nil || used != 2 {
+		t.Fatalf("usage %d %v", used, err)
+	}
+	if err := Reset(ctx, st, "route:api", ratelimit.KeyValue("alice"), Rolling, time.Hour, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if used, _, _ := Usage(ctx, st, "route:api", ratelimit.KeyValue("alice"), Rolling, time.Hour, clk.Now()); used != 0 {
+		t.Fatalf("usage %d after reset (the previous window must go too)", used)
+	}
+}
+
+func TestRollingWait(t *testing.T) {
+	for _, c := range []struct {
+		limit, prev, curr int64
+		left, want        time.Duration
+	}{
+		{10, 0, 10, 30 * time.Minute, 30*time.Minute + 6*time.Minute}, // current alone full: wait into the next window
+		{10, 10, 5, 30 * time.Minute, 30*time.Minute - 24*time.Minute}, // previous share must fall to 4
+		{10, 2, 5, 30 * time.Minute, 0},
+	} {
+		if got := rollingWait(c.limit, c.prev, c.curr, c.left, time.Hour); got != c.want {
+			t.Errorf("%+v: %v", c, got)
+		}
+	}
+	if weighted(3, 20*time.Minute, time.Hour) != 1 || weighted(4, 20*time.Minute, time.Hour) != 2 || weighted(5, 0, time.Hour) != 0 {
+		t.Error("weighted rounding")
 	}
 }
 
