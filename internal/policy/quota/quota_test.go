@@ -218,7 +218,7 @@ func TestRollingWait(t *testing.T) {
 		limit, prev, curr int64
 		left, want        time.Duration
 	}{
-		{10, 0, 10, 30 * time.Minute, 30*time.Minute + 6*time.Minute}, // current alone full: wait into the next window
+		{10, 0, 10, 30 * time.Minute, 30*time.Minute + 6*time.Minute},  // current alone full: wait into the next window
 		{10, 10, 5, 30 * time.Minute, 30*time.Minute - 24*time.Minute}, // previous share must fall to 4
 		{10, 2, 5, 30 * time.Minute, 0},
 	} {
