@@ -78,6 +78,7 @@ type conn struct {
 	bytesOut        int64
 	rdl             bool // a read deadline is set
 	deadlineTouched bool // the handler set deadlines via ResponseController
+	watch           closeWatch
 	hijacked        bool
 	linger          bool // close gracefully: unread input may be pending
 }
@@ -312,7 +313,11 @@ func (c *conn) serveRequest(first bool) bool {
 	}
 
 	c.cur.Store(&x.ctx)
+	if b.mode == 0 {
+		c.armWatch(&x.ctx)
+	}
 	panicked := c.runHandler(w, r)
+	c.disarmWatch()
 	x.ctx.cancel(context.Canceled)
 	c.cur.Store(nil)
 	if w.hijacked {
@@ -398,6 +403,7 @@ func (c *conn) writeError(minor, code int, msg string) {
 // hijack detaches the connection from the server and returns the reader
 // with whatever was read past the request.
 func (c *conn) hijack() *bufio.Reader {
+	c.disarmWatch()
 	c.hijacked = true
 	c.nc.SetDeadline(time.Time{})
 	c.state.Store(stateHijacked)

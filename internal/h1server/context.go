@@ -15,10 +15,9 @@ import (
 // watch Done.
 //
 // It is canceled when the handler returns, when a write to the client fails
-// (the client went away), and when the connection is closed by Server.Close.
-// Nothing reads the socket in the background, so a client that disconnects
-// while the handler is still working unnoticed is only seen at the next
-// write: that is the price of the synchronous design.
+// (the client went away), when the connection is closed by Server.Close,
+// and when the close watch (watch.go) sees the client go away during a
+// slow bodiless request.
 type reqCtx struct {
 	mu    sync.Mutex
 	done  chan struct{}

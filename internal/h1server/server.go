@@ -9,10 +9,12 @@
 // timers and allocations).
 //
 // Trade-offs against net/http, deliberate:
-//   - Client disconnects are noticed only when a write fails (or when
-//     Server.Close closes the connection); the request context is canceled
-//     then, and always when the handler returns. A handler blocked on
-//     something else keeps running until its own timeouts fire.
+//   - Client disconnects are noticed when a write fails, when Server.Close
+//     closes the connection, or — for a request without a body whose
+//     handler runs longer than watchDelay (100ms) — by a read that watches
+//     the connection from then on (see watch.go); the request context is
+//     canceled then, and always when the handler returns. A handler of a
+//     request with a body learns of a disconnect from its body reads.
 //   - Content-Type is never sniffed: handlers set it or the response has
 //     none.
 //   - HTTP/1.x only: no h2, h2c or HTTP/2 upgrade. A TLS listener must not

@@ -53,11 +53,14 @@ type backend struct {
 	sseRelease  chan struct{} // closed by the test to let /sse send event 2
 	slowStarted chan struct{} // receives once per /slow?hold=1 request
 	slowRelease chan struct{} // closed by the test to finish held requests
+	// slowCanceled receives once per held request whose context ended
+	// (the proxy canceled it) before the release.
+	slowCanceled chan struct{}
 }
 
 func newBackend(t *testing.T, name string) *backend {
 	t.Helper()
-	b := &backend{name: name, sseRelease: make(chan struct{}), slowStarted: make(chan struct{}, 16), slowRelease: make(chan struct{})}
+	b := &backend{name: name, sseRelease: make(chan struct{}), slowStarted: make(chan struct{}, 16), slowRelease: make(chan struct{}), slowCanceled: make(chan struct{}, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sse", b.sse)
 	mux.HandleFunc("/ws", b.ws)
@@ -203,6 +206,10 @@ func (b *backend) slow(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-b.slowRelease:
 		case <-r.Context().Done():
+			select {
+			case b.slowCanceled <- struct{}{}:
+			default:
+			}
 			return
 		case <-time.After(30 * time.Second):
 		}
