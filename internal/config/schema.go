@@ -246,6 +246,11 @@ type Sticky struct {
 // Discovery re-resolves DNS names in target URLs.
 type Discovery struct {
 	Interval time.Duration `yaml:"interval"`
+	// SRV resolves each target's host as an SRV name (e.g.
+	// http://_http._tcp.api.internal): ports and weights come from the
+	// records, and only the most preferred priority with an address is
+	// used, the others being its failover.
+	SRV bool `yaml:"srv"`
 }
 
 // Retry is a route's retry policy.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -81,6 +82,13 @@ func (v *validator) resilience(u *Upstream, owner string) {
 	if u.SlowStart < 0 {
 		v.errorf(v.at(&u.SlowStart, u.Pos), owner, "use a duration such as 30s, or 0 to disable", "slow_start must not be negative")
 	}
+	if d := u.Discovery; d != nil && d.SRV {
+		for _, t := range u.Targets {
+			if h := targetHost(t.URL); !strings.HasPrefix(h, "_") {
+				v.errorf(t.Pos, owner, "an SRV name such as http://_http._tcp.api.internal", "discovery.srv: target %s is not an SRV name", t.URL)
+			}
+		}
+	}
 	if d := u.Discovery; d != nil && d.Interval <= 0 {
 		v.errorf(v.at(&u.Discovery, u.Pos), owner, "e.g. interval: 30s", "discovery.interval must be above 0")
 	}
@@ -142,4 +150,13 @@ func ParseStatusRange(s string) (lo, hi int, err error) {
 		return 0, 0, fmt.Errorf("%q is out of 100..599 or reversed", s)
 	}
 	return lo, hi, nil
+}
+
+// targetHost is the host of a target URL ("" when it does not parse).
+func targetHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -14,6 +14,7 @@ func TestValidateResilience(t *testing.T) {
 		{"outlier percent", up + "    outlier_detection: {max_ejected_percent: 101}\n", `gatehouse.yaml:6: upstream "users": max_ejected_percent 101 is out of range (use 0..100)`},
 		{"breaker", up + "    circuit_breaker: {max_in_flight: 0}\n", `gatehouse.yaml:6: upstream "users": circuit_breaker needs max_in_flight ≥ 1 and max_pending ≥ 0 (e.g. max_in_flight: 1000, max_pending: 100)`},
 		{"samesite none", up + "    sticky: {same_site: none}\n", `gatehouse.yaml:6: upstream "users": browsers drop SameSite=None cookies that are not Secure (set secure: true)`},
+		{"srv name", up + "    discovery: {srv: true}\n", `gatehouse.yaml:5: upstream "users": discovery.srv: target http://127.0.0.1:9000 is not an SRV name (an SRV name such as http://_http._tcp.api.internal)`},
 		{"none healthy", up + "    when_none_healthy: any\n", `gatehouse.yaml:6: upstream "users": unknown when_none_healthy "any" (use one of fail, all)`},
 		{"retry condition", up + route + "    retry: {on: [conect-failure]}\n", `gatehouse.yaml:9: route "r": unknown retry condition "conect-failure" (did you mean "connect-failure"?)`},
 		{"retry attempts", up + route + "    retry: {attempts: 0}\n", `gatehouse.yaml:9: route "r": retry.attempts 0 is out of range (use 1..10 (tries, the first included))`},
@@ -34,5 +35,12 @@ func TestParseStatusRange(t *testing.T) {
 		if _, _, err := ParseStatusRange(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestDiscoverySRV(t *testing.T) {
+	c := mustParse(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams:\n  - name: u\n    discovery: {srv: true}\n    targets: [{url: \"http://_http._tcp.api.internal\"}]\n")
+	if d := c.Upstreams[0].Discovery; !d.SRV || d.Interval <= 0 {
+		t.Fatalf("%+v", d)
 	}
 }

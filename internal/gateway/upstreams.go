@@ -91,7 +91,7 @@ func (g *Gateway) startDiscovery(cur *upstream, u *config.Upstream, grace time.D
 			return err
 		}
 		port, _ := strconv.Atoi(pu.Port())
-		specs = append(specs, discovery.Spec{Scheme: pu.Scheme, Host: pu.Hostname(), Port: port, Weight: t.Weight})
+		specs = append(specs, discovery.Spec{Scheme: pu.Scheme, Host: pu.Hostname(), Port: port, Weight: t.Weight, SRV: u.Discovery.SRV})
 	}
 	onChange := func(eps []discovery.Endpoint) {
 		ts := make([]*balancer.Target, len(eps))
