@@ -292,6 +292,12 @@ func (p *Provider) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	if algFamily(alg) == famNone || !slices.Contains(p.algs, alg) {
 		return nil, fmt.Errorf("algorithm %q not allowed", alg)
 	}
+	// RFC 7515 §4.1.11: a token naming critical extensions the
+	// recipient does not implement (Gatehouse implements none) must be
+	// refused — e.g. "b64": false would change what the signature covers.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("token header has critical extensions (crit) that are not supported")
+	}
 	var kid string
 	if v, ok := t.Header["kid"]; ok {
 		s, ok := v.(string)

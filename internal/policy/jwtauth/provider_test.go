@@ -99,6 +99,26 @@ func TestNoneRefused(t *testing.T) {
 	}
 }
 
+// A token whose header lists critical extensions is refused, though
+// its signature is good (RFC 7515 §4.1.11).
+func TestCritRefused(t *testing.T) {
+	k := keys()
+	p := newTestProvider(t, ProviderConfig{Algorithms: []string{"HS256"}, Secrets: []Secret{{Value: k.secret}}})
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("alice", nil))
+	tok.Header["crit"] = []string{"b64"}
+	tok.Header["b64"] = false
+	s, err := tok.SignedString(k.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(context.Background(), s); err == nil {
+		t.Fatal("token with crit accepted")
+	}
+	if _, err := p.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, k.secret, "", claims("alice", nil))); err != nil {
+		t.Fatalf("plain token refused: %v", err)
+	}
+}
+
 func TestAlgorithmConfusion(t *testing.T) {
 	k := keys()
 	pubPEM := pemOf(t, &k.rsa.PublicKey)
