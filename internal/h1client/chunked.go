@@ -70,19 +70,11 @@ func writeChunkedBody(bw *bufio.Writer, body io.Reader, tr http.Header) error {
 // ErrMalformedResponse (and a proxy keeps answering 502).
 type chunkedReader struct{ h1wire.ChunkedReader }
 
+var chunkErrs = h1wire.ChunkErrors{Size: errChunkSize, DataEnd: errChunkDataEnd, TrailerLine: errTrailerLine, TrailerTooLarge: errTrailerTooLarge}
+
 func (cr *chunkedReader) read(p []byte) (int, error) {
 	n, err := cr.Read(p)
-	switch err {
-	case h1wire.ErrChunkSize:
-		err = errChunkSize
-	case h1wire.ErrChunkDataEnd:
-		err = errChunkDataEnd
-	case h1wire.ErrTrailerLine:
-		err = errTrailerLine
-	case h1wire.ErrTrailerTooLarge:
-		err = errTrailerTooLarge
-	}
-	return n, err
+	return n, chunkErrs.Map(err)
 }
 
 func unexpectedEOF(err error) error {

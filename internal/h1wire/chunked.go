@@ -19,6 +19,28 @@ var (
 	ErrTrailerTooLarge = errors.New("trailer section too large")
 )
 
+// ChunkErrors are a caller's own values for the framing errors above
+// (the server's 400s, the client's malformed-response errors).
+type ChunkErrors struct {
+	Size, DataEnd, TrailerLine, TrailerTooLarge error
+}
+
+// Map returns the caller's value for a framing error, and any other
+// error (I/O, io.EOF) unchanged.
+func (e *ChunkErrors) Map(err error) error {
+	switch err {
+	case ErrChunkSize:
+		return e.Size
+	case ErrChunkDataEnd:
+		return e.DataEnd
+	case ErrTrailerLine:
+		return e.TrailerLine
+	case ErrTrailerTooLarge:
+		return e.TrailerTooLarge
+	}
+	return err
+}
+
 // Chunked decoding states.
 const (
 	chunkSize    = iota // expecting a chunk-size line

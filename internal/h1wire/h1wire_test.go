@@ -2,6 +2,7 @@ package h1wire
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -186,5 +187,18 @@ func TestText(t *testing.T) {
 	}
 	if got := string(TrimOWS([]byte(" \t a b \t"))); got != "a b" {
 		t.Errorf("TrimOWS = %q", got)
+	}
+}
+
+func TestChunkErrorsMap(t *testing.T) {
+	mine := errors.New("mine")
+	e := &ChunkErrors{Size: mine, DataEnd: mine, TrailerLine: mine, TrailerTooLarge: mine}
+	for _, err := range []error{ErrChunkSize, ErrChunkDataEnd, ErrTrailerLine, ErrTrailerTooLarge} {
+		if e.Map(err) != mine {
+			t.Errorf("%v not mapped", err)
+		}
+	}
+	if e.Map(io.EOF) != io.EOF || e.Map(nil) != nil {
+		t.Error("other errors must pass unchanged")
 	}
 }
