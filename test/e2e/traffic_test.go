@@ -452,3 +452,79 @@ routes:
 		t.Fatalf("after the reload added 2/min: %v (the issued key must still work, the third call be limited)", codes)
 	}
 }
+
+// TestTrafficReloadsDoNotLeak: reloading a configuration that uses every
+// policy many times leaves the goroutine count where it was.
+func TestTrafficReloadsDoNotLeak(t *testing.T) {
+	rd := redistest.Start(t)
+	o := newCacheOrigin(t)
+	addr := freeAddr(t)
+	jwks := newAuthJWKS(t)
+	dataDir := t.TempDir()
+	// Every reload changes the Redis client settings and the JWT
+	// provider, so both are replaced and the old ones must be closed.
+	cfg := func(n int) string {
+		return fmt.Sprintf(`
+listeners:
+  - {name: public, address: "%s"}
+data_dir: %s
+shutdown: {grace_period: 1s}
+store:
+  redis: {addrs: ["%s"], timeout: %dms}
+consumers:
+  - {name: alice, api_keys: [{key_hash: "%s"}]}
+upstreams:
+  - {name: origin, targets: [{url: "%s"}]}
+routes:
+  - name: all
+    backend: {upstream: origin}
+    timeout: %ds
+    policies:
+      ip_filter: {allow: [127.0.0.0/8]}
+      cors: {allow_origins: ["https://a.example"]}
+      api_key: {}
+      jwt: {jwks_url: "%s", jwks_refresh: %dm}
+      rate_limit: {limit: 1000, window: 1s, key: consumer}
+      concurrency_limit: {max: 10}
+      quota: {limit: 100000, period: day}
+      cache: {ttl: 1m}
+`, addr, dataDir, rd.Addr, 100+n, authSHA256("alice-key-0123456789abcdef"), o.srv.URL, 10+n, jwks.url, 1+n)
+	}
+	g := authStart(t, cfg(0))
+	c := httpClient(t)
+	use := func() {
+		resp, _ := get(t, c, "http://"+addr+"/x", "", "X-Api-Key", "alice-key-0123456789abcdef")
+		if resp.StatusCode != 200 {
+			t.Fatalf("request: %d", resp.StatusCode)
+		}
+	}
+	goroutines := func() float64 {
+		v, _ := metricValue(g.metrics(), "go_goroutines")
+		return v
+	}
+	use()
+	c.CloseIdleConnections()
+	before := goroutines()
+	const reloads = 15
+	for i := 1; i <= reloads; i++ {
+		full := cfg(i) + "\nadmin:\n  address: " + g.admin + "\n  token: " + authAdminToken + "\n"
+		tmp := g.cfgPath + ".tmp"
+		if err := os.WriteFile(tmp, []byte(full), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, g.cfgPath); err != nil {
+			t.Fatal(err)
+		}
+		g.reload()
+		want := fmt.Sprintf(`gatehouse_config_reloads_total{result="ok"} %d`, i+1)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(g.metrics(), want) }) {
+			t.Fatalf("reload %d not applied:\n%s", i, tail(g.logs(), 5))
+		}
+		use()
+	}
+	c.CloseIdleConnections()
+	if !waitFor(10*time.Second, func() bool { return goroutines() <= before+5 }) {
+		t.Fatalf("goroutines %v after %d reloads, %v before", goroutines(), reloads, before)
+	}
+	t.Logf("goroutines: %v before, %v after %d reloads", before, goroutines(), reloads)
+}
