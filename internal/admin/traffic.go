@@ -51,37 +51,39 @@ func (a *API) registerTraffic(mux *http.ServeMux) {
 }
 
 func (a *API) usage(w http.ResponseWriter, r *http.Request) {
-	c := a.consumer(w, r)
-	if c == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	u, err := a.Traffic.Usage(ctx, c.Name)
-	switch {
-	case errors.Is(err, ErrNoQuota):
-		problem.Write(w, r, http.StatusNotFound, err.Error())
-	case err != nil:
-		problem.Write(w, r, http.StatusServiceUnavailable, "the store cannot answer")
-	default:
-		writeJSON(w, http.StatusOK, u)
-	}
+	a.withUsage(w, r, func(ctx context.Context, name string) error {
+		u, err := a.Traffic.Usage(ctx, name)
+		if err == nil {
+			writeJSON(w, http.StatusOK, u)
+		}
+		return err
+	})
 }
 
 func (a *API) resetUsage(w http.ResponseWriter, r *http.Request) {
+	a.withUsage(w, r, func(ctx context.Context, name string) error {
+		err := a.Traffic.ResetUsage(ctx, name)
+		if err == nil {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return err
+	})
+}
+
+// withUsage resolves {name} and runs f on it with a deadline, answering
+// f's failure: 404 for a consumer without a plan quota, else 503.
+func (a *API) withUsage(w http.ResponseWriter, r *http.Request, f func(ctx context.Context, name string) error) {
 	c := a.consumer(w, r)
 	if c == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	switch err := a.Traffic.ResetUsage(ctx, c.Name); {
+	switch err := f(ctx, c.Name); {
 	case errors.Is(err, ErrNoQuota):
 		problem.Write(w, r, http.StatusNotFound, err.Error())
 	case err != nil:
 		problem.Write(w, r, http.StatusServiceUnavailable, "the store cannot answer")
-	default:
-		w.WriteHeader(http.StatusNoContent)
 	}
 }
 

@@ -119,16 +119,13 @@ func issuerDefaults(j *JWTIssuer, given func(any) bool) {
 		j.ConsumerClaim = defaultConsumerClaim
 	}
 	if len(j.Algorithms) == 0 {
-		if j.Secret != "" {
-			j.Algorithms = append(j.Algorithms, "HS256", "HS384", "HS512")
-		}
-		hasPublic := j.JWKSURL != ""
+		hasSecret, hasPublic := j.Secret != "", j.JWKSURL != ""
 		for _, k := range j.Keys {
-			if k.Secret != "" {
-				j.Algorithms = append(j.Algorithms, "HS256", "HS384", "HS512")
-			} else {
-				hasPublic = true
-			}
+			hasSecret = hasSecret || k.Secret != ""
+			hasPublic = hasPublic || k.Secret == ""
+		}
+		if hasSecret {
+			j.Algorithms = append(j.Algorithms, "HS256", "HS384", "HS512")
 		}
 		if hasPublic {
 			j.Algorithms = append(j.Algorithms, "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")

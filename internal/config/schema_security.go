@@ -106,6 +106,23 @@ type Store struct {
 	CacheMaxBytes int64 `yaml:"cache_max_bytes" gatehouse:"size"`
 }
 
+// Instances is store.instances, or 1 without a store section.
+func (c *Config) Instances() int {
+	if c.Store == nil {
+		return 1
+	}
+	return c.Store.Instances
+}
+
+// CacheMaxBytes is store.cache_max_bytes, or its default without a
+// store section.
+func (c *Config) CacheMaxBytes() int64 {
+	if c.Store == nil {
+		return defaultCacheMaxBytes
+	}
+	return c.Store.CacheMaxBytes
+}
+
 // RedisStore is a go-redis UniversalClient: one address for standalone,
 // several for Cluster, MasterName for Sentinel.
 type RedisStore struct {

@@ -36,11 +36,13 @@ func (v *validator) security(c *Config) {
 		}
 	}
 	if c.DataDir != "" {
-		c.DataDir = resolvePath(c.DataDir, v.at(&c.DataDir, Pos{File: firstFile(c)}))
+		c.DataDir = resolvePath(c.DataDir, v.at(&c.DataDir, Pos{File: c.FirstFile()}))
 	}
 }
 
-func firstFile(c *Config) string {
+// FirstFile is the first configuration file read ("" for Parse): where
+// errors about the configuration as a whole point.
+func (c *Config) FirstFile() string {
 	if len(c.Files) > 0 {
 		return c.Files[0]
 	}
@@ -156,12 +158,10 @@ func (v *validator) issuer(j *JWTIssuer, pos Pos, owner string) {
 	slices.Sort(j.Algorithms)
 	j.Algorithms = slices.Compact(j.Algorithms)
 	if j.JWKSURL != "" {
-		if u, err := url.Parse(j.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.errorf(v.at(&j.JWKSURL, pos), owner, "an absolute http(s) URL", "invalid jwks_url %q", j.JWKSURL)
-		}
+		v.absoluteURL(j.JWKSURL, v.at(&j.JWKSURL, pos), owner, "jwks_url")
 	}
-	if j.Secret != "" && len(j.Secret) < 32 {
-		v.errorf(v.at(&j.Secret, pos), owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
+	if j.Secret != "" {
+		v.hmacSecret(j.Secret, v.at(&j.Secret, pos), owner)
 	}
 	for _, k := range j.Keys {
 		given := 0
@@ -175,9 +175,7 @@ func (v *validator) issuer(j *JWTIssuer, pos Pos, owner string) {
 			v.errorf(k.Pos, owner, "give file: (a PEM public key or certificate), pem: (the same inline) or secret:",
 				"a key needs exactly one of file, pem and secret")
 		case k.Secret != "":
-			if len(k.Secret) < 32 {
-				v.errorf(v.at(&k.Secret, k.Pos), owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
-			}
+			v.hmacSecret(k.Secret, v.at(&k.Secret, k.Pos), owner)
 		default:
 			data, pos, what := []byte(k.Inline), v.at(&k.Inline, k.Pos), "pem"
 			if k.File != "" {
@@ -318,6 +316,13 @@ func (v *validator) policies(c *Config, r *Route, providers, consumers []string)
 // HasAuthentication reports whether any authentication method is set.
 func (p *Policies) HasAuthentication() bool {
 	return p.APIKey != nil || p.JWT != nil || p.BasicAuth != nil || p.Introspection != nil || p.ExtAuth != nil || p.MTLS != nil
+}
+
+// hmacSecret refuses HMAC keys shorter than the hash (RFC 7518 §3.2).
+func (v *validator) hmacSecret(secret string, pos Pos, owner string) {
+	if len(secret) < 32 {
+		v.errorf(pos, owner, "use at least 32 random bytes (RFC 7518 §3.2)", "HMAC secret is too short")
+	}
 }
 
 func (v *validator) absoluteURL(raw string, pos Pos, owner, what string) {

@@ -3,11 +3,11 @@ package gateway
 import (
 	"errors"
 	"net/http"
-	"net/textproto"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -116,7 +116,11 @@ func (a *authChain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if info := reqinfo.FromContext(r.Context()); info != nil {
 			info.Identity = id
 		}
-		dropConnectionListed(r.Header)
+		// Connection-listed headers go now, not in the proxy: removed
+		// after the identity headers are set, a client could use
+		// "Connection: X-Consumer-Name" to strip what the gateway asserts.
+		// Authentication has already seen the request as sent.
+		proxy.StripConnectionListed(r.Header)
 		for _, h := range a.headers {
 			if v := h.value(id); v != "" {
 				r.Header[h.header] = []string{v}
@@ -127,36 +131,6 @@ func (a *authChain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.next.ServeHTTP(w, r)
-}
-
-// dropConnectionListed removes the headers a client named in Connection
-// now, rather than in the proxy: they are hop-by-hop and would be removed
-// anyway, but removed after the identity headers are set, a client could
-// use "Connection: X-Consumer-Name" to strip what the gateway asserts.
-// Authentication has already seen the request as sent.
-func dropConnectionListed(h http.Header) {
-	conn := h["Connection"]
-	if len(conn) == 0 {
-		return
-	}
-	var keep []string
-	for _, v := range conn {
-		for tok := range strings.SplitSeq(v, ",") {
-			tok = textproto.TrimString(tok)
-			switch strings.ToLower(tok) {
-			case "":
-			case "upgrade", "close", "keep-alive":
-				keep = append(keep, tok)
-			default:
-				delete(h, textproto.CanonicalMIMEHeaderKey(tok))
-			}
-		}
-	}
-	if len(keep) == 0 {
-		delete(h, "Connection")
-		return
-	}
-	h["Connection"] = []string{strings.Join(keep, ", ")}
 }
 
 // writeRefusal answers a refused request: a relayed external-auth

@@ -129,7 +129,7 @@ func TestPolicyErr(t *testing.T) {
 		{"ip_filter", "ipfilter: bad prefix", "ip_filter: bad prefix"},
 		{"basic_auth", "bad hash", "basic_auth: bad hash"},
 	} {
-		if got := policyErr(c[0], errors.New(c[1])).Error(); got != c[2] {
+		if got := policyErr(config.Pos{}, c[0], errors.New(c[1])).Error(); got != c[2] {
 			t.Errorf("policyErr(%q, %q) = %q", c[0], c[1], got)
 		}
 	}

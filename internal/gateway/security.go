@@ -41,10 +41,10 @@ import (
 // (a bbolt file or Redis) and JWT providers, whose JWKS caches must not
 // be refetched on every reload.
 type security struct {
-	storeID string // what the open store was opened from
+	// stateID says what store and redis were opened from (see stateID).
+	stateID string
 	store   keystore.Store
 	redis   redis.UniversalClient
-	redisID string
 	jwt     map[string]*jwtauth.Provider // by fingerprint of the issuer config
 	// local is the process's in-memory traffic store (quota counters
 	// persisted under data_dir); opened on first use, closed on shutdown.
@@ -93,11 +93,11 @@ type policySet struct {
 	// jwt are the providers this snapshot uses, by fingerprint; those not
 	// yet running are started when it takes effect.
 	jwt map[string]*jwtauth.Provider
-	// store and storeID are the key store to use (possibly the running one).
+	// store and redis are the key store and Redis client to use (possibly
+	// the running ones), opened from stateID.
+	stateID string
 	store   keystore.Store
-	storeID string
 	redis   redis.UniversalClient
-	redisID string
 	// shared is the Redis traffic store (nil without Redis); local the
 	// process's in-memory one.
 	shared store.Store
@@ -122,7 +122,9 @@ func needsStore(cfg *config.Config) bool {
 	return false
 }
 
-func storeID(cfg *config.Config) string {
+// stateID identifies where shared state lives: the Redis settings, or
+// the bbolt file. Equal ids on reload reuse the open client and store.
+func stateID(cfg *config.Config) string {
 	if cfg.Store != nil && cfg.Store.Redis != nil {
 		b, _ := json.Marshal(cfg.Store.Redis)
 		return "redis:" + string(b)
@@ -183,9 +185,11 @@ func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, erro
 // (reused while its settings are unchanged), the key store and the
 // traffic store.
 func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
-	id := storeID(cfg)
+	id := stateID(cfg)
+	ps.stateID = id
+	reuse := g.sec.stateID == id
 	if cfg.Store != nil && cfg.Store.Redis != nil {
-		if g.sec.redis != nil && g.sec.redisID == id {
+		if reuse && g.sec.redis != nil {
 			ps.redis = g.sec.redis
 		} else {
 			rc, err := redisClient(cfg.Store.Redis)
@@ -194,10 +198,9 @@ func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
 			}
 			ps.redis = rc
 		}
-		ps.redisID = id
 		prefix := cfg.Store.Redis.Prefix
 		if needsStore(cfg) {
-			ps.store, ps.storeID = keystore.NewRedis(ps.redis, prefix), id
+			ps.store = keystore.NewRedis(ps.redis, prefix)
 		}
 		if needsTraffic(cfg) {
 			// Concurrent decisions share round trips (each still its own
@@ -209,24 +212,22 @@ func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
 	if !needsStore(cfg) {
 		return nil
 	}
-	if g.sec.store != nil && g.sec.storeID == id {
-		ps.store, ps.storeID = g.sec.store, id
+	if reuse && g.sec.store != nil {
+		ps.store = g.sec.store
 		return nil
 	}
 	b, err := keystore.OpenBolt(filepath.Join(cfg.DataDir, "keys.db"))
 	if err != nil {
-		return &config.Error{Pos: config.Pos{File: firstFile(cfg)}, Msg: "data_dir: " + err.Error(),
-			Hint: "is another gatehouse process using the same data_dir?"}
+		return dataDirErr(cfg, err)
 	}
-	ps.store, ps.storeID = b, id
+	ps.store = b
 	return nil
 }
 
-func firstFile(cfg *config.Config) string {
-	if len(cfg.Files) > 0 {
-		return cfg.Files[0]
-	}
-	return ""
+// dataDirErr reports a store under data_dir that cannot be opened.
+func dataDirErr(cfg *config.Config, err error) error {
+	return &config.Error{Pos: config.Pos{File: cfg.FirstFile()}, Msg: "data_dir: " + err.Error(),
+		Hint: "is another gatehouse process using the same data_dir?"}
 }
 
 func init() {
@@ -287,7 +288,7 @@ func (ps *policySet) commit(g *Gateway) {
 		// Requests of the old snapshot may still use it.
 		time.AfterFunc(g.cfg.Shutdown.GracePeriod, func() { old.Close() })
 	}
-	g.sec.store, g.sec.storeID, g.sec.redis, g.sec.redisID = ps.store, ps.storeID, ps.redis, ps.redisID
+	g.sec.store, g.sec.redis, g.sec.stateID = ps.store, ps.redis, ps.stateID
 	pub := &published{consumers: ps.consumers, keys: ps.store, adminToken: adminToken(g.cfg), caches: ps.caches,
 		plans: map[string]*config.QuotaRule{}}
 	pub.traffic = ps.local
@@ -342,11 +343,11 @@ func (g *Gateway) closeSecurity() {
 // jwtProvider returns the provider for an issuer config, shared with the
 // running snapshot when the config is unchanged.
 func (g *Gateway) jwtProvider(name string, j *config.JWTIssuer, ps *policySet) (*jwtauth.Provider, error) {
+	// The JSON holds every field, key PEM contents included.
 	b, _ := json.Marshal(struct {
 		Name string
 		*config.JWTIssuer
-		PEM [][]byte
-	}{name, j, keyPEMs(j)})
+	}{name, j})
 	sum := sha256.Sum256(b)
 	fp := hex.EncodeToString(sum[:])
 	if p, ok := ps.jwt[fp]; ok {
@@ -379,14 +380,6 @@ func (g *Gateway) jwtProvider(name string, j *config.JWTIssuer, ps *policySet) (
 	return p, nil
 }
 
-func keyPEMs(j *config.JWTIssuer) [][]byte {
-	var out [][]byte
-	for _, k := range j.Keys {
-		out = append(out, k.PEM)
-	}
-	return out
-}
-
 // routePolicies builds one route's policy chain. The order is fixed
 // (DESIGN.md): IP filter, request limits, CORS, WAF, authentication and
 // authorization, then the route's filters and action. CORS runs before
@@ -399,14 +392,14 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 	if f := p.IPFilter; f != nil {
 		flt, err := ipfilter.New(ipfilter.Config{Allow: f.Allow, Deny: f.Deny})
 		if err != nil {
-			return nil, atPos(f.Pos, policyErr("ip_filter", err))
+			return nil, policyErr(f.Pos, "ip_filter", err)
 		}
 		layers = append(layers, flt.Wrap)
 	}
 	if l := p.RequestLimits; l != nil {
 		lim, err := limits.New(limits.Config{MaxBodyBytes: l.MaxBodyBytes, MaxHeaderCount: l.MaxHeaderCount, MaxHeaderBytes: l.MaxHeaderBytes})
 		if err != nil {
-			return nil, atPos(l.Pos, policyErr("request_limits", err))
+			return nil, policyErr(l.Pos, "request_limits", err)
 		}
 		layers = append(layers, lim.Wrap)
 	}
@@ -417,7 +410,7 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 			MaxAge: c.MaxAge, AllowPrivateNetwork: c.AllowPrivateNetwork,
 		})
 		if err != nil {
-			return nil, atPos(c.Pos, policyErr("cors", err))
+			return nil, policyErr(c.Pos, "cors", err)
 		}
 		layers = append(layers, cc.Wrap)
 	}
@@ -428,7 +421,7 @@ func (g *Gateway) routePolicies(cfg *config.Config, r *config.Route, ps *policyS
 			Logger: g.log,
 		})
 		if err != nil {
-			return nil, atPos(w.Pos, policyErr("waf", err))
+			return nil, policyErr(w.Pos, "waf", err)
 		}
 		layers = append(layers, wf.Wrap)
 	}
@@ -484,7 +477,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		}
 		m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: ps.consumers, RequireMapping: p.MTLS.RequireMapping})
 		if err != nil {
-			return nil, atPos(p.MTLS.Pos, policyErr("mtls", err))
+			return nil, policyErr(p.MTLS.Pos, "mtls", err)
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -504,7 +497,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := apikey.New(apikey.Config{Header: k.Header, Query: k.Query, Cookie: k.Cookie, Static: static,
 			Store: ps.store, Consumers: ps.consumers, HideCredentials: k.HideCredentials, Realm: "gatehouse"})
 		if err != nil {
-			return nil, atPos(k.Pos, policyErr("api_key", err))
+			return nil, policyErr(k.Pos, "api_key", err)
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -520,7 +513,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		if j.Given() {
 			pv, err := g.jwtProvider(r.Name, &j.JWTIssuer, ps)
 			if err != nil {
-				return nil, atPos(j.Pos, policyErr("jwt", err))
+				return nil, policyErr(j.Pos, "jwt", err)
 			}
 			provs = append(provs, pv)
 		}
@@ -528,7 +521,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 			Realm: "gatehouse", RequiredClaims: j.RequiredClaims, RequiredScopes: j.RequiredScopes, ForwardClaims: j.ForwardClaims,
 			KeepAuthorization: j.KeepAuthorization})
 		if err != nil {
-			return nil, atPos(j.Pos, policyErr("jwt", err))
+			return nil, policyErr(j.Pos, "jwt", err)
 		}
 		for _, h := range j.ForwardClaims {
 			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
@@ -541,7 +534,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 			Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: ps.consumers,
 			Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization})
 		if err != nil {
-			return nil, atPos(in.Pos, policyErr("introspection", err))
+			return nil, policyErr(in.Pos, "introspection", err)
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -555,7 +548,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := basicauth.New(basicauth.Config{Users: users, HtpasswdFile: b.HtpasswdFile, Realm: b.Realm,
 			Consumers: ps.consumers, HideCredentials: b.HideCredentials})
 		if err != nil {
-			return nil, atPos(b.Pos, policyErr("basic_auth", err))
+			return nil, policyErr(b.Pos, "basic_auth", err)
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -563,7 +556,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := extauth.New(extauth.Config{URL: e.URL, Timeout: e.Timeout, RequestHeaders: e.RequestHeaders,
 			UpstreamHeaders: e.UpstreamHeaders, ClientHeaders: e.ClientHeaders, SubjectHeader: e.SubjectHeader, Consumers: ps.consumers})
 		if err != nil {
-			return nil, atPos(e.Pos, policyErr("ext_auth", err))
+			return nil, policyErr(e.Pos, "ext_auth", err)
 		}
 		for _, h := range e.UpstreamHeaders {
 			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
@@ -574,7 +567,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		az, err := authz.New(authz.Config{AnyGroups: z.AnyGroups, AllGroups: z.AllGroups, AnyScopes: z.AnyScopes,
 			AllScopes: z.AllScopes, Claims: z.Claims, Consumers: z.Consumers})
 		if err != nil {
-			return nil, atPos(z.Pos, policyErr("authorize", err))
+			return nil, policyErr(z.Pos, "authorize", err)
 		}
 		a.authz = az
 	}
@@ -589,19 +582,22 @@ func appendUnique(s []string, v string) []string {
 }
 
 // policyErr names the policy a construction error belongs to, by its
-// configuration key, without repeating a prefix the package already put
-// there ("jwt: jwt: ...") or leaving the package's own name for it.
-func policyErr(key string, err error) error {
+// configuration key and at its line, without repeating a prefix the
+// package already put there ("jwt: jwt: ...") or leaving the package's
+// own name for it.
+func policyErr(pos config.Pos, key string, err error) error {
 	msg := err.Error()
-	if strings.HasPrefix(msg, key+": ") {
-		return err
-	}
-	for _, own := range []string{"ipfilter: ", "limits: ", "authz: "} {
-		if rest, ok := strings.CutPrefix(msg, own); ok {
-			return fmt.Errorf("%s: %s", key, rest)
+	switch {
+	case strings.HasPrefix(msg, key+": "):
+	default:
+		err = fmt.Errorf("%s: %w", key, err)
+		for _, own := range []string{"ipfilter: ", "limits: ", "authz: "} {
+			if rest, ok := strings.CutPrefix(msg, own); ok {
+				err = fmt.Errorf("%s: %s", key, rest)
+			}
 		}
 	}
-	return fmt.Errorf("%s: %w", key, err)
+	return &positioned{pos, err}
 }
 
 // positioned is a policy error with the line of the policy at fault.
@@ -612,5 +608,3 @@ type positioned struct {
 
 func (p *positioned) Error() string { return p.err.Error() }
 func (p *positioned) Unwrap() error { return p.err }
-
-func atPos(pos config.Pos, err error) error { return &positioned{pos, err} }

@@ -68,14 +68,20 @@ func (e *entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d := time.Since(info.Start)
 	rm.Observe(r.Method, sw.status, d)
-	if ls.log != nil {
-		ls.log.Log(&observe.Entry{
-			Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
-			Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
-			Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: info.UpstreamError,
-			Consumer: info.Identity.Name(),
-		})
+	ls.logRequest(r, info, sw, d, info.UpstreamError)
+}
+
+// logRequest writes the access log line, when the log is on.
+func (ls *listenerState) logRequest(r *http.Request, info *reqinfo.Info, sw *statusWriter, d time.Duration, errText string) {
+	if ls.log == nil {
+		return
 	}
+	ls.log.Log(&observe.Entry{
+		Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
+		Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
+		Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: errText,
+		Consumer: info.Identity.Name(),
+	})
 }
 
 func clientIPString(info *reqinfo.Info) string {
@@ -128,16 +134,9 @@ func (g *Gateway) finishAborted(ls *listenerState, rm *observe.RouteMetrics, sw 
 	ls.inFlight.Dec()
 	d := time.Since(info.Start)
 	rm.Observe(r.Method, sw.status, d)
-	if ls.log != nil {
-		errText := info.UpstreamError
-		if errText == "" {
-			errText = "response aborted"
-		}
-		ls.log.Log(&observe.Entry{
-			Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
-			Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
-			Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: errText,
-			Consumer: info.Identity.Name(),
-		})
+	errText := info.UpstreamError
+	if errText == "" {
+		errText = "response aborted"
 	}
+	ls.logRequest(r, info, sw, d, errText)
 }

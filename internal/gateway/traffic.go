@@ -39,18 +39,13 @@ func (g *Gateway) openLocal(cfg *config.Config, open bool) (store.Store, error) 
 	if g.sec.local != nil {
 		return g.sec.local, nil
 	}
-	maxBytes := int64(256 << 20)
-	if cfg.Store != nil {
-		maxBytes = cfg.Store.CacheMaxBytes
-	}
 	err := os.MkdirAll(cfg.DataDir, 0o700)
 	var m *store.Memory
 	if err == nil {
-		m, err = store.NewMemory(store.MemoryOptions{PersistPath: filepath.Join(cfg.DataDir, "quota.db"), MaxValueBytes: maxBytes})
+		m, err = store.NewMemory(store.MemoryOptions{PersistPath: filepath.Join(cfg.DataDir, "quota.db")})
 	}
 	if err != nil {
-		return nil, &config.Error{Pos: config.Pos{File: firstFile(cfg)}, Msg: "data_dir: " + err.Error(),
-			Hint: "is another gatehouse process using the same data_dir?"}
+		return nil, dataDirErr(cfg, err)
 	}
 	g.sec.local = m
 	return m, nil
@@ -60,13 +55,7 @@ func (g *Gateway) openLocal(cfg *config.Config, open bool) (store.Store, error) 
 // by every route's cache (each has its own namespace) and kept across
 // reloads: an otter cache bounded by store.cache_max_bytes, fixed at first use.
 func (g *Gateway) cacheMemory(cfg *config.Config) cache.Backend {
-	g.cacheOnce.Do(func() {
-		maxBytes := int64(256 << 20)
-		if cfg.Store != nil {
-			maxBytes = cfg.Store.CacheMaxBytes
-		}
-		g.cacheMem = cache.NewMemoryBackend(maxBytes)
-	})
+	g.cacheOnce.Do(func() { g.cacheMem = cache.NewMemoryBackend(cfg.CacheMaxBytes()) })
 	return g.cacheMem
 }
 
@@ -76,11 +65,11 @@ func (g *Gateway) cacheMemory(cfg *config.Config) cache.Backend {
 func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policySet) ([]func(http.Handler) http.Handler, error) {
 	p := r.Policies
 	var layers []func(http.Handler) http.Handler
-	instances := 1
-	if cfg.Store != nil {
-		instances = cfg.Store.Instances
-	}
+	instances := cfg.Instances()
+	// Metric children resolved here, not per request.
+	decisions := g.metrics.Limits(r.Name)
 	if rl := p.RateLimit; rl != nil {
+		storeErrs := g.metrics.StoreErrors(r.Name, "rate_limit")
 		rules := func(rrs []*config.RateRule) ([]ratelimit.Rule, error) {
 			var out []ratelimit.Rule
 			for _, rr := range rrs {
@@ -107,8 +96,8 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			}
 			c := ratelimit.Config{Route: scope, Rules: rs, Local: ps.local, Timeout: rl.Timeout,
 				FailMode: ratelimit.FailMode(rl.Fail), Instances: instances, Headers: rl.Headers, Logger: g.log.With("route", r.Name),
-				OnDecision: func(rule string, allowed bool) { g.metrics.RateLimited(r.Name, rule, allowed) },
-				OnError:    func(error) { g.metrics.StoreError(r.Name, "rate_limit") },
+				OnDecision: decisions.Decision,
+				OnError:    func(error) { storeErrs.Inc() },
 			}
 			if ps.shared != nil && !rl.Local {
 				c.Store = ps.shared
@@ -119,7 +108,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		if len(routeRules) > 0 {
 			l, err := build(r.Name, routeRules)
 			if err != nil {
-				return nil, atPos(rl.Pos, policyErr("rate_limit", err))
+				return nil, policyErr(rl.Pos, "rate_limit", err)
 			}
 			def = l
 		}
@@ -129,7 +118,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 				if len(pl.RateLimits) == 0 {
 					continue
 				}
-				l, err := build("plan-"+pl.Name, pl.RateLimits)
+				l, err := build(planScope(pl.Name), pl.RateLimits)
 				if err != nil {
 					return nil, fmt.Errorf("plan %q: rate_limits: %w", pl.Name, err)
 				}
@@ -141,12 +130,12 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 	if cl := p.ConcurrencyLimit; cl != nil {
 		key, err := ratelimit.ParseKey(cl.Key)
 		if err != nil {
-			return nil, atPos(cl.Pos, policyErr("concurrency_limit", err))
+			return nil, policyErr(cl.Pos, "concurrency_limit", err)
 		}
 		c, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{Route: r.Name, Max: cl.Max, Key: key,
-			OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "concurrency", allowed) }})
+			OnDecision: func(allowed bool) { decisions.Decision("concurrency", allowed) }})
 		if err != nil {
-			return nil, atPos(cl.Pos, policyErr("concurrency_limit", err))
+			return nil, policyErr(cl.Pos, "concurrency_limit", err)
 		}
 		layers = append(layers, c.Wrap)
 	}
@@ -155,6 +144,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		if ps.shared != nil {
 			st = ps.shared
 		}
+		storeErrs := g.metrics.StoreErrors(r.Name, "quota")
 		build := func(scope string, rule *config.QuotaRule) (*quota.Quota, error) {
 			key, err := ratelimit.ParseKey(rule.Key)
 			if err != nil {
@@ -163,14 +153,14 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			return quota.New(quota.Config{Route: r.Name, Limit: rule.Limit, Period: quota.Period(rule.Period), Window: rule.Window,
 				Store: st, Timeout: q.Timeout, FailMode: ratelimit.FailMode(q.Fail), Key: key, Scope: scope,
 				Logger:     g.log.With("route", r.Name),
-				OnDecision: func(allowed bool) { g.metrics.RateLimited(r.Name, "quota", allowed) },
-				OnError:    func(error) { g.metrics.StoreError(r.Name, "quota") }})
+				OnDecision: func(allowed bool) { decisions.Decision("quota", allowed) },
+				OnError:    func(error) { storeErrs.Inc() }})
 		}
 		var def wrapper
 		if q.QuotaRule.Limit != 0 {
 			qq, err := build("route-"+r.Name, &q.QuotaRule)
 			if err != nil {
-				return nil, atPos(q.Pos, policyErr("quota", err))
+				return nil, policyErr(q.Pos, "quota", err)
 			}
 			def = qq
 		}
@@ -180,7 +170,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 				if pl.Quota == nil {
 					continue
 				}
-				qq, err := build("plan-"+pl.Name, pl.Quota)
+				qq, err := build(planScope(pl.Name), pl.Quota)
 				if err != nil {
 					return nil, fmt.Errorf("plan %q: quota: %w", pl.Name, err)
 				}
@@ -199,7 +189,7 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 			KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
 			MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: g.log.With("route", r.Name)})
 		if err != nil {
-			return nil, atPos(ch.Pos, policyErr("cache", err))
+			return nil, policyErr(ch.Pos, "cache", err)
 		}
 		ps.caches[r.Name] = c
 		counters := g.metrics.CacheResults(r.Name, cache.Hit, cache.Miss, cache.Stale, cache.Revalidated, cache.Bypass)
@@ -217,6 +207,10 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 	}
 	return layers, nil
 }
+
+// planScope names the counters a plan's limits and quota share across
+// every route that uses the plan.
+func planScope(plan string) string { return "plan-" + plan }
 
 // wrapper is a policy that wraps a handler (a Limiter, a Quota).
 type wrapper interface {
@@ -281,7 +275,7 @@ func (g *Gateway) trafficAPI(get func() *published) *admin.TrafficAPI {
 			if err != nil {
 				return admin.Usage{}, err
 			}
-			used, reset, err := quota.Usage(ctx, pub.traffic, "plan-"+plan, key, quota.Period(rule.Period), rule.Window, time.Now())
+			used, reset, err := quota.Usage(ctx, pub.traffic, planScope(plan), key, quota.Period(rule.Period), rule.Window, time.Now())
 			return admin.Usage{Consumer: name, Plan: plan, Limit: rule.Limit, Used: used, Period: rule.Period, ResetAt: reset}, err
 		},
 		ResetUsage: func(ctx context.Context, name string) error {
@@ -289,7 +283,7 @@ func (g *Gateway) trafficAPI(get func() *published) *admin.TrafficAPI {
 			if err != nil {
 				return err
 			}
-			return quota.Reset(ctx, pub.traffic, "plan-"+plan, key, quota.Period(rule.Period), rule.Window, time.Now())
+			return quota.Reset(ctx, pub.traffic, planScope(plan), key, quota.Period(rule.Period), rule.Window, time.Now())
 		},
 		Purge: func(ctx context.Context, route, key, prefix string) (int, error) {
 			caches := get().caches

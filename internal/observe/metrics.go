@@ -3,6 +3,9 @@
 package observe
 
 import (
+	"maps"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -176,18 +179,56 @@ func (m *Metrics) Upstream(upstream string) UpstreamCounters {
 	}
 }
 
-// RateLimited counts one limit decision.
-func (m *Metrics) RateLimited(route, rule string, allowed bool) {
-	result := "limited"
-	if allowed {
-		result = "allowed"
-	}
-	m.limitDecisions.WithLabelValues(route, rule, result).Inc()
+// LimitCounters counts one route's limit decisions by rule. Rule names
+// come from the policies (defaults included), so children are resolved on
+// first sight and kept in a copy-on-write map: the request path does one
+// map read and an increment.
+type LimitCounters struct {
+	vec   *prometheus.CounterVec
+	route string
+	mu    sync.Mutex // serialises copies of byRule
+	rules atomic.Pointer[map[string]*[2]prometheus.Counter]
 }
 
-// StoreError counts a request a limit policy decided without its store.
-func (m *Metrics) StoreError(route, policy string) {
-	m.storeErrors.WithLabelValues(route, policy).Inc()
+// Limits returns the route's limit decision counters.
+func (m *Metrics) Limits(route string) *LimitCounters {
+	lc := &LimitCounters{vec: m.limitDecisions, route: route}
+	lc.rules.Store(&map[string]*[2]prometheus.Counter{})
+	return lc
+}
+
+// Decision counts one decision of rule.
+func (lc *LimitCounters) Decision(rule string, allowed bool) {
+	c, ok := (*lc.rules.Load())[rule]
+	if !ok {
+		c = lc.add(rule)
+	}
+	if allowed {
+		c[0].Inc()
+	} else {
+		c[1].Inc()
+	}
+}
+
+func (lc *LimitCounters) add(rule string) *[2]prometheus.Counter {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	old := *lc.rules.Load()
+	if c, ok := old[rule]; ok {
+		return c
+	}
+	c := &[2]prometheus.Counter{lc.vec.WithLabelValues(lc.route, rule, "allowed"), lc.vec.WithLabelValues(lc.route, rule, "limited")}
+	next := make(map[string]*[2]prometheus.Counter, len(old)+1)
+	maps.Copy(next, old)
+	next[rule] = c
+	lc.rules.Store(&next)
+	return c
+}
+
+// StoreErrors returns the counter of requests the route's policy decided
+// without its store.
+func (m *Metrics) StoreErrors(route, policy string) prometheus.Counter {
+	return m.storeErrors.WithLabelValues(route, policy)
 }
 
 // CacheResults returns the route's cache counters by X-Cache value,

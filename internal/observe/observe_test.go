@@ -84,3 +84,21 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("failed request line %s", lines[1])
 	}
 }
+
+func TestLimitCounters(t *testing.T) {
+	m := NewMetrics()
+	lc := m.Limits("api")
+	lc.Decision("10-per-1s", true)
+	lc.Decision("10-per-1s", false)
+	lc.Decision("10-per-1s", false)
+	lc.Decision("quota", true)
+	for series, want := range map[[2]string]float64{{"10-per-1s", "allowed"}: 1, {"10-per-1s", "limited"}: 2, {"quota", "allowed"}: 1} {
+		if got := testutil.ToFloat64(m.limitDecisions.WithLabelValues("api", series[0], series[1])); got != want {
+			t.Errorf("%v = %v, want %v", series, got, want)
+		}
+	}
+	m.StoreErrors("api", "quota").Inc()
+	if got := testutil.ToFloat64(m.storeErrors.WithLabelValues("api", "quota")); got != 1 {
+		t.Errorf("store errors %v", got)
+	}
+}

@@ -26,24 +26,61 @@ var hopHeaders = [...]string{
 // every header named in Connection. The caller sets its own headers
 // afterwards, so "Connection: X-Forwarded-For" cannot remove them.
 func removeHopByHop(h http.Header) {
-	for _, v := range h["Connection"] {
+	StripConnectionListed(h)
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+}
+
+// StripConnectionListed deletes every header h's Connection header names
+// and drops those names from Connection, keeping only keep-alive, close
+// and upgrade (RFC 9110 §7.6.1). Code that sets headers on a request
+// before the proxy sees it (the gateway's identity headers) calls it
+// first, so a client's "Connection: X-Consumer-Name" cannot make the
+// proxy's own stripping remove what the gateway asserted. It allocates
+// only when Connection names something other than those three.
+func StripConnectionListed(h http.Header) {
+	listed := false
+	eachToken(h["Connection"], func(tok string) {
+		if !standardConnectionToken(tok) {
+			h.Del(tok)
+			listed = true
+		}
+	})
+	if !listed {
+		return
+	}
+	var keep []string
+	eachToken(h["Connection"], func(tok string) {
+		if standardConnectionToken(tok) {
+			keep = append(keep, tok)
+		}
+	})
+	if len(keep) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(keep, ", ")}
+}
+
+// standardConnectionToken reports the tokens that name no header to
+// strip: keep-alive and close are connection options, and Upgrade is a
+// hop header removed on its own. Recognising them avoids canonicalising
+// (allocating) a lower-case token on every keep-alive request.
+func standardConnectionToken(tok string) bool {
+	return strings.EqualFold(tok, "keep-alive") || strings.EqualFold(tok, "close") || strings.EqualFold(tok, "upgrade")
+}
+
+// eachToken calls f with every non-empty token of comma-separated values.
+func eachToken(values []string, f func(string)) {
+	for _, v := range values {
 		for v != "" {
 			var tok string
 			tok, v, _ = strings.Cut(v, ",")
-			tok = textproto.TrimString(tok)
-			switch {
-			case tok == "":
-			case strings.EqualFold(tok, "keep-alive"), strings.EqualFold(tok, "close"), strings.EqualFold(tok, "upgrade"):
-				// The common tokens: deleted below or not a header at
-				// all. Skipping them avoids canonicalising (allocating)
-				// a lower-case token on every keep-alive request.
-			default:
-				h.Del(tok)
+			if tok = textproto.TrimString(tok); tok != "" {
+				f(tok)
 			}
 		}
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
 	}
 }
 
