@@ -1,12 +1,9 @@
 package h1server
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -28,14 +25,13 @@ type closeWatch struct {
 	ctx     *reqCtx       // what to cancel when the client goes away
 	running bool          // a read is in flight
 	done    chan struct{} // closed when that read returned
-	got     [1]byte       // a byte the read took (a pipelined request)
-	gotN    int
 }
 
 // armWatch watches the connection for a close while the handler of a
 // bodiless request runs, once watchDelay has passed. Only when nothing
 // is buffered: a pipelined request already read means the client is
-// there, and reading more would reorder it.
+// there. While armed, nothing else touches the connection's reader: the
+// request has no body, and hijack disarms first.
 func (c *conn) armWatch(ctx *reqCtx) {
 	if c.rb.br.Buffered() > 0 {
 		return
@@ -51,13 +47,17 @@ func (c *conn) armWatch(ctx *reqCtx) {
 	}
 }
 
-// runWatch reads one byte: EOF or a reset means the client is gone and
-// the request is canceled; a byte is kept for the next request; a timeout
-// is the server aborting the watch (or a handler's own deadline).
+// runWatch peeks at the connection's reader: EOF or a reset means the
+// client is gone and the request is canceled; a byte that arrives (a
+// pipelined request) stays in the buffer for the next request, as
+// awaitRequest's own Peek would leave it; a timeout is the server aborting
+// the watch (or a handler's own deadline).
 func (c *conn) runWatch() {
 	w := &c.watch
 	w.mu.Lock()
-	if !w.armed {
+	// running: a late firing for an earlier request may already have
+	// taken this one's watch; a second reader must not start.
+	if !w.armed || w.running {
 		w.mu.Unlock()
 		return
 	}
@@ -65,22 +65,15 @@ func (c *conn) runWatch() {
 	ctx := w.ctx
 	w.mu.Unlock()
 
-	n, err := c.nc.Read(w.got[:])
-	w.gotN = n
-	if n == 0 && err != nil && !isTimeout(err) {
+	var ne net.Error
+	if _, err := c.rb.br.Peek(1); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 		ctx.cancel(context.Canceled)
 	}
 	close(w.done)
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
 // disarmWatch ends the watch when the handler returns (or hijacks): it
-// stops the timer or aborts the read in flight, and puts back a byte the
-// read took.
+// stops the timer or aborts the read in flight.
 func (c *conn) disarmWatch() {
 	w := &c.watch
 	w.mu.Lock()
@@ -104,10 +97,4 @@ func (c *conn) disarmWatch() {
 	w.mu.Lock()
 	w.running = false
 	w.mu.Unlock()
-	if w.gotN > 0 {
-		// Rare: the next request began arriving during a slow handler.
-		b := []byte{w.got[0]}
-		w.gotN = 0
-		c.rb.br.Reset(io.MultiReader(bytes.NewReader(b), c.nc))
-	}
 }

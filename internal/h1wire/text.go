@@ -12,9 +12,6 @@ var tokenTable = func() (t [256]bool) {
 	return t
 }()
 
-// IsTokenChar reports whether c is an RFC 9110 tchar.
-func IsTokenChar(c byte) bool { return tokenTable[c] }
-
 // IsToken reports whether s is a non-empty RFC 9110 token.
 func IsToken(s string) bool {
 	if s == "" {

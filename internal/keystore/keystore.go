@@ -11,6 +11,7 @@
 package keystore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -123,14 +125,5 @@ func newID() (string, error) {
 
 // cmpKeys orders keys by Created, then ID so the order is total.
 func cmpKeys(a, b Key) int {
-	if c := a.Created.Compare(b.Created); c != 0 {
-		return c
-	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
-	}
-	return 0
+	return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
 }

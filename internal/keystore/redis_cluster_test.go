@@ -9,37 +9,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// newClusterClient builds a client as gateway.redisClient does from a
-// config with several addresses: a ClusterClient honouring context
-// deadlines.
-func newClusterClient(t testing.TB, cluster *redistest.Cluster) *redis.ClusterClient {
-	t.Helper()
-	u := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:                 cluster.Addrs,
-		ContextTimeoutEnabled: true,
-	})
-	t.Cleanup(func() { _ = u.Close() })
-	c, ok := u.(*redis.ClusterClient)
-	if !ok {
-		t.Fatalf("NewUniversalClient with %d addrs made a %T, not a *redis.ClusterClient", len(cluster.Addrs), u)
-	}
-	return c
-}
-
 // clusterHarness runs the shared behaviours on a Cluster; every store,
 // peer and reopened store has its own client, as separate gateway
 // instances would.
 func clusterHarness(cluster *redistest.Cluster) harness {
 	return harness{
 		open: func(t *testing.T) Store {
-			return NewRedis(newClusterClient(t, cluster), "test:"+t.Name()+":")
+			return NewRedis(cluster.Client(t), "test:"+t.Name()+":")
 		},
 		reopen: func(t *testing.T, s Store) Store {
 			s.Close()
-			return NewRedis(newClusterClient(t, cluster), s.(*Redis).prefix)
+			return NewRedis(cluster.Client(t), s.(*Redis).prefix)
 		},
 		peer: func(t *testing.T, s Store) Store {
-			return NewRedis(newClusterClient(t, cluster), s.(*Redis).prefix)
+			return NewRedis(cluster.Client(t), s.(*Redis).prefix)
 		},
 	}
 }
@@ -55,9 +38,9 @@ func TestRedisCluster(t *testing.T) {
 // testClusterSpread: a consumer's keys live on several masters, apart
 // from its index, and List, Lookup and Revoke still find them all.
 func testClusterSpread(t *testing.T, cluster *redistest.Cluster) {
-	c := newClusterClient(t, cluster)
+	c := cluster.Client(t)
 	s := NewRedis(c, "spread:")
-	peer := NewRedis(newClusterClient(t, cluster), "spread:")
+	peer := NewRedis(cluster.Client(t), "spread:")
 	ctx := context.Background()
 	plains := map[string]string{} // id → plain
 	nodes := map[string]bool{}
@@ -108,7 +91,7 @@ func TestRedisHalfRevokedKeyRecovers(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
 	for name, c := range map[string]redis.UniversalClient{
 		"Standalone": newClient(t, srv.Addr),
-		"Cluster":    newClusterClient(t, cluster),
+		"Cluster":    cluster.Client(t),
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := NewRedis(c, "half:")

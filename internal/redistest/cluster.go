@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // clusterTimeout bounds redis-cli --cluster create and the wait for
@@ -125,11 +127,20 @@ func clusterInfo(s string) map[string]string {
 	return m
 }
 
-// tailBytes bounds command output for error messages.
-func tailBytes(b []byte) string {
-	const max = 2048
-	if len(b) > max {
-		b = b[len(b)-max:]
+// Client returns a client on the cluster built as the gateway builds one
+// from a configuration with several addresses (redis.NewUniversalClient,
+// which makes a ClusterClient, honouring context deadlines). It is
+// closed in t.Cleanup.
+func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	u := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 c.Addrs,
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { _ = u.Close() })
+	cc, ok := u.(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("redistest: NewUniversalClient with %d addrs made a %T, not a *redis.ClusterClient", len(c.Addrs), u)
 	}
-	return string(b)
+	return cc
 }

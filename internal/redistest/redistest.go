@@ -292,6 +292,11 @@ func tail(path string) string {
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
+	return tailBytes(b)
+}
+
+// tailBytes bounds command output and logs for error messages.
+func tailBytes(b []byte) string {
 	const max = 2048
 	if len(b) > max {
 		b = b[len(b)-max:]

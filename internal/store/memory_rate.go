@@ -50,7 +50,8 @@ func (m *Memory) AllowN(_ context.Context, key string, l Limit, n int64) (RateRe
 	if st == &scratch && r.Allowed && n > 0 {
 		// Clone: the caller may have built key in a reused buffer.
 		rk.key = strings.Clone(key)
-		sh.rates[rk] = &rateState{tat: scratch.tat, win: scratch.win, cur: scratch.cur, prev: scratch.prev, expires: scratch.expires}
+		kept := scratch // scratch itself stays on the stack
+		sh.rates[rk] = &kept
 	}
 	return r, nil
 }

@@ -20,22 +20,6 @@ import (
 // (gateway.redisClient): redis.NewUniversalClient with several Addrs,
 // which makes a ClusterClient, and ContextTimeoutEnabled.
 
-// newClusterClient returns a UniversalClient on cluster, as the gateway
-// makes one from a config with several addresses.
-func newClusterClient(t testing.TB, cluster *redistest.Cluster) *redis.ClusterClient {
-	t.Helper()
-	u := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:                 cluster.Addrs,
-		ContextTimeoutEnabled: true,
-	})
-	t.Cleanup(func() { _ = u.Close() })
-	c, ok := u.(*redis.ClusterClient)
-	if !ok {
-		t.Fatalf("NewUniversalClient with %d addrs made a %T, not a *redis.ClusterClient", len(cluster.Addrs), u)
-	}
-	return c
-}
-
 // spreadKeys returns n keys "<base><i>" whose Redis keys (under the
 // default prefix, with suffix) land on every master of c, so a test on
 // them covers every node.
@@ -64,7 +48,7 @@ func clusterStores(t *testing.T, cluster *redistest.Cluster, opt RedisOption) ([
 	var stores []*Redis
 	var first *redis.ClusterClient
 	for i := range 3 {
-		c := newClusterClient(t, cluster)
+		c := cluster.Client(t)
 		if i == 0 {
 			first = c
 		}

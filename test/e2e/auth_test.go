@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -40,13 +41,7 @@ func TestAuthJWTWithJWKS(t *testing.T) {
 	idp := newAuthJWKS(t)
 	idp.publish(authJWK{"k1", "RS256", &rsaKey.PublicKey})
 	addr := freeAddr(t)
-	g := authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	g := authStart(t, oneUpstream(addr, be.url, `
 routes:
   - name: api
     backend: {upstream: be}
@@ -59,7 +54,7 @@ routes:
         leeway: 5s
         required_scopes: [read]
         forward_claims: {email: X-User-Email}
-`, addr, be.url, idp.url, window))
+`, idp.url, window))
 	c := httpClient(t)
 	base := "http://" + addr + "/api/thing"
 
@@ -209,13 +204,7 @@ func TestAuthSpoofedIdentityHeaders(t *testing.T) {
 	be := newBackend(t, "spoofbe")
 	addr := freeAddr(t)
 	const bobKey = "bob-key-0123456789abcdef"
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 consumers:
   - name: bob
     groups: [users]
@@ -231,7 +220,7 @@ routes:
     backend: {upstream: be}
     policies:
       api_key: {}
-`, addr, be.url, authSHA256(bobKey)))
+`, authSHA256(bobKey)))
 	c := httpClient(t)
 	forged := []string{"X-Consumer-Name", "admin", "X-Consumer-Groups", "admins", "X-Auth-Method", "mtls",
 		"x-consumer-name", "root"}
@@ -271,13 +260,7 @@ func TestAuthConnectionHeaderCannotStripCredentials(t *testing.T) {
 	be := newBackend(t, "connbe")
 	addr := freeAddr(t)
 	const key = "conn-key-0123456789abcdef"
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 consumers:
   - name: carol
     groups: [staff]
@@ -297,7 +280,7 @@ routes:
       api_key: {}
       jwt:
         secret: conn-test-hmac-secret-0123456789abcdef
-`, addr, be.url, authSHA256(key)))
+`, authSHA256(key)))
 	req := func(path string, lines ...string) string {
 		return "GET " + path + " HTTP/1.1\r\nHost: conn.test\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
 	}
@@ -335,14 +318,8 @@ func TestAuthAPIKeys(t *testing.T) {
 	be := newBackend(t, "keybe")
 	addr := freeAddr(t)
 	const static = "static-key-0123456789abcdef"
-	g := authStart(t, fmt.Sprintf(`
+	g := authStart(t, oneUpstream(addr, be.url, `
 data_dir: %s
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
 consumers:
   - name: alice
     api_keys: [{key_hash: %s}]
@@ -352,7 +329,7 @@ routes:
     backend: {upstream: be}
     policies:
       api_key: {}
-`, t.TempDir(), addr, be.url, authSHA256(static)))
+`, t.TempDir(), authSHA256(static)))
 	c := httpClient(t)
 	url := "http://" + addr + "/keys"
 	withKey := func(k string) (*http.Response, string) { return get(t, c, url, "", "X-Api-Key", k) }
@@ -407,17 +384,11 @@ routes:
 	// its revocation.
 	k2 := authIssueKey(t, c, g, "dave")
 	accepted("second issued key", k2.Key, "dave")
-	if code := g.stop(); code != 0 {
-		t.Fatalf("gateway exited with %d on SIGTERM", code)
-	}
 	g = authRestart(t, g)
 	accepted("issued key after a restart", k2.Key, "dave")
 	refused("key revoked before the restart", k.Key)
 	authRevokeKey(t, c, g, k2)
 	refused("revoked key", k2.Key)
-	if code := g.stop(); code != 0 {
-		t.Fatalf("gateway exited with %d on SIGTERM", code)
-	}
 	g = authRestart(t, g)
 	refused("key revoked before the second restart", k2.Key)
 	accepted("configured key after restarts", static, "alice")
@@ -431,15 +402,9 @@ func TestAuthSharedRedisKeyStore(t *testing.T) {
 	rd := redistest.Start(t)
 	be := newBackend(t, "redisbe")
 	cfg := func(addr string) string {
-		return fmt.Sprintf(`
+		return oneUpstream(addr, be.url, `
 store:
   redis: {addrs: [%s]}
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
 consumers:
   - name: erin
 routes:
@@ -447,7 +412,7 @@ routes:
     backend: {upstream: be}
     policies:
       api_key: {}
-`, rd.Addr, addr, be.url)
+`, rd.Addr)
 	}
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	gA := authStart(t, cfg(addrA))
@@ -514,13 +479,7 @@ func TestAuthIntrospection(t *testing.T) {
 	}))
 	t.Cleanup(as.Close)
 	addr := freeAddr(t)
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 routes:
   - name: api
     backend: {upstream: be}
@@ -530,7 +489,7 @@ routes:
         client_id: gatehouse
         client_secret: intro-secret
         required_scopes: [read]
-`, addr, be.url, as.URL))
+`, as.URL))
 	c := httpClient(t)
 	call := func(tok string) (*http.Response, string) {
 		return get(t, c, "http://"+addr+"/intro", "", "Authorization", "Bearer "+tok)
@@ -576,13 +535,7 @@ func TestAuthBasic(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 consumers:
   - name: frank
     basic_auth: {username: frank, password_hash: "%s"}
@@ -591,18 +544,11 @@ routes:
     backend: {upstream: be}
     policies:
       basic_auth: {realm: staff}
-`, addr, be.url, hash))
+`, hash))
 	c := httpClient(t)
 	call := func(user, pass string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", "http://"+addr+"/basic", nil)
-		req.SetBasicAuth(user, pass)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		// What req.SetBasicAuth would set.
+		return get(t, c, "http://"+addr+"/basic", "", "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 	}
 
 	resp, body := call("frank", "correct horse")
@@ -662,13 +608,7 @@ func TestAuthExternal(t *testing.T) {
 	}))
 	t.Cleanup(svc.Close)
 	addr := freeAddr(t)
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 routes:
   - name: api
     backend: {upstream: be}
@@ -678,7 +618,7 @@ routes:
         timeout: 300ms
         request_headers: [X-Token]
         upstream_headers: [X-User-Id]
-`, addr, be.url, svc.URL))
+`, svc.URL))
 	c := httpClient(t)
 	url := "http://" + addr + "/ext"
 
@@ -753,15 +693,8 @@ routes:
 	url := "https://" + addr + "/mtls"
 
 	alice := authTLSClient(t, pki.pool, pki.clientCert(t, "alice"))
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("X-Consumer-Name", "admin")
-	resp, err := alice.Do(req)
-	if err != nil {
-		t.Fatalf("client certificate CN=alice: %v", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	rep := authEcho(t, "client certificate CN=alice", resp, string(b))
+	resp, body := get(t, alice, url, "", "X-Consumer-Name", "admin")
+	rep := authEcho(t, "client certificate CN=alice", resp, body)
 	authWantHeader(t, "CN=alice", rep, "X-Consumer-Name", "alice")
 	authWantHeader(t, "CN=alice", rep, "X-Consumer-Groups", "ops")
 	authWantHeader(t, "CN=alice", rep, "X-Auth-Method", "mtls")
@@ -799,13 +732,7 @@ func TestAuthAuthorizeGroups(t *testing.T) {
 	be := newBackend(t, "authzbe")
 	addr := freeAddr(t)
 	const adminKey, userKey = "admin-key-0123456789abcdef", "user-key-0123456789abcdef"
-	authStart(t, fmt.Sprintf(`
-listeners:
-  - name: web
-    address: %s
-upstreams:
-  - name: be
-    targets: [{url: %s}]
+	authStart(t, oneUpstream(addr, be.url, `
 consumers:
   - name: gina
     groups: [staff, admins]
@@ -819,7 +746,7 @@ routes:
     policies:
       api_key: {}
       authorize: {any_groups: [admins]}
-`, addr, be.url, authSHA256(adminKey), authSHA256(userKey)))
+`, authSHA256(adminKey), authSHA256(userKey)))
 	c := httpClient(t)
 	u := "http://" + addr + "/admin/panel"
 

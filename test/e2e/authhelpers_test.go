@@ -12,6 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -27,11 +29,17 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Helpers of the identity tests (auth_test.go). Every name starts with
+// Helpers of the identity tests (auth_test.go), which the edge, traffic
+// and disconnect tests use too. Every name but oneUpstream starts with
 // "auth" so the files of other test areas cannot collide with them.
 
 // authAdminToken protects the admin API of the gateways these tests run.
 const authAdminToken = "e2e-admin-token-0123456789abcdef"
+
+// authAdminTail is the harness's adminTail with authAdminToken.
+func authAdminTail(admin string) string {
+	return adminTail(admin) + "  token: " + authAdminToken + "\n"
+}
 
 // authStart writes yaml plus an admin section with authAdminToken to a
 // fresh directory and runs the gateway on it. The harness's startGateway
@@ -40,17 +48,41 @@ func authStart(t *testing.T, yaml string) *gw {
 	t.Helper()
 	admin := freeAddr(t)
 	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	full := yaml + "\nadmin:\n  address: " + admin + "\n  token: " + authAdminToken + "\n"
-	if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(yaml+authAdminTail(admin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return startGatewayFile(t, gatehouseBin, path, admin)
 }
 
-// authRestart starts a new gateway process on g's configuration file
-// (and so on its data_dir) once g has stopped.
+// authRewrite is g.rewrite for a gateway started by authStart: it keeps
+// the admin token.
+func authRewrite(t *testing.T, g *gw, yaml string) {
+	t.Helper()
+	tmp := g.cfgPath + ".tmp"
+	if err := os.WriteFile(tmp, []byte(yaml+authAdminTail(g.admin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, g.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// oneUpstream is the YAML of a plain HTTP listener "web" at addr and an
+// upstream "be" with the one target url, followed by format (routes and
+// anything else) formatted with args.
+func oneUpstream(addr, url, format string, args ...any) string {
+	return fmt.Sprintf("listeners:\n  - {name: web, address: \"%s\"}\nupstreams:\n  - {name: be, targets: [{url: \"%s\"}]}\n", addr, url) +
+		fmt.Sprintf(format, args...)
+}
+
+// authRestart stops g with SIGTERM, failing unless it exits 0, and starts
+// a new gateway process on its configuration file (and so on its
+// data_dir).
 func authRestart(t *testing.T, g *gw) *gw {
 	t.Helper()
+	if code := g.stop(); code != 0 {
+		t.Fatalf("gateway exited with %d on SIGTERM", code)
+	}
 	return startGatewayFile(t, gatehouseBin, g.cfgPath, g.admin)
 }
 
@@ -108,11 +140,29 @@ func authWantHeader(t *testing.T, what string, rep echoReply, name, want string)
 // authAdmin calls the admin API with the given bearer token ("" for none).
 func authAdmin(t *testing.T, c *http.Client, g *gw, method, path, token string) (*http.Response, string) {
 	t.Helper()
-	var hdr []string
-	if token != "" {
-		hdr = []string{"Authorization", "Bearer " + token}
+	return authAdminBody(t, c, g, method, path, token, "")
+}
+
+// authAdminBody is authAdmin with a request body ("" for none).
+func authAdminBody(t *testing.T, c *http.Client, g *gw, method, path, token, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+g.admin+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return do(t, c, method, "http://"+g.admin+path, "", hdr...)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("admin %s %s: %v", method, path, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("admin %s %s: reading body: %v", method, path, err)
+	}
+	return resp, string(b)
 }
 
 // authIssuedKey is the admin API's answer to a key issuance.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -14,15 +13,11 @@ import (
 func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	b := newBackend(t, "b")
 	addr := freeAddr(t)
-	startGateway(t, fmt.Sprintf(`
-listeners:
-  - {name: public, address: "%s"}
-upstreams:
-  - {name: b, targets: [{url: "%s"}]}
+	startGateway(t, oneUpstream(addr, b.url, `
 routes:
   - name: all
-    backend: {upstream: b}
-`, addr, b.url))
+    backend: {upstream: be}
+`))
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

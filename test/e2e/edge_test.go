@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -75,26 +73,22 @@ routes:
 func TestEdgePathTricksCannotReachProtectedRoute(t *testing.T) {
 	b := newBackend(t, "b")
 	addr := freeAddr(t)
-	startGateway(t, fmt.Sprintf(`
-listeners:
-  - {name: public, address: "%s"}
+	startGateway(t, oneUpstream(addr, b.url, `
 consumers:
   - name: ops
     metadata: {team: platform}
     api_keys: [{key_hash: "%s"}]
-upstreams:
-  - {name: b, targets: [{url: "%s"}]}
 routes:
   - name: admin
     match: {path: {prefix: /admin}}
-    backend: {upstream: b}
+    backend: {upstream: be}
     policies:
       api_key: {}
       consumer_headers: {X-Team: metadata.team, X-Consumer-Name: name}
   - name: public
     match: {path: {prefix: /}}
-    backend: {upstream: b}
-`, addr, sha256hex("ops-key-0123456789abcdef"), b.url))
+    backend: {upstream: be}
+`, authSHA256("ops-key-0123456789abcdef")))
 	tricks := []string{"/admin", "//admin", "/%61dmin", "/%61%64%6d%69%6e/x", "/public/../admin", "/public/%2e%2e/admin",
 		"/./admin", "/admin%2f..", "/admin%2F../x", "/public/..%2fadmin", "/ADMIN/../admin", "/admin/./"}
 	for _, p := range tricks {
@@ -125,23 +119,19 @@ routes:
 func TestEdgeWAF(t *testing.T) {
 	b := newBackend(t, "b")
 	addr := freeAddr(t)
-	g := startGateway(t, fmt.Sprintf(`
-listeners:
-  - {name: public, address: "%s"}
-upstreams:
-  - {name: b, targets: [{url: "%s"}]}
+	g := startGateway(t, oneUpstream(addr, b.url, `
 routes:
   - name: guarded
     match: {path: {prefix: /guarded}}
-    backend: {upstream: b}
+    backend: {upstream: be}
     policies:
       waf: {}
   - name: watched
     match: {path: {prefix: /watched}}
-    backend: {upstream: b}
+    backend: {upstream: be}
     policies:
       waf: {mode: detect}
-`, addr, b.url))
+`))
 	c := httpClient(t)
 	attacks := map[string]string{
 		"sqli":  "/guarded/items?id=" + url.QueryEscape("1' OR '1'='1"),
@@ -167,7 +157,7 @@ routes:
 		t.Errorf("%d blocked requests reached the backend", n)
 	}
 	if !g.waitLog(`"waf blocked"`, 0) || !strings.Contains(g.logs(), "942100") {
-		t.Errorf("no audit line naming the SQL injection rule:\n%s", tail(g.logs(), 5))
+		t.Errorf("no audit line naming the SQL injection rule (the gateway log is printed at cleanup)")
 	}
 
 	clean := `{"name":"Ada","tags":["a","b"]}`
@@ -201,17 +191,13 @@ routes:
 func TestEdgeCORS(t *testing.T) {
 	b := newBackend(t, "b")
 	addr := freeAddr(t)
-	startGateway(t, fmt.Sprintf(`
-listeners:
-  - {name: public, address: "%s"}
+	startGateway(t, oneUpstream(addr, b.url, `
 consumers:
   - name: web
     api_keys: [{key_hash: "%s"}]
-upstreams:
-  - {name: b, targets: [{url: "%s"}]}
 routes:
   - name: api
-    backend: {upstream: b}
+    backend: {upstream: be}
     policies:
       api_key: {}
       cors:
@@ -222,7 +208,7 @@ routes:
         expose_headers: [X-Request-Id]
         allow_credentials: true
         max_age: 10m
-`, addr, sha256hex("web-key-0123456789abcdef"), b.url))
+`, authSHA256("web-key-0123456789abcdef")))
 	c := httpClient(t)
 	pre := func(origin, method string) *http.Response {
 		resp, _ := do(t, c, "OPTIONS", "http://"+addr+"/things", "", "Origin", origin,
@@ -267,17 +253,13 @@ routes:
 func TestEdgeRequestLimits(t *testing.T) {
 	b := newBackend(t, "b")
 	addr := freeAddr(t)
-	startGateway(t, fmt.Sprintf(`
-listeners:
-  - {name: public, address: "%s"}
-upstreams:
-  - {name: b, targets: [{url: "%s"}]}
+	startGateway(t, oneUpstream(addr, b.url, `
 routes:
   - name: api
-    backend: {upstream: b}
+    backend: {upstream: be}
     policies:
       request_limits: {max_body_bytes: 1KiB, max_header_count: 20, max_header_bytes: 4KiB}
-`, addr, b.url))
+`))
 	big := strings.Repeat("x", 2048)
 	resp, _ := rawExchange(t, addr, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n"+big)
 	if resp.StatusCode != 413 || !isProblem(resp) {
@@ -297,9 +279,4 @@ routes:
 	if resp, _ := rawExchange(t, addr, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789"); resp.StatusCode != 200 {
 		t.Errorf("small body: %d", resp.StatusCode)
 	}
-}
-
-func sha256hex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
 }

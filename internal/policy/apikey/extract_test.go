@@ -1,11 +1,13 @@
 package apikey
 
 import (
-	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
+	"github.com/gatehouse/gatehouse/internal/query"
 )
 
 func TestQueryValue(t *testing.T) {
@@ -47,7 +49,7 @@ func FuzzQueryValue(f *testing.F) {
 		if got != want || ok != wantOK {
 			t.Fatalf("query.Value(%q, %q) = %q, %v; ParseQuery says %q, %v", raw, name, got, ok, want, wantOK)
 		}
-		rest := removeQuery(raw, name)
+		rest := credential.RemoveQuery(raw, name)
 		if _, ok := query.Value(rest, name); ok {
 			t.Fatalf("removeQuery(%q, %q) = %q still has the parameter", raw, name, rest)
 		}

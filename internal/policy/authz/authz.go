@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // Config lists a route's requirements. Every non-empty one must hold;
@@ -47,7 +48,6 @@ type Authz struct {
 
 type claimRule struct {
 	name   string
-	path   []string // name split at dots, nil without dots
 	values []string
 }
 
@@ -77,11 +77,7 @@ func New(cfg Config) (*Authz, error) {
 		if len(values) == 0 {
 			return nil, fmt.Errorf("authz: claims[%q]: no accepted values", name)
 		}
-		r := claimRule{name: name, values: values}
-		if strings.Contains(name, ".") {
-			r.path = strings.Split(name, ".")
-		}
-		a.claims = append(a.claims, r)
+		a.claims = append(a.claims, claimRule{name: name, values: values})
 	}
 	// Map order is random; a fixed order keeps refusals reproducible.
 	slices.SortFunc(a.claims, func(x, y claimRule) int { return strings.Compare(x.name, y.name) })
@@ -115,11 +111,8 @@ func scopes(field string, ss []string) ([]string, error) {
 		if s == "" {
 			return nil, fmt.Errorf("authz: %s[%d]: empty scope", field, i)
 		}
-		for j := 0; j < len(s); j++ {
-			// NQCHAR = %x21 / %x23-5B / %x5D-7E: no space, '"' or '\'.
-			if c := s[j]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-				return nil, fmt.Errorf("authz: %s[%d]: %q is not a valid scope", field, i, s)
-			}
+		if !credential.ValidScope(s) {
+			return nil, fmt.Errorf("authz: %s[%d]: %q is not a valid scope", field, i, s)
 		}
 	}
 	return ss, nil
@@ -129,7 +122,7 @@ func challenge(ss []string) string {
 	if len(ss) == 0 {
 		return ""
 	}
-	return `Bearer error="insufficient_scope", scope="` + strings.Join(ss, " ") + `"`
+	return credential.InsufficientScope("Bearer", ss)
 }
 
 // Check returns nil when id may pass. A nil id gets a 401 *identity.Error
@@ -171,7 +164,7 @@ func (a *Authz) Check(id *identity.Identity) error {
 	}
 	for i := range a.claims {
 		r := &a.claims[i]
-		if !r.match(id.Claims) {
+		if v, ok := identity.LookupClaim(id.Claims, r.name); !ok || !identity.ClaimMatches(v, r.values) {
 			return forbidden("a required claim is missing or has a value not allowed", "", "claim %q", r.name)
 		}
 	}

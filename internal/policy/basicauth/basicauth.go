@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 const (
@@ -101,12 +102,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if realm == "" {
 		realm = defaultRealm
 	}
-	if !quotable(realm) {
+	if !credential.Quotable(realm) {
 		return nil, fmt.Errorf("realm %q must not contain quotes, backslashes or control characters", realm)
 	}
 	a := &Authenticator{
 		users:     make(map[string]account, len(users)),
-		challenge: `Basic realm="` + realm + `", charset="UTF-8"`,
+		challenge: credential.WithParam(credential.Challenge("Basic", realm), "charset", "UTF-8"),
 		hide:      cfg.HideCredentials,
 		now:       time.Now,
 		compare:   bcrypt.CompareHashAndPassword,
@@ -198,11 +199,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 // identity.ErrNoCredentials when the value is empty or not Basic, and
 // another error when it is Basic but malformed.
 func credentials(h string) (user, password string, err error) {
-	scheme, rest, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	rest, ok := credential.AuthScheme(h, "Basic")
+	if !ok {
 		return "", "", identity.ErrNoCredentials
 	}
-	rest = strings.TrimLeft(rest, " ")
 	if rest == "" {
 		return "", "", errors.New("empty credentials")
 	}
@@ -213,19 +213,9 @@ func credentials(h string) (user, password string, err error) {
 	if err != nil {
 		return "", "", errors.New("credentials are not base64")
 	}
-	user, password, ok := strings.Cut(string(raw), ":")
+	user, password, ok = strings.Cut(string(raw), ":")
 	if !ok {
 		return "", "", errors.New("credentials lack a colon")
 	}
 	return user, password, nil
-}
-
-// quotable reports whether s can be put in a quoted-string as it is.
-func quotable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }

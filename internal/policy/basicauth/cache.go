@@ -2,8 +2,9 @@ package basicauth
 
 import (
 	"crypto/sha256"
-	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // verifiedCache remembers recent successful verifications so that bcrypt,
@@ -14,20 +15,15 @@ import (
 // password: the cache never holds a password, and its keys cannot be
 // matched against a precomputed table or across gateway instances. Only
 // successes are cached, so a wrong password always costs a bcrypt
-// comparison. The map is bounded; when full, expired entries are swept
-// and, if none were, an arbitrary entry is dropped (Go's map order),
-// which is enough for a cache whose misses are only slow, never wrong.
+// comparison. The entries are a bounded credential.Cache.
 type verifiedCache struct {
-	ttl  time.Duration
-	max  int
-	salt [32]byte
-
-	mu      sync.Mutex
-	entries map[[32]byte]time.Time // key → expiry
+	ttl     time.Duration
+	salt    [32]byte
+	entries *credential.Cache[[32]byte, struct{}]
 }
 
 func newVerifiedCache(ttl time.Duration, max int, salt [32]byte) *verifiedCache {
-	return &verifiedCache{ttl: ttl, max: max, salt: salt, entries: make(map[[32]byte]time.Time)}
+	return &verifiedCache{ttl: ttl, salt: salt, entries: credential.NewCache[[32]byte, struct{}](max)}
 }
 
 // key hashes salt, user and password. The user is length-prefixed so
@@ -46,38 +42,13 @@ func (c *verifiedCache) key(user, password string) [32]byte {
 
 // hit reports whether k was verified less than ttl ago.
 func (c *verifiedCache) hit(k [32]byte, now time.Time) bool {
-	c.mu.Lock()
-	exp, ok := c.entries[k]
-	if ok && !now.Before(exp) {
-		delete(c.entries, k)
-		ok = false
-	}
-	c.mu.Unlock()
+	_, ok := c.entries.Get(k, now)
 	return ok
 }
 
 // add records a successful verification of k.
 func (c *verifiedCache) add(k [32]byte, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		for old, exp := range c.entries {
-			if !now.Before(exp) {
-				delete(c.entries, old)
-			}
-		}
-		for old := range c.entries {
-			if len(c.entries) < c.max {
-				break
-			}
-			delete(c.entries, old)
-		}
-	}
-	c.entries[k] = now.Add(c.ttl)
+	c.entries.Put(k, struct{}{}, now.Add(c.ttl), now)
 }
 
-func (c *verifiedCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
+func (c *verifiedCache) len() int { return c.entries.Len() }

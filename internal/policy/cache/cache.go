@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
+	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -33,6 +35,31 @@ const (
 	Bypass      = "BYPASS"
 	Revalidated = "REVALIDATED"
 )
+
+// X-Cache header values shared by all responses, so setting the header
+// does not allocate. Each has cap == len: an append elsewhere copies.
+var (
+	hitValue         = []string{Hit}
+	missValue        = []string{Miss}
+	staleValue       = []string{Stale}
+	bypassValue      = []string{Bypass}
+	revalidatedValue = []string{Revalidated}
+)
+
+// xCache returns the shared header value for an X-Cache label.
+func xCache(label string) []string {
+	switch label {
+	case Hit:
+		return hitValue
+	case Miss:
+		return missValue
+	case Stale:
+		return staleValue
+	case Revalidated:
+		return revalidatedValue
+	}
+	return bypassValue
+}
 
 // Config configures a Cache for one route.
 type Config struct {
@@ -162,7 +189,7 @@ func New(cfg Config) (*Cache, error) {
 		c.statuses[s] = true
 	}
 	for _, h := range cfg.KeyHeaders {
-		if !validHeaderName(h) {
+		if !h1wire.IsToken(h) {
 			return nil, fmt.Errorf("cache: key header %q is not a valid header name", h)
 		}
 		k := http.CanonicalHeaderKey(h)
@@ -173,19 +200,6 @@ func New(cfg Config) (*Cache, error) {
 		c.keyHeaderLower = append(c.keyHeaderLower, strings.ToLower(k))
 	}
 	return c, nil
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Wrap returns next with caching in front of it.
@@ -208,14 +222,15 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 		next.ServeHTTP(w, r) // a protocol upgrade is never a cacheable exchange
 		return
 	}
+	info := reqinfo.FromContext(r.Context())
 	reqCC := requestDirectives(r.Header)
-	if reqCC.noStore || c.authBypass(r) || hasPrecondition(r.Header) {
-		w.Header()["X-Cache"] = []string{Bypass}
+	if reqCC.noStore || c.authBypass(r, info) || hasPrecondition(r.Header) {
+		w.Header()["X-Cache"] = bypassValue
 		next.ServeHTTP(w, r)
 		return
 	}
 	var stack [256]byte
-	key := string(c.appendKey(stack[:0], r))
+	key := string(c.appendKey(stack[:0], r, info, r.Method))
 	now := c.now()
 	e, storeKey := c.lookup(r, key)
 	force := reqCC.noCache || reqCC.maxAge == 0
@@ -238,7 +253,7 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 		}
 		if r.Method == http.MethodHead {
 			// A HEAD response cannot refresh a GET entry: pass it through.
-			w.Header()["X-Cache"] = []string{Miss}
+			w.Header()["X-Cache"] = missValue
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -251,7 +266,7 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	if r.Method == http.MethodHead {
-		w.Header()["X-Cache"] = []string{Miss}
+		w.Header()["X-Cache"] = missValue
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -261,11 +276,10 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 // authBypass reports requests whose responses may be personal: they carry
 // Authorization or an authenticated identity, and the cache neither keys
 // on the consumer nor was told to share them.
-func (c *Cache) authBypass(r *http.Request) bool {
+func (c *Cache) authBypass(r *http.Request, info *reqinfo.Info) bool {
 	if c.cfg.CacheAuthenticated {
 		return false
 	}
-	info := reqinfo.FromContext(r.Context())
 	authenticated := info != nil && info.Identity != nil
 	if c.cfg.KeyConsumer && authenticated {
 		return false // keyed per consumer
@@ -292,8 +306,8 @@ func isUnsafe(m string) bool {
 // onlyIfCachedMiss answers a request with only-if-cached that we cannot
 // serve from storage: 504, as RFC 9111 §5.2.1.7 says.
 func (c *Cache) onlyIfCachedMiss(w http.ResponseWriter, r *http.Request) {
-	w.Header()["X-Cache"] = []string{Miss}
-	writeProblem(w, r, http.StatusGatewayTimeout, "the response is not cached and the request asked for only-if-cached")
+	w.Header()["X-Cache"] = missValue
+	problem.Write(w, r, http.StatusGatewayTimeout, "the response is not cached and the request asked for only-if-cached")
 }
 
 // lookup reads the entry for key, following a vary index to the
@@ -382,10 +396,10 @@ func (c *Cache) noteBackend(err error) {
 // request's own variant of KeyHeaders and consumer is known and removed.
 func (c *Cache) invalidateAfter(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	var stack [256]byte
-	key := string(c.appendKeyMethod(stack[:0], r, http.MethodGet))
+	key := c.appendKey(stack[:0], r, reqinfo.FromContext(r.Context()), http.MethodGet) // a string only when needed
 	sw := &statusWriter{ResponseWriter: w}
 	next.ServeHTTP(sw, r)
 	if sw.status >= 200 && sw.status < 400 {
-		c.deleteVariants(key)
+		c.deleteVariants(string(key))
 	}
 }

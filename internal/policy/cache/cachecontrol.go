@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func parseCacheControlLine(s string, d *directives) {
 		for i < len(s) && s[i] != '=' && s[i] != ',' {
 			i++
 		}
-		name := trimOWS(s[:i])
+		name := textproto.TrimString(s[:i])
 		var value string
 		hasValue := false
 		if i < len(s) && s[i] == '=' {
@@ -68,7 +69,7 @@ func parseCacheControlLine(s string, d *directives) {
 // end the directive) or a token. It returns the unquoted value and the
 // rest of s, positioned before the next ',' (if any).
 func cutValue(s string) (value, rest string) {
-	s = trimLeftOWS(s)
+	s = strings.TrimLeft(s, " \t")
 	if len(s) > 0 && s[0] == '"' {
 		var b strings.Builder
 		escaped := false
@@ -90,9 +91,9 @@ func cutValue(s string) (value, rest string) {
 	}
 	i := strings.IndexByte(s, ',')
 	if i < 0 {
-		return trimOWS(s), ""
+		return textproto.TrimString(s), ""
 	}
-	return trimOWS(s[:i]), s[i:]
+	return textproto.TrimString(s[:i]), s[i:]
 }
 
 func applyDirective(d *directives, name, value string, hasValue bool) {
@@ -157,22 +158,6 @@ func setDelta(dst *int64, value string, hasValue bool) {
 		}
 	}
 	*dst = min(n, maxDelta)
-}
-
-func trimOWS(s string) string { return trimRightOWS(trimLeftOWS(s)) }
-
-func trimLeftOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	return s
-}
-
-func trimRightOWS(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // requestDirectives reads the request's Cache-Control, falling back to

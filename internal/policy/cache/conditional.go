@@ -2,9 +2,8 @@ package cache
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/problem"
 )
 
 // notModified evaluates a client's If-None-Match / If-Modified-Since
@@ -38,7 +37,7 @@ func etagListMatches(list, etag string) bool {
 	}
 	want := opaqueTag(etag)
 	for list != "" {
-		list = trimLeftOWS(list)
+		list = strings.TrimLeft(list, " \t")
 		if list == "" {
 			break
 		}
@@ -62,7 +61,7 @@ func etagListMatches(list, etag string) bool {
 		if rest == "" && tag == list {
 			tag, rest, _ = strings.Cut(list, ",")
 		}
-		if opaqueTag(trimOWS(tag)) == want {
+		if opaqueTag(textproto.TrimString(tag)) == want {
 			return true
 		}
 		if i := strings.IndexByte(rest, ','); i >= 0 {
@@ -75,8 +74,3 @@ func etagListMatches(list, etag string) bool {
 }
 
 func opaqueTag(t string) string { return strings.TrimPrefix(t, "W/") }
-
-// writeProblem answers with a problem document, keeping it out of caches.
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	problem.Write(w, r, status, detail)
-}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -327,37 +329,16 @@ var unstored = map[string]bool{
 // storedFields copies the storable headers of h into fields, sorted by
 // name so equal responses encode identically.
 func storedFields(h http.Header) []field {
-	var connTokens []string
-	for _, v := range h["Connection"] {
-		connTokens = appendTokens(connTokens, []string{v})
-	}
+	connTokens := appendTokens(nil, h["Connection"]) // canonical, as h's keys
 	fields := make([]field, 0, len(h))
 	for k, vs := range h {
-		if unstored[k] || len(vs) == 0 || isTrailerKey(k) {
+		if unstored[k] || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) {
 			continue
 		}
-		skip := false
-		for _, t := range connTokens {
-			if http.CanonicalHeaderKey(t) == k {
-				skip = true
-				break
-			}
-		}
-		if skip {
-			continue
-		}
-		fields = append(fields, field{name: k, vals: append([]string(nil), vs...)})
+		fields = append(fields, field{name: k, vals: slices.Clone(vs)})
 	}
-	sortFields(fields)
+	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.name, b.name) })
 	return fields
-}
-
-func sortFields(fs []field) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].name < fs[j-1].name; j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
 }
 
 func isTrailerKey(k string) bool {

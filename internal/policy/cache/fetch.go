@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -45,7 +46,7 @@ func (c *Cache) fetchShared(next http.Handler, w http.ResponseWriter, r *http.Re
 	case <-call.done:
 	case <-r.Context().Done():
 		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
-			writeProblem(w, r, http.StatusGatewayTimeout, "timed out waiting for the upstream response")
+			problem.Write(w, r, http.StatusGatewayTimeout, "timed out waiting for the upstream response")
 		}
 		return // the client has gone
 	}

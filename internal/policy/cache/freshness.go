@@ -30,10 +30,8 @@ func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, b
 	if d.noStore || d.private || len(h["Set-Cookie"]) > 0 || len(h["Trailer"]) > 0 {
 		return f, false
 	}
-	for _, v := range varyNames(h) {
-		if v == "*" {
-			return f, false
-		}
+	if hasToken(h["Vary"], "*") {
+		return f, false
 	}
 	f.age0 = parseAge(h.Get("Age"))
 	if c.cfg.OverrideTTL {
@@ -114,16 +112,6 @@ func parseAge(s string) time.Duration {
 		return 0
 	}
 	return time.Duration(min(n, maxDelta)) * time.Second
-}
-
-// varyNames returns the canonical header names a response varies on ("*"
-// kept as is).
-func varyNames(h http.Header) []string {
-	vs := h["Vary"]
-	if len(vs) == 0 {
-		return nil
-	}
-	return appendTokens(nil, vs)
 }
 
 // appendTokens appends the comma-separated tokens of values, as canonical

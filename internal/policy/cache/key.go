@@ -33,18 +33,14 @@ import (
 // Purge(Key(r)) removes every variant too.
 func (c *Cache) Key(r *http.Request) string {
 	var stack [256]byte
-	return string(c.appendKey(stack[:0], r))
+	return string(c.appendKey(stack[:0], r, reqinfo.FromContext(r.Context()), r.Method))
 }
 
-func (c *Cache) appendKey(b []byte, r *http.Request) []byte {
-	return c.appendKeyMethod(b, r, r.Method)
-}
-
-// appendKeyMethod appends the key of r as if it had the given method.
-func (c *Cache) appendKeyMethod(b []byte, r *http.Request, method string) []byte {
+// appendKey appends the key of r, whose Info (possibly nil) is info, as if
+// it had the given method.
+func (c *Cache) appendKey(b []byte, r *http.Request, info *reqinfo.Info, method string) []byte {
 	b = append(b, c.cfg.Namespace...)
 	path := ""
-	info := reqinfo.FromContext(r.Context())
 	if info != nil && info.Path != "" {
 		path = info.Path
 	} else {
@@ -81,7 +77,13 @@ func (c *Cache) appendKeyMethod(b []byte, r *http.Request, method string) []byte
 func appendVary(b []byte, names []string, h http.Header) []byte {
 	b = append(b, " ~"...)
 	for _, n := range names {
-		b = appendEscaped(b, strings.ToLower(n))
+		for i := 0; i < len(n); i++ { // lower-cased without allocating
+			c := n[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = appendEscapedByte(b, c)
+		}
 		b = append(b, '=')
 		b = appendHeaderValues(b, h[n])
 		b = append(b, ';')

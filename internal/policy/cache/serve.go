@@ -22,7 +22,7 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, lab
 			h[f.name] = f.vals
 		}
 	}
-	h["X-Cache"] = []string{label}
+	h["X-Cache"] = xCache(label)
 	h["Age"] = []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)}
 	if e.status == http.StatusOK && notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), e.etag, e.lastModified) {
 		w.WriteHeader(http.StatusNotModified)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // What the capture writer does with the upstream response, decided when
@@ -82,7 +84,7 @@ func (cw *captureWriter) WriteHeader(code int) {
 	}
 	dst := cw.w.Header()
 	mergeHeader(dst, cw.hdr)
-	dst["X-Cache"] = []string{Miss}
+	dst["X-Cache"] = missValue
 	if code == http.StatusOK && notModified(cw.f.clientINM, cw.f.clientIMS, cw.hdr.Get("Etag"), cw.hdr.Get("Last-Modified")) {
 		cw.notModified = true
 		delete(dst, "Content-Length")
@@ -137,7 +139,7 @@ func (cw *captureWriter) copyTrailers() {
 	dst := cw.w.Header()
 	announced := cw.hdr["Trailer"]
 	for k, vs := range cw.hdr {
-		if isTrailerKey(k) || (len(announced) > 0 && hasToken(announced, k)) {
+		if isTrailerKey(k) || hasToken(announced, k) {
 			if _, ok := dst[k]; !ok {
 				dst[k] = vs
 			}
@@ -186,8 +188,8 @@ func mergeHeader(dst, src http.Header) {
 // hasToken reports whether the comma-separated values contain token
 // (case-insensitively).
 func hasToken(values []string, token string) bool {
-	for _, t := range appendTokens(nil, values) {
-		if t == http.CanonicalHeaderKey(token) {
+	for _, v := range values {
+		if h1wire.HasToken(v, token) {
 			return true
 		}
 	}

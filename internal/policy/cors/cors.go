@@ -17,12 +17,14 @@ package cors
 import (
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // Config is a route's CORS policy.
@@ -216,12 +218,7 @@ func (c *CORS) allowMethod(m string) bool {
 	if c.anyMethod {
 		return h1wire.IsToken(m)
 	}
-	for _, x := range c.methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.methods, m)
 }
 
 // allowHeaders reports whether every header named in the preflight's

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/problem"
 )
 
@@ -111,13 +112,8 @@ func addVaryOrigin(h http.Header) {
 		return
 	}
 	for _, v := range vary {
-		for v != "" {
-			var tok string
-			tok, v, _ = strings.Cut(v, ",")
-			tok = strings.Trim(tok, " \t")
-			if tok == "*" || strings.EqualFold(tok, "Origin") {
-				return
-			}
+		if h1wire.HasToken(v, "Origin") || h1wire.HasToken(v, "*") {
+			return
 		}
 	}
 	h["Vary"] = append(vary, "Origin")

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
@@ -136,7 +137,7 @@ func New(cfg Config) (*Authenticator, error) {
 			src = l.def
 		}
 		for _, name := range src {
-			if !validName(name) {
+			if !h1wire.IsToken(name) {
 				return nil, fmt.Errorf("%s: invalid header name %q", l.what, name)
 			}
 			name = textproto.CanonicalMIMEHeaderKey(name)
@@ -150,7 +151,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	a.subjectHeader = DefaultSubjectHeader
 	if cfg.SubjectHeader != "" {
-		if !validName(cfg.SubjectHeader) {
+		if !h1wire.IsToken(cfg.SubjectHeader) {
 			return nil, fmt.Errorf("invalid subject header %q", cfg.SubjectHeader)
 		}
 		a.subjectHeader = textproto.CanonicalMIMEHeaderKey(cfg.SubjectHeader)
@@ -312,18 +313,4 @@ func connectionTokens(h http.Header) []string {
 		}
 	}
 	return names
-}
-
-// validName reports whether s is an RFC 9110 token, as header names are.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

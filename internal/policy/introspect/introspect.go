@@ -4,11 +4,11 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 const (
@@ -99,11 +100,13 @@ type Authenticator struct {
 	audiences     []string
 	issuer        string
 	client        *http.Client
-	realm         string
-	challenge     string
 	keep          bool
 
-	cache   *cache
+	// challenge, and those of a 401 for a refused token and of a 403 for
+	// a missing scope, built once by New.
+	challenge, invalidToken, insufficientScope string
+
+	cache   *credential.Cache[[32]byte, *result]
 	flights singleflight.Group
 	now     func() time.Time
 }
@@ -123,8 +126,8 @@ func New(cfg Config) (*Authenticator, error) {
 		clientID:      cfg.ClientID,
 		clientSecret:  cfg.ClientSecret,
 		hint:          cfg.TokenTypeHint,
-		timeout:       cmp(cfg.Timeout, defaultTimeout),
-		ttl:           cmp(cfg.CacheTTL, defaultCacheTTL),
+		timeout:       cmp.Or(cfg.Timeout, defaultTimeout),
+		ttl:           cmp.Or(cfg.CacheTTL, defaultCacheTTL),
 		query:         cfg.Query,
 		cookie:        cfg.Cookie,
 		consumers:     cfg.Consumers,
@@ -132,24 +135,26 @@ func New(cfg Config) (*Authenticator, error) {
 		scopes:        slices.Clone(cfg.RequiredScopes),
 		audiences:     slices.Clone(cfg.Audiences),
 		issuer:        cfg.Issuer,
-		realm:         cmp(cfg.Realm, defaultRealm),
 		keep:          cfg.KeepAuthorization,
-		cache:         newCache(cmp(cfg.CacheSize, defaultCacheSize)),
+		cache:         credential.NewCache[[32]byte, *result](cmp.Or(cfg.CacheSize, defaultCacheSize)),
 		now:           time.Now,
 	}
-	a.header = http.CanonicalHeaderKey(cmp(cfg.Header, "Authorization"))
+	a.header = http.CanonicalHeaderKey(cmp.Or(cfg.Header, "Authorization"))
 	if a.ttl < 0 {
 		a.ttl = 0
 	}
 	for _, s := range a.scopes {
-		if s == "" || strings.ContainsAny(s, " \"\\") {
+		if !credential.ValidScope(s) {
 			return nil, fmt.Errorf("invalid required scope %q", s)
 		}
 	}
-	if !quotable(a.realm) {
-		return nil, fmt.Errorf("realm %q must not contain quotes, backslashes or control characters", a.realm)
+	realm := cmp.Or(cfg.Realm, defaultRealm)
+	if !credential.Quotable(realm) {
+		return nil, fmt.Errorf("realm %q must not contain quotes, backslashes or control characters", realm)
 	}
-	a.challenge = `Bearer realm="` + a.realm + `"`
+	a.challenge = credential.Challenge("Bearer", realm)
+	a.invalidToken = credential.WithParam(a.challenge, "error", "invalid_token")
+	a.insufficientScope = credential.InsufficientScope(a.challenge, a.scopes)
 	// Copy the client so setting CheckRedirect does not change the
 	// caller's: a redirect from the endpoint is a fault, not something to
 	// follow with the token in the body.
@@ -160,14 +165,6 @@ func New(cfg Config) (*Authenticator, error) {
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	a.client = &client
 	return a, nil
-}
-
-func cmp[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Challenge returns `Bearer realm="..."`.
@@ -191,14 +188,15 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 		return nil, a.invalid("malformed bearer token")
 	}
 	key := sha256.Sum256([]byte(tok))
-	res := a.cache.get(key, a.now())
-	if res == nil {
+	now := a.now()
+	res, ok := a.cache.Get(key, now)
+	if !ok {
 		res, err = a.lookup(r.Context(), tok, key)
 		if err != nil {
 			return nil, identity.Unavailable("token introspection failed", err)
 		}
 	}
-	if err := a.check(res, a.now()); err != nil {
+	if err := a.check(res, now); err != nil {
 		return nil, err
 	}
 	if !a.keep {
@@ -235,7 +233,7 @@ func (a *Authenticator) check(res *result, now time.Time) *identity.Error {
 	for _, s := range a.scopes {
 		if !slices.Contains(res.scopes, s) {
 			e := identity.Forbidden("token lacks the required scope")
-			e.Challenge = a.challenge + `, error="insufficient_scope", scope="` + strings.Join(a.scopes, " ") + `"`
+			e.Challenge = a.insufficientScope
 			return e
 		}
 	}
@@ -243,7 +241,7 @@ func (a *Authenticator) check(res *result, now time.Time) *identity.Error {
 }
 
 func (a *Authenticator) invalid(detail string) *identity.Error {
-	return identity.Unauthorized(detail, a.challenge+`, error="invalid_token", error_description="`+detail+`"`, nil)
+	return identity.Unauthorized(detail, credential.WithParam(a.invalidToken, "error_description", detail), nil)
 }
 
 // lookup calls the endpoint once for all concurrent requests with this
@@ -267,7 +265,7 @@ func (a *Authenticator) lookup(ctx context.Context, tok string, key [32]byte) (*
 					exp = res.exp
 				}
 			}
-			a.cache.put(key, res, exp, now)
+			a.cache.Put(key, res, exp, now)
 		}
 		return res, nil
 	})
@@ -299,25 +297,12 @@ func (a *Authenticator) introspect(ctx context.Context, tok string) (*result, er
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	body, err := credential.ReadAll(resp.Body, maxResponse)
 	if err != nil {
 		return nil, fmt.Errorf("reading introspection response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("introspection endpoint answered %d", resp.StatusCode)
 	}
-	if len(body) > maxResponse {
-		return nil, fmt.Errorf("introspection response exceeds %d bytes", maxResponse)
-	}
 	return a.parseResponse(body)
-}
-
-// quotable reports whether s can be put in a quoted-string as it is.
-func quotable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }

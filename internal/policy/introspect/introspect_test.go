@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -421,18 +422,18 @@ func TestTokenSources(t *testing.T) {
 }
 
 func TestCacheBounded(t *testing.T) {
-	c := newCache(16)
+	c := credential.NewCache[[32]byte, *result](16)
 	res := &result{active: true}
 	for i := range 1000 {
-		c.put([32]byte{byte(i), byte(i >> 8)}, res, t0.Add(time.Hour), t0)
-		if c.len() > 16 {
-			t.Fatalf("cache grew to %d", c.len())
+		c.Put([32]byte{byte(i), byte(i >> 8)}, res, t0.Add(time.Hour), t0)
+		if c.Len() > 16 {
+			t.Fatalf("cache grew to %d", c.Len())
 		}
 	}
-	if c.get([32]byte{byte(999 & 0xff), byte(999 >> 8)}, t0) == nil {
+	if _, ok := c.Get([32]byte{byte(999 & 0xff), byte(999 >> 8)}, t0); !ok {
 		t.Error("newest entry evicted")
 	}
-	if c.get([32]byte{byte(999 & 0xff), byte(999 >> 8)}, t0.Add(time.Hour)) != nil {
+	if _, ok := c.Get([32]byte{byte(999 & 0xff), byte(999 >> 8)}, t0.Add(time.Hour)); ok {
 		t.Error("expired entry returned")
 	}
 }

@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ func (a *Authenticator) parseResponse(body []byte) (*result, error) {
 	default:
 		return nil, errors.New(`introspection response has a malformed "aud"`)
 	}
-	res.subject = firstNonEmpty(sub, username, clientID)
+	res.subject = cmp.Or(sub, username, clientID)
 	if a.consumerField == "" {
 		res.consumer = a.consumers.Get(res.subject)
 	} else if name, _ := claims[a.consumerField].(string); name != "" {
@@ -110,13 +111,4 @@ func timeMember(claims map[string]any, name string) (time.Time, error) {
 	default:
 		return time.Time{}, fmt.Errorf("introspection response has a non-numeric %q", name)
 	}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -2,9 +2,10 @@ package introspect
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
+	"github.com/gatehouse/gatehouse/internal/query"
 )
 
 // source says where a token was found, so it can be removed from there.
@@ -23,18 +24,17 @@ const (
 // prefix is removed.
 func (a *Authenticator) token(r *http.Request) (string, source, error) {
 	if v := r.Header.Get(a.header); v != "" {
-		scheme, rest, _ := strings.Cut(v, " ")
-		switch {
-		case strings.EqualFold(scheme, "Bearer"):
-			return strings.TrimLeft(rest, " "), fromHeader, nil
-		case a.header != "Authorization":
+		if tok, ok := credential.AuthScheme(v, "Bearer"); ok {
+			return tok, fromHeader, nil
+		}
+		if a.header != "Authorization" {
 			return v, fromHeader, nil
 		}
 		// Another scheme in Authorization is another method's credential;
 		// the token may still be in the query or a cookie.
 	}
 	if a.query != "" && r.URL != nil {
-		if v := r.URL.Query().Get(a.query); v != "" {
+		if v, _ := query.Value(r.URL.RawQuery, a.query); v != "" {
 			return v, fromQuery, nil
 		}
 	}
@@ -51,21 +51,10 @@ func (a *Authenticator) token(r *http.Request) (string, source, error) {
 func (a *Authenticator) strip(r *http.Request, src source) {
 	switch src {
 	case fromHeader:
-		r.Header.Del(a.header)
+		delete(r.Header, a.header)
 	case fromQuery:
-		q := r.URL.Query()
-		q.Del(a.query)
-		r.URL.RawQuery = q.Encode()
+		r.URL.RawQuery = credential.RemoveQuery(r.URL.RawQuery, a.query)
 	case fromCookie:
-		var kept []string
-		for _, c := range r.Cookies() {
-			if c.Name != a.cookie {
-				kept = append(kept, c.String())
-			}
-		}
-		r.Header.Del("Cookie")
-		if len(kept) > 0 {
-			r.Header.Set("Cookie", strings.Join(kept, "; "))
-		}
+		credential.RemoveCookie(r.Header, a.cookie)
 	}
 }

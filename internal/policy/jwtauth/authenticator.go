@@ -7,15 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"net/http"
 	"net/textproto"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // Config is the JWT authentication of one route.
@@ -112,11 +114,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Cookie != "" && !h1wire.IsToken(cfg.Cookie) {
 		return nil, fmt.Errorf("jwt: cookie %q is not a valid cookie name", cfg.Cookie)
 	}
-	if strings.ContainsAny(cfg.Realm, "\"\\\r\n") || hasCTL(cfg.Realm) {
+	if !credential.Quotable(cfg.Realm) {
 		return nil, fmt.Errorf("jwt: realm %q must not contain quotes, backslashes or control characters", cfg.Realm)
 	}
 	for _, s := range cfg.RequiredScopes {
-		if s == "" || strings.ContainsAny(s, " \"\\") || hasCTL(s) {
+		if !credential.ValidScope(s) {
 			return nil, fmt.Errorf("jwt: required scope %q is not a valid scope token", s)
 		}
 	}
@@ -135,19 +137,10 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	sort.Slice(a.forward, func(i, j int) bool { return a.forward[i].claim < a.forward[j].claim })
 
-	realm := "Bearer"
-	sep := " "
-	if cfg.Realm != "" {
-		realm += ` realm="` + cfg.Realm + `"`
-		sep = ", "
-	}
-	a.challenge = realm
-	a.invalidToken = realm + sep + `error="invalid_token"`
-	a.invalidRequest = realm + sep + `error="invalid_request"`
-	a.insufficientScope = realm + sep + `error="insufficient_scope"`
-	if len(a.requiredScopes) > 0 {
-		a.insufficientScope += `, scope="` + strings.Join(a.requiredScopes, " ") + `"`
-	}
+	a.challenge = credential.Challenge("Bearer", cfg.Realm)
+	a.invalidToken = credential.WithParam(a.challenge, "error", "invalid_token")
+	a.invalidRequest = credential.WithParam(a.challenge, "error", "invalid_request")
+	a.insufficientScope = credential.InsufficientScope(a.challenge, a.requiredScopes)
 	return a, nil
 }
 
@@ -175,8 +168,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 		return nil, identity.Unauthorized("token has no "+p.consumerClaim+" claim", a.invalidToken, nil)
 	}
 	for _, rc := range a.requiredClaims {
-		v, ok := lookupClaim(claims, rc.name)
-		if !ok || !claimMatches(v, rc.values) {
+		v, ok := identity.LookupClaim(claims, rc.name)
+		if !ok || !identity.ClaimMatches(v, rc.values) {
 			return nil, identity.Forbidden("token claim " + rc.name + " is missing or not accepted")
 		}
 	}
@@ -199,11 +192,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 		Claims:   claims,
 	}
 	if id.Consumer != nil {
-		id.Groups = slices.Clone(id.Consumer.Groups)
+		// Clipped, so the groups claim appended below (or a later
+		// policy) copies instead of writing into the consumer's array.
+		id.Groups = slices.Clip(id.Consumer.Groups)
 	}
 	id.Groups = p.groups(id.Groups, claims)
 	for _, f := range a.forward {
-		v, ok := lookupClaim(claims, f.claim)
+		v, ok := identity.LookupClaim(claims, f.claim)
 		if !ok {
 			continue
 		}
@@ -211,7 +206,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 			if id.Upstream == nil {
 				id.Upstream = make(http.Header, len(a.forward))
 			}
-			id.Upstream.Set(f.header, s)
+			id.Upstream[f.header] = []string{s} // f.header is canonical
 		}
 	}
 	if !a.keep {
@@ -302,13 +297,4 @@ func refusalDetail(err error) string {
 		return "token lacks a required claim"
 	}
 	return "invalid token"
-}
-
-func hasCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
 }

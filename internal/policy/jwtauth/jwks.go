@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // MaxJWKSBytes bounds a JWKS document. Real ones are a few KiB.
@@ -176,12 +177,9 @@ func (c *jwksCache) fetchCtx(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("JWKS answered status %d", resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSBytes+1))
+	body, err := credential.ReadAll(resp.Body, MaxJWKSBytes)
 	if err != nil {
 		return fmt.Errorf("reading JWKS: %w", err)
-	}
-	if len(body) > MaxJWKSBytes {
-		return fmt.Errorf("JWKS larger than %d bytes", MaxJWKSBytes)
 	}
 	set, skipped, err := parseJWKS(body)
 	if err != nil {

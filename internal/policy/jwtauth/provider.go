@@ -129,6 +129,7 @@ func NewProvider(cfg ProviderConfig, log *slog.Logger) (*Provider, error) {
 		groupsClaim:   cfg.GroupsClaim,
 		scopesClaim:   cfg.ScopesClaim,
 		leeway:        cfg.Leeway,
+		verified:      newVerifiedCache(),
 	}
 	if len(cfg.Algorithms) == 0 {
 		return nil, errors.New("jwt: algorithms: at least one is required")

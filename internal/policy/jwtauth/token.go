@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // source records where a token was found, so exactly those places are
@@ -41,7 +43,7 @@ func (a *Authenticator) extract(r *http.Request) (tok string, src source, found 
 			err = errMultipleTokens
 		}
 	}
-	for _, v := range r.Header.Values(a.header) {
+	for _, v := range r.Header[a.header] {
 		if t, ok := a.fromHeaderValue(v); ok {
 			take(t, fromHeader)
 		}
@@ -49,7 +51,7 @@ func (a *Authenticator) extract(r *http.Request) (tok string, src source, found 
 	if a.query != "" && r.URL != nil && r.URL.RawQuery != "" {
 		for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
 			k, v, _ := strings.Cut(pair, "=")
-			if queryKey(k) != a.query {
+			if credential.QueryName(k) != a.query {
 				continue
 			}
 			t, uerr := url.QueryUnescape(v)
@@ -74,10 +76,8 @@ func (a *Authenticator) extract(r *http.Request) (tok string, src source, found 
 // Bearer scheme counts (Basic is another method's); a custom header may
 // carry the token with or without the "Bearer " prefix.
 func (a *Authenticator) fromHeaderValue(v string) (string, bool) {
-	const scheme = "Bearer"
-	if len(v) >= len(scheme) && strings.EqualFold(v[:len(scheme)], scheme) &&
-		(len(v) == len(scheme) || v[len(scheme)] == ' ' || v[len(scheme)] == '\t') {
-		return strings.TrimSpace(v[len(scheme):]), true
+	if t, ok := credential.AuthScheme(v, "Bearer"); ok {
+		return t, true
 	}
 	if a.bearerOnly {
 		return "", false
@@ -85,56 +85,16 @@ func (a *Authenticator) fromHeaderValue(v string) (string, bool) {
 	return strings.TrimSpace(v), true
 }
 
-func queryKey(k string) string {
-	if strings.ContainsAny(k, "%+") {
-		if u, err := url.QueryUnescape(k); err == nil {
-			return u
-		}
-	}
-	return k
-}
-
 // strip removes the accepted token from where it was found, so the
 // upstream never sees a credential it was not meant to receive.
 func (a *Authenticator) strip(r *http.Request, src source) {
 	if src&fromHeader != 0 {
-		r.Header.Del(a.header)
+		delete(r.Header, a.header)
 	}
 	if src&fromQuery != 0 && r.URL != nil {
-		var b strings.Builder
-		for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
-			k, _, _ := strings.Cut(pair, "=")
-			if queryKey(k) == a.query {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(pair)
-		}
-		r.URL.RawQuery = b.String()
+		r.URL.RawQuery = credential.RemoveQuery(r.URL.RawQuery, a.query)
 	}
 	if src&fromCookie != 0 {
-		var kept []string
-		for _, line := range r.Header.Values("Cookie") {
-			var b strings.Builder
-			for part := range strings.SplitSeq(line, ";") {
-				name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-				if name == a.cookie || strings.TrimSpace(part) == "" {
-					continue
-				}
-				if b.Len() > 0 {
-					b.WriteString("; ")
-				}
-				b.WriteString(strings.TrimSpace(part))
-			}
-			if b.Len() > 0 {
-				kept = append(kept, b.String())
-			}
-		}
-		r.Header.Del("Cookie")
-		for _, c := range kept {
-			r.Header.Add("Cookie", c)
-		}
+		credential.RemoveCookie(r.Header, a.cookie)
 	}
 }

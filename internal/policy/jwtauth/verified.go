@@ -1,10 +1,11 @@
 package jwtauth
 
 import (
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/internal/policy/credential"
 )
 
 // A verified-token cache, as Envoy's jwt_authn keeps: clients send the
@@ -23,53 +24,40 @@ const (
 
 type verifiedEntry struct {
 	claims jwt.MapClaims
-	until  time.Time
 	// keys is the JWKS key set the token was verified with; a refresh
 	// replaces the set, which invalidates the entry. nil without JWKS.
 	keys *keySet
 }
 
+// verifiedCache maps a token string to its verified claims.
 type verifiedCache struct {
-	mu sync.Mutex
-	m  map[string]verifiedEntry
+	entries *credential.Cache[string, verifiedEntry]
 }
 
-func (c *verifiedCache) get(tok string, keys *keySet, now time.Time) (jwt.MapClaims, bool) {
-	c.mu.Lock()
-	e, ok := c.m[tok]
-	c.mu.Unlock()
-	if !ok || e.keys != keys || !now.Before(e.until) {
+func newVerifiedCache() verifiedCache {
+	return verifiedCache{credential.NewCache[string, verifiedEntry](verifiedMax)}
+}
+
+// get returns the claims cached for tok when they were verified with
+// keys, the JWKS key set current now.
+func (c verifiedCache) get(tok string, keys *keySet, now time.Time) (jwt.MapClaims, bool) {
+	e, ok := c.entries.Get(tok, now)
+	if !ok || e.keys != keys {
 		return nil, false
 	}
 	return e.claims, true
 }
 
 // put remembers claims until the token expires (exp plus leeway) or the
-// TTL passes, whichever is first.
-func (c *verifiedCache) put(tok string, claims jwt.MapClaims, keys *keySet, now time.Time, leeway time.Duration) {
-	until := now.Add(verifiedTTL)
+// TTL passes, whichever is first. Tokens without exp are not cached.
+func (c verifiedCache) put(tok string, claims jwt.MapClaims, keys *keySet, now time.Time, leeway time.Duration) {
 	exp, err := claims.GetExpirationTime()
 	if err != nil || exp == nil {
-		return // only tokens that expire are cached
+		return
 	}
+	until := now.Add(verifiedTTL)
 	if e := exp.Add(leeway); e.Before(until) {
 		until = e
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]verifiedEntry)
-	}
-	if len(c.m) >= verifiedMax {
-		// Evict expired entries, and if none, an arbitrary tenth: cheap,
-		// and a flood of distinct valid tokens only costs re-verification.
-		n := 0
-		for k, e := range c.m {
-			if !now.Before(e.until) || n < verifiedMax/10 {
-				delete(c.m, k)
-				n++
-			}
-		}
-	}
-	c.m[tok] = verifiedEntry{claims: claims, until: until, keys: keys}
+	c.entries.Put(tok, verifiedEntry{claims: claims, keys: keys}, until, now)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestVerifiedCache(t *testing.T) {
-	var c verifiedCache
+	c := newVerifiedCache()
 	now := time.Unix(1_000_000, 0)
 	ks := &keySet{}
 	claims := jwt.MapClaims{"exp": float64(now.Add(10 * time.Second).Unix())}
@@ -38,7 +38,7 @@ func TestVerifiedCache(t *testing.T) {
 	for i := range verifiedMax + 10 {
 		c.put(strconv.Itoa(i), long, nil, now, 0)
 	}
-	if n := len(c.m); n > verifiedMax {
+	if n := c.entries.Len(); n > verifiedMax {
 		t.Fatalf("cache grew to %d", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/identity"
 )
 
@@ -76,7 +77,7 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("require_mapping set but no mappings configured")
 	}
 	if cfg.ForwardHeader != "" {
-		if strings.ContainsAny(cfg.ForwardHeader, " \t\r\n:") {
+		if !h1wire.IsToken(cfg.ForwardHeader) {
 			return nil, fmt.Errorf("invalid forward header %q", cfg.ForwardHeader)
 		}
 		a.forwardHeader = textproto.CanonicalMIMEHeaderKey(cfg.ForwardHeader)

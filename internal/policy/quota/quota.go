@@ -56,7 +56,8 @@ type Config struct {
 	Window time.Duration
 	// Store holds the counters (shared Redis, or Memory persisted to disk).
 	Store store.Store
-	// Timeout bounds each store call, default 50ms.
+	// Timeout bounds each store call, default 50ms; calls to a
+	// store.Memory, which never blocks, get no deadline.
 	Timeout time.Duration
 	// FailMode is FailOpen (default) or FailClosed; quotas have no local
 	// fallback, since a per-instance share of a monthly count means little.
@@ -86,10 +87,10 @@ type Quota struct {
 	period     Period
 	window     time.Duration
 	store      store.Store
-	timeout    time.Duration
+	timeout    time.Duration // 0: no deadline (an in-process store)
 	failMode   ratelimit.FailMode
 	keyer      *ratelimit.Keyer
-	scope      string
+	scope      string // scopePrefix(Config.Scope), escaped once here
 	guard      *ratelimit.Guard
 	onDecision func(bool)
 	now        func() time.Time
@@ -118,7 +119,7 @@ func newQuota(cfg Config) (*Quota, error) {
 	}
 	q := &Quota{
 		limit: cfg.Limit, period: cfg.Period, window: cfg.Window, store: cfg.Store,
-		timeout: cfg.Timeout, failMode: cfg.FailMode, scope: cfg.Scope,
+		timeout: cfg.Timeout, failMode: cfg.FailMode,
 		onDecision: cfg.OnDecision, now: cfg.Now,
 	}
 	switch q.failMode {
@@ -131,12 +132,18 @@ func newQuota(cfg Config) (*Quota, error) {
 	if q.timeout == 0 {
 		q.timeout = defaultTimeout
 	}
+	if _, ok := cfg.Store.(*store.Memory); ok {
+		// It never blocks and ignores contexts: a deadline would only
+		// cost a timer per call.
+		q.timeout = 0
+	}
 	if q.now == nil {
 		q.now = time.Now
 	}
-	if q.scope == "" {
-		q.scope = "route:" + cfg.Route
+	if cfg.Scope == "" {
+		cfg.Scope = "route:" + cfg.Route
 	}
+	q.scope = scopePrefix(cfg.Scope)
 	parts := cfg.Key
 	if len(parts) == 0 {
 		parts = []ratelimit.KeyPart{{Kind: ratelimit.KindConsumer}}
@@ -183,13 +190,13 @@ func (q *Quota) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := q.now()
 		var buf [192]byte
-		key := q.keyer.AppendKey(buf[:0], r)
-		ckey, end := CounterKey(q.scope, string(key), q.period, q.window, now)
+		key := string(q.keyer.AppendKey(buf[:0], r))
+		ckey, end := counterKey(q.scope, key, q.period, q.window, now)
 		var carried int64 // the previous window's weighted share (Rolling)
 		var prev int64
 		var err error
 		if q.period == Rolling {
-			prev, carried, err = q.carried(r.Context(), string(key), now, end)
+			prev, carried, err = q.carried(r.Context(), key, now, end)
 		}
 		var res store.QuotaResult
 		if err == nil {
@@ -212,16 +219,23 @@ func (q *Quota) Wrap(next http.Handler) http.Handler {
 		if q.period == Rolling && !res.Allowed {
 			retry = ceilSeconds(rollingWait(q.limit, prev, res.Used, end.Sub(now), q.window))
 		}
+		// One backing array for all the header values: one allocation.
+		vals := [...]string{
+			strconv.FormatInt(q.limit, 10),
+			strconv.FormatInt(max(q.limit-carried-res.Used, 0), 10),
+			strconv.FormatInt(reset, 10),
+			"",
+		}
 		h := w.Header()
-		h["X-Quota-Limit"] = []string{strconv.FormatInt(q.limit, 10)}
-		h["X-Quota-Remaining"] = []string{strconv.FormatInt(max(q.limit-carried-res.Used, 0), 10)}
-		h["X-Quota-Reset"] = []string{strconv.FormatInt(reset, 10)}
+		h["X-Quota-Limit"] = vals[0:1:1]
+		h["X-Quota-Remaining"] = vals[1:2:2]
+		h["X-Quota-Reset"] = vals[2:3:3]
 		if !res.Allowed {
-			reset = retry
-			h["Retry-After"] = []string{strconv.FormatInt(max(retry, 1), 10)}
+			vals[3] = strconv.FormatInt(max(retry, 1), 10)
+			h["Retry-After"] = vals[3:4:4]
 			problem.WriteDetails(w, r, problem.Details{
 				Status: http.StatusTooManyRequests,
-				Detail: fmt.Sprintf("quota of %d requests per %s exhausted; resets in %d s", q.limit, q.periodName(), reset),
+				Detail: fmt.Sprintf("quota of %d requests per %s exhausted; resets in %d s", q.limit, q.periodName(), retry),
 			})
 			return
 		}
@@ -236,7 +250,7 @@ func (q *Quota) consume(ctx context.Context, ckey string, end time.Time, max int
 	if err != nil {
 		return store.QuotaResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	ctx, cancel := q.withTimeout(ctx)
 	defer cancel()
 	expire := end.Add(expiryGrace)
 	if q.period == Rolling { // it counts on through the next window
@@ -245,6 +259,14 @@ func (q *Quota) consume(ctx context.Context, ckey string, end time.Time, max int
 	res, err := q.store.Consume(ctx, ckey, 1, max, expire)
 	q.guard.Exit(err, probe)
 	return res, err
+}
+
+// withTimeout bounds a store call by the timeout, if there is one.
+func (q *Quota) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if q.timeout == 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, q.timeout)
 }
 
 // carried reads the previous window's counter and returns it with the
@@ -257,9 +279,9 @@ func (q *Quota) carried(ctx context.Context, key string, now, end time.Time) (pr
 	if err != nil {
 		return 0, 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	ctx, cancel := q.withTimeout(ctx)
 	defer cancel()
-	pkey, _ := CounterKey(q.scope, key, Rolling, q.window, now.Add(-q.window))
+	pkey, _ := counterKey(q.scope, key, Rolling, q.window, now.Add(-q.window))
 	prev, err = q.store.Counter(ctx, pkey)
 	q.guard.Exit(err, probe)
 	return prev, weighted(prev, end.Sub(now), q.window), err
@@ -311,6 +333,15 @@ func (q *Quota) periodName() string {
 // "<window seconds>s@<unix start>" for Rolling (a window under 1s is
 // taken as 1s).
 func CounterKey(scope, key string, period Period, window time.Duration, now time.Time) (string, time.Time) {
+	return counterKey(scopePrefix(scope), key, period, window, now)
+}
+
+// scopePrefix is the start of every counter key of scope, "q:<scope>:".
+func scopePrefix(scope string) string { return "q:" + ratelimit.KeyValue(scope) + ":" }
+
+// counterKey is CounterKey with the scope already made a scopePrefix, as
+// Quota keeps it so that requests do not escape it again.
+func counterKey(prefix, key string, period Period, window time.Duration, now time.Time) (string, time.Time) {
 	now = now.UTC()
 	var label string
 	var end time.Time
@@ -328,7 +359,7 @@ func CounterKey(scope, key string, period Period, window time.Duration, now time
 		start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 		label, end = start.Format("2006-01-02"), start.AddDate(0, 0, 1)
 	}
-	return "q:" + ratelimit.KeyValue(scope) + ":" + key + ":" + label, end
+	return prefix + key + ":" + label, end
 }
 
 // Usage reads key's counter in scope for the period containing now: how
@@ -371,13 +402,12 @@ func Reset(ctx context.Context, st store.Store, scope, key string, period Period
 	return nil
 }
 
+// resetCounter deletes the counter at ckey. Store.Delete removes values
+// only, so counters go with DeletePrefix; asking first skips its scan
+// (every key of every Redis master) when there is nothing to delete, and
+// keeps its prefix match (which would also take a longer key starting
+// with this one) to counters that exist.
 func resetCounter(ctx context.Context, st store.Store, ckey string) error {
-	if err := st.Delete(ctx, ckey); err != nil {
-		return err
-	}
-	// Memory's Delete removes values only; its counters go with
-	// DeletePrefix. Asking first keeps the prefix match (which would also
-	// take a longer key starting with this one) to the stores that need it.
 	if n, err := st.Counter(ctx, ckey); err != nil || n == 0 {
 		return err
 	}

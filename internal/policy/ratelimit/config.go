@@ -3,12 +3,11 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"log/slog"
-	"net/textproto"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -201,7 +200,3 @@ func (p KeyPart) check() error {
 	}
 	return nil
 }
-
-// canonicalHeader returns the canonical form of a header name, so that
-// lookups index r.Header directly.
-func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }

@@ -4,11 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/internal/query"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"strconv"
 
+	"github.com/gatehouse/gatehouse/internal/query"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -89,14 +90,15 @@ func NewKeyer(parts []KeyPart) (*Keyer, error) {
 		if err := p.check(); err != nil {
 			return nil, err
 		}
+		// Canonical header names index r.Header directly.
 		switch p.Kind {
 		case KindHeader:
-			p.Name = canonicalHeader(p.Name)
+			p.Name = textproto.CanonicalMIMEHeaderKey(p.Name)
 		case KindAPIKey:
 			if p.Name == "" {
 				p.Name = DefaultAPIKeyHeader
 			}
-			p.Name = canonicalHeader(p.Name)
+			p.Name = textproto.CanonicalMIMEHeaderKey(p.Name)
 		}
 		k.parts[i] = p
 	}

@@ -9,6 +9,7 @@ import (
 
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
+	"golang.org/x/sync/singleflight"
 )
 
 // engine is a loaded rule set, shared by every WAF built from the same
@@ -20,51 +21,49 @@ type engine struct {
 // engineCache maps directives to loaded engines. Entries are weak so an
 // engine lives exactly as long as some WAF holds it.
 var engineCache = struct {
-	mu       sync.Mutex
-	engines  map[string]weak.Pointer[engine]
-	inflight map[string]*loadCall
+	mu      sync.Mutex
+	engines map[string]weak.Pointer[engine]
+	// loads lets callers asking for the same directives while they load
+	// wait for that load instead of parsing the CRS again.
+	loads singleflight.Group
 }{
-	engines:  make(map[string]weak.Pointer[engine]),
-	inflight: make(map[string]*loadCall),
+	engines: make(map[string]weak.Pointer[engine]),
 }
 
-// loadCall is one load in progress; callers asking for the same
-// directives meanwhile wait for it instead of parsing the CRS again.
-type loadCall struct {
-	done chan struct{}
-	e    *engine
-	err  error
+// cachedEngine returns the live engine for directives, or nil.
+func cachedEngine(directives string) *engine {
+	c := &engineCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.engines[directives].Value()
 }
 
 // loadEngine returns the engine for directives, loading it at most once
 // while it is in use. Different directives load concurrently.
 func loadEngine(directives string) (*engine, error) {
-	c := &engineCache
-	c.mu.Lock()
-	if e := c.engines[directives].Value(); e != nil {
-		c.mu.Unlock()
+	if e := cachedEngine(directives); e != nil {
 		return e, nil
 	}
-	if call, ok := c.inflight[directives]; ok {
+	v, err, _ := engineCache.loads.Do(directives, func() (any, error) {
+		// A load that finished since the check above left its engine.
+		if e := cachedEngine(directives); e != nil {
+			return e, nil
+		}
+		e, err := buildEngine(directives)
+		if err != nil {
+			return nil, err
+		}
+		c := &engineCache
+		c.mu.Lock()
+		c.engines[directives] = weak.Make(e)
 		c.mu.Unlock()
-		<-call.done
-		return call.e, call.err
+		runtime.AddCleanup(e, releaseEngine, engineRelease{key: directives, waf: e.waf})
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	call := &loadCall{done: make(chan struct{})}
-	c.inflight[directives] = call
-	c.mu.Unlock()
-
-	call.e, call.err = buildEngine(directives)
-
-	c.mu.Lock()
-	delete(c.inflight, directives)
-	if call.err == nil {
-		c.engines[directives] = weak.Make(call.e)
-		runtime.AddCleanup(call.e, releaseEngine, engineRelease{key: directives, waf: call.e.waf})
-	}
-	c.mu.Unlock()
-	close(call.done)
-	return call.e, call.err
+	return v.(*engine), nil
 }
 
 // engineRelease is what the cleanup of a collected engine needs; it must
