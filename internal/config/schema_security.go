@@ -279,6 +279,11 @@ type Introspection struct {
 	Issuer            string        `yaml:"issuer"`
 	ConsumerField     string        `yaml:"consumer_field"`
 	KeepAuthorization bool          `yaml:"keep_authorization"`
+	// Header (default Authorization, Bearer scheme), Query and Cookie say
+	// where the token is looked for, as for jwt.
+	Header string `yaml:"header"`
+	Query  string `yaml:"query"`
+	Cookie string `yaml:"cookie"`
 }
 
 // ExtAuth asks an external service whether to let the request through.
@@ -296,6 +301,8 @@ type ExtAuth struct {
 type MTLSAuth struct {
 	Pos            Pos  `yaml:"-"`
 	RequireMapping bool `yaml:"require_mapping"`
+	// ForwardHeader, when set, carries the certificate's subject DN upstream.
+	ForwardHeader string `yaml:"forward_header"`
 }
 
 // Authorize is the route's access rule over the authenticated identity.

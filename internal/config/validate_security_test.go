@@ -81,6 +81,7 @@ func TestValidateTraffic(t *testing.T) {
 			`gatehouse.yaml:7: route "r": invalid limit key "header" (header:NAME, claim:NAME and query:NAME take a name; the others do not)`},
 		{"burst sliding", secBase + "      rate_limit: {limit: 10, window: 1s, burst: 5, algorithm: sliding_window}\n",
 			`gatehouse.yaml:7: route "r": burst applies to gcra only (use algorithm: gcra for bursts)`},
+		{"limit too large", secBase + "      rate_limit: {limit: 9007199254740993, window: 1s}\n", `gatehouse.yaml:7: route "r": rate limit needs 1 ≤ limit ≤ 2^53 (e.g. limit: 100, window: 1s)`},
 		{"quota period", secBase + "      quota: {limit: 10, period: week}\n", `gatehouse.yaml:7: route "r": unknown quota period "week" (use one of day, month, rolling)`},
 		{"unknown plan", "plans:\n  - {name: gold, quota: {limit: 5}}\nconsumers:\n  - {name: a, plan: glod}\n" + secBase + "      quota: {use_plan: true}\n",
 			`gatehouse.yaml:4: consumer "a": plan "glod" not found (did you mean "gold"?)`},

@@ -14,6 +14,10 @@ var (
 	keyKinds       = []string{"client_ip", "consumer", "api_key", "route", "header", "claim", "query"}
 )
 
+// maxLimit is the largest count the stores keep exactly (Redis Lua
+// numbers are doubles); a larger limit would be refused on every request.
+const maxLimit = 1 << 53
+
 // traffic checks plans and every route's traffic policies.
 func (v *validator) traffic(c *Config) {
 	first := make(map[string]Pos)
@@ -93,8 +97,8 @@ func (v *validator) traffic(c *Config) {
 }
 
 func (v *validator) rateRule(r *RateRule, owner string) {
-	if r.Limit < 1 {
-		v.errorf(v.at(&r.Limit, r.Pos), owner, "e.g. limit: 100, window: 1s", "rate limit needs limit ≥ 1")
+	if r.Limit < 1 || r.Limit > maxLimit {
+		v.errorf(v.at(&r.Limit, r.Pos), owner, "e.g. limit: 100, window: 1s", "rate limit needs 1 ≤ limit ≤ 2^53")
 	}
 	if r.Window <= 0 {
 		v.errorf(v.at(&r.Window, r.Pos), owner, "e.g. window: 1s", "rate limit needs a positive window")
@@ -125,8 +129,8 @@ func (v *validator) limitKey(spec string, pos Pos, owner string) {
 }
 
 func (v *validator) quotaRule(q *QuotaRule, owner string) {
-	if q.Limit < 1 {
-		v.errorf(v.at(&q.Limit, q.Pos), owner, "e.g. limit: 10000, period: month", "quota needs limit ≥ 1")
+	if q.Limit < 1 || q.Limit > maxLimit {
+		v.errorf(v.at(&q.Limit, q.Pos), owner, "e.g. limit: 10000, period: month", "quota needs 1 ≤ limit ≤ 2^53")
 	}
 	if v.oneOf(v.at(&q.Period, q.Pos), owner, "quota period", q.Period, quotaPeriods) && (q.Period == "rolling") != (q.Window > 0) {
 		v.errorf(v.at(&q.Window, q.Pos), owner, "window: is for period: rolling only", "%s", fmt.Sprintf("quota period %s with window %v", q.Period, q.Window))

@@ -475,9 +475,13 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 				maps = append(maps, mtlsauth.Mapping{Subject: m.Subject, CommonName: m.CommonName, DNSName: m.DNSName, URI: m.URI, Email: m.Email, Consumer: c.Name})
 			}
 		}
-		m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: ps.consumers, RequireMapping: p.MTLS.RequireMapping})
+		m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: ps.consumers, RequireMapping: p.MTLS.RequireMapping,
+			ForwardHeader: p.MTLS.ForwardHeader})
 		if err != nil {
 			return nil, policyErr(p.MTLS.Pos, "mtls", err)
+		}
+		if h := p.MTLS.ForwardHeader; h != "" {
+			a.strip = appendUnique(a.strip, http.CanonicalHeaderKey(h))
 		}
 		a.methods = append(a.methods, m)
 	}
@@ -532,7 +536,7 @@ func (g *Gateway) authentication(cfg *config.Config, r *config.Route, ps *policy
 		m, err := introspect.New(introspect.Config{Endpoint: in.Endpoint, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
 			TokenTypeHint: in.TokenTypeHint, Timeout: in.Timeout, CacheTTL: in.CacheTTL, RequiredScopes: in.RequiredScopes,
 			Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: ps.consumers,
-			Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization})
+			Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization, Header: in.Header, Query: in.Query, Cookie: in.Cookie})
 		if err != nil {
 			return nil, policyErr(in.Pos, "introspection", err)
 		}

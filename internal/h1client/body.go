@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // Body framing modes.
@@ -76,7 +78,7 @@ func (b *body) Read(p []byte) (int, error) {
 			b.finish(true)
 			return n, io.EOF
 		}
-		err = unexpectedEOF(err)
+		err = h1wire.UnexpectedEOF(err)
 	case bodyChunked:
 		n, err = b.chunked.read(p)
 		if err == io.EOF {

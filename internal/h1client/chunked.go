@@ -76,10 +76,3 @@ func (cr *chunkedReader) read(p []byte) (int, error) {
 	n, err := cr.Read(p)
 	return n, chunkErrs.Map(err)
 }
-
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}

@@ -211,7 +211,7 @@ func (c *conn) headErr(err error, nothingReceived bool) error {
 		return &timeoutError{err: err}
 	}
 	if !nothingReceived {
-		err = unexpectedEOF(err)
+		err = h1wire.UnexpectedEOF(err)
 	}
 	return &opError{op: "read response", addr: c.hp.addr, err: err, retryable: c.reused && nothingReceived}
 }

@@ -106,7 +106,7 @@ func (cr *ChunkedReader) Read(p []byte) (n int, err error) {
 			n += m
 			cr.n -= int64(m)
 			if err != nil {
-				return n, unexpectedEOF(err)
+				return n, UnexpectedEOF(err)
 			}
 			if cr.n == 0 {
 				cr.state = chunkDataEnd
@@ -122,7 +122,7 @@ func (cr *ChunkedReader) Read(p []byte) (n int, err error) {
 				if err == bufio.ErrBufferFull {
 					return n, cr.lineTooLong()
 				}
-				return n, unexpectedEOF(err)
+				return n, UnexpectedEOF(err)
 			}
 			if err := cr.step(line); err != nil {
 				return n, err
@@ -247,9 +247,9 @@ func ParseChunkSize(line []byte) (int64, error) {
 	return n, nil
 }
 
-// unexpectedEOF turns a clean EOF inside a body into io.ErrUnexpectedEOF:
+// UnexpectedEOF turns a clean EOF inside a body into io.ErrUnexpectedEOF:
 // the connection ended before the framing said the body did.
-func unexpectedEOF(err error) error {
+func UnexpectedEOF(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF
 	}

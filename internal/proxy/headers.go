@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,21 @@ var hopHeaders = [...]string{
 	"Trailer",
 	"Transfer-Encoding",
 	"Upgrade",
+}
+
+// IsHopByHop reports whether the canonical header name is one of the
+// headers that describe a connection, not a message (RFC 9110 §7.6.1),
+// whatever Connection says: policies that copy or store headers skip them.
+func IsHopByHop(name string) bool { return slices.Contains(hopHeaders[:], name) }
+
+// ConnectionListed returns the canonical names of the headers h's
+// Connection header marks as hop-by-hop for this message.
+func ConnectionListed(h http.Header) []string {
+	var names []string
+	eachToken(h["Connection"], func(tok string) {
+		names = append(names, textproto.CanonicalMIMEHeaderKey(tok))
+	})
+	return names
 }
 
 // removeHopByHop deletes the hop-by-hop headers from h in place, including

@@ -55,6 +55,22 @@ func (m *Memory) Consume(_ context.Context, key string, n, max int64, expireAt t
 	return QuotaResult{Allowed: true, Used: c.n}, nil
 }
 
+// DeleteCounter implements Store; the deletion is persisted at the next
+// flush, like a change.
+func (m *Memory) DeleteCounter(_ context.Context, key string) error {
+	if m.closed.Load() {
+		return errClosed
+	}
+	sh := m.shard(key)
+	sh.mu.Lock()
+	if _, ok := sh.counters[key]; ok {
+		delete(sh.counters, key)
+		sh.dirty[key] = struct{}{}
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
 // checkQuota validates Consume's arguments.
 func checkQuota(n, max int64) error {
 	if n < 0 || max < 0 || n > maxCount || max > maxCount {

@@ -289,3 +289,26 @@ func TestMemoryConcurrentConsume(t *testing.T) {
 }
 
 type boltTx = bolt.Tx
+
+// A counter deleted on Memory stays deleted across a restart.
+func TestMemoryDeleteCounterPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	m, err := NewMemory(MemoryOptions{PersistPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Consume(t.Context(), "q", 3, 10, time.Now().Add(time.Hour))
+	m.Flush()
+	m.DeleteCounter(t.Context(), "q")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err = NewMemory(MemoryOptions{PersistPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if v, _ := m.Counter(t.Context(), "q"); v != 0 {
+		t.Fatalf("deleted counter came back as %d", v)
+	}
+}

@@ -225,6 +225,17 @@ func (r *Redis) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 // Delete implements Store: it deletes values (not counters or rate-limit
 // state; DeletePrefix does). Keys are unlinked one per command in one
 // pipeline, which Cluster splits by slot.
+// DeleteCounter implements Store: one UNLINK of the counter's key.
+func (r *Redis) DeleteCounter(ctx context.Context, key string) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	if _, err := unlink(ctx, r.c, []string{r.prefix + key + suffixCounter}); err != nil {
+		return unavailable(ctx, err)
+	}
+	return nil
+}
+
 func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	if err := r.check(); err != nil {
 		return err

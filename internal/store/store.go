@@ -74,6 +74,8 @@ type Store interface {
 	Consume(ctx context.Context, key string, n, max int64, expireAt time.Time) (QuotaResult, error)
 	// Counter reads a counter (0 when absent).
 	Counter(ctx context.Context, key string) (int64, error)
+	// DeleteCounter deletes a counter (a quota reset); absent is no error.
+	DeleteCounter(ctx context.Context, key string) error
 	// Get, Set and Delete hold opaque values with a TTL (cached
 	// responses); ttl ≤ 0 means no expiry. Delete removes values only.
 	Get(ctx context.Context, key string) ([]byte, bool, error)

@@ -89,6 +89,7 @@ func TestBehaviour(t *testing.T) {
 		{"InvalidArguments", testInvalid},
 		{"Consume", testConsume},
 		{"ConsumeExpiry", testConsumeExpiry},
+		{"DeleteCounter", testDeleteCounter},
 		{"Values", testValues},
 		{"ValueTTL", testValueTTL},
 		{"NamespacesApart", testNamespaces},
@@ -594,5 +595,28 @@ func testClose(t *testing.T, h harness) {
 	}
 	if err := h.s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// DeleteCounter resets one counter, leaves others (and a longer key
+// starting with the same text) alone, and is no error when absent.
+func testDeleteCounter(t *testing.T, h harness) {
+	exp := h.now().Add(time.Hour)
+	consume(t, h.s, "q", 3, 10, exp)
+	consume(t, h.s, "q2", 4, 10, exp)
+	if err := h.s.DeleteCounter(t.Context(), "q"); err != nil {
+		t.Fatal(err)
+	}
+	if v := counterOf(t, h.s, "q"); v != 0 {
+		t.Fatalf("deleted counter = %d", v)
+	}
+	if v := counterOf(t, h.s, "q2"); v != 4 {
+		t.Fatalf("other counter = %d", v)
+	}
+	if err := h.s.DeleteCounter(t.Context(), "absent"); err != nil {
+		t.Fatalf("absent: %v", err)
+	}
+	if got := consume(t, h.s, "q", 10, 10, exp); !got.Allowed {
+		t.Fatalf("after reset the whole allowance is back: %+v", got)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
 // entry is one stored response with what freshness needs.
@@ -317,14 +319,10 @@ func decodeEntry(b []byte) (*entry, error) {
 	return e, nil
 }
 
-// hopHeaders are never stored (RFC 9110 §7.6.1), nor are the headers we
-// recompute on every response (Content-Length, Age, X-Cache).
-var unstored = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true,
-	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Set-Cookie": true, "Content-Length": true, "Age": true, "X-Cache": true,
-}
+// unstored are headers never stored besides the hop-by-hop ones
+// (proxy.IsHopByHop): cookies of one client, and what is recomputed on
+// every response (Content-Length, Age, X-Cache).
+var unstored = map[string]bool{"Set-Cookie": true, "Content-Length": true, "Age": true, "X-Cache": true}
 
 // storedFields copies the storable headers of h into fields, sorted by
 // name so equal responses encode identically.
@@ -332,7 +330,7 @@ func storedFields(h http.Header) []field {
 	connTokens := appendTokens(nil, h["Connection"]) // canonical, as h's keys
 	fields := make([]field, 0, len(h))
 	for k, vs := range h {
-		if unstored[k] || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) {
+		if unstored[k] || proxy.IsHopByHop(k) || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) {
 			continue
 		}
 		fields = append(fields, field{name: k, vals: slices.Clone(vs)})

@@ -15,11 +15,11 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -37,12 +37,14 @@ const (
 var (
 	defaultRequestHeaders = []string{"Authorization", "Cookie"}
 	defaultClientHeaders  = []string{"WWW-Authenticate", "Location", "Set-Cookie", "Content-Type"}
-	// forbidden are headers never copied in either direction: hop-by-hop
-	// headers (RFC 9110 section 7.6.1) describe one connection, and Host
-	// and Content-Length describe the message they arrived in.
-	forbidden = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
 )
+
+// forbidden reports the headers never copied in either direction:
+// hop-by-hop headers describe one connection, and Host and
+// Content-Length describe the message they arrived in.
+func forbidden(name string) bool {
+	return proxy.IsHopByHop(name) || name == "Host" || name == "Content-Length"
+}
 
 // Config configures an Authenticator.
 type Config struct {
@@ -141,7 +143,7 @@ func New(cfg Config) (*Authenticator, error) {
 				return nil, fmt.Errorf("%s: invalid header name %q", l.what, name)
 			}
 			name = textproto.CanonicalMIMEHeaderKey(name)
-			if slices.Contains(forbidden, name) {
+			if forbidden(name) {
 				return nil, fmt.Errorf("%s: %s cannot be copied", l.what, name)
 			}
 			if !slices.Contains(*l.dst, name) {
@@ -196,7 +198,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 		return nil, identity.Unavailable("external auth unavailable", err)
 	}
 	defer resp.Body.Close()
-	skip := connectionTokens(resp.Header)
+	skip := proxy.ConnectionListed(resp.Header)
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		io.CopyN(io.Discard, resp.Body, drainLimit)
@@ -231,7 +233,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 // minus any the client's Connection header marks hop-by-hop, and the
 // X-Forwarded-* description of the original request.
 func (a *Authenticator) describe(h http.Header, r *http.Request) {
-	skip := connectionTokens(r.Header)
+	skip := proxy.ConnectionListed(r.Header)
 	for _, name := range a.requestHeaders {
 		if vs := r.Header[name]; len(vs) > 0 && !slices.Contains(skip, name) {
 			h[name] = slices.Clone(vs)
@@ -299,18 +301,4 @@ func copyHeaders(src http.Header, names, skip []string) http.Header {
 		}
 	}
 	return dst
-}
-
-// connectionTokens returns the canonical header names a Connection
-// header lists, which are hop-by-hop for that message.
-func connectionTokens(h http.Header) []string {
-	var names []string
-	for _, v := range h["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if tok = strings.TrimSpace(tok); tok != "" {
-				names = append(names, textproto.CanonicalMIMEHeaderKey(tok))
-			}
-		}
-	}
-	return names
 }

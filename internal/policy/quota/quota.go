@@ -392,27 +392,14 @@ func Reset(ctx context.Context, st store.Store, scope, key string, period Period
 		return fmt.Errorf("quota: %w", err)
 	}
 	ckey, _ := CounterKey(scope, key, period, window, now)
-	if err := resetCounter(ctx, st, ckey); err != nil {
+	if err := st.DeleteCounter(ctx, ckey); err != nil {
 		return err
 	}
 	if period == Rolling { // the previous window still counts
 		pkey, _ := CounterKey(scope, key, period, window, now.Add(-window))
-		return resetCounter(ctx, st, pkey)
+		return st.DeleteCounter(ctx, pkey)
 	}
 	return nil
-}
-
-// resetCounter deletes the counter at ckey. Store.Delete removes values
-// only, so counters go with DeletePrefix; asking first skips its scan
-// (every key of every Redis master) when there is nothing to delete, and
-// keeps its prefix match (which would also take a longer key starting
-// with this one) to counters that exist.
-func resetCounter(ctx context.Context, st store.Store, ckey string) error {
-	if n, err := st.Counter(ctx, ckey); err != nil || n == 0 {
-		return err
-	}
-	_, err := st.DeletePrefix(ctx, ckey)
-	return err
 }
 
 // ceilSeconds rounds d up to whole seconds (0 for d ≤ 0).

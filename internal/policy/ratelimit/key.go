@@ -3,12 +3,11 @@ package ratelimit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/netip"
 	"net/textproto"
-	"strconv"
 
+	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/query"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
@@ -162,7 +161,11 @@ func appendPart(dst []byte, p KeyPart, r *http.Request, info *reqinfo.Info) ([]b
 		if info == nil || info.Identity == nil {
 			return dst, false
 		}
-		return nonEmpty(dst, claimString(info.Identity.Claims[p.Name]))
+		// As authorization and the JWT policy read claims: flat name
+		// first, then a dotted path into nested objects.
+		v, _ := identity.LookupClaim(info.Identity.Claims, p.Name)
+		s, _ := identity.ClaimString(v)
+		return nonEmpty(dst, s)
 	case KindRoute:
 		if info == nil {
 			return dst, false
@@ -206,23 +209,4 @@ func clientIP(r *http.Request, info *reqinfo.Info) netip.Addr {
 	}
 	ip, _ := netip.ParseAddr(r.RemoteAddr)
 	return ip
-}
-
-// claimString renders a scalar claim; "" for absent or structured ones.
-func claimString(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case json.Number:
-		return v.String()
-	case int:
-		return strconv.Itoa(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return ""
 }

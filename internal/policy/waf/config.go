@@ -26,9 +26,6 @@ const (
 // maxRequestBodyLimit is Coraza's hard limit for SecRequestBodyLimit.
 const maxRequestBodyLimit = 1 << 30
 
-// responseBodyLimit bounds the response bytes held back for inspection.
-const responseBodyLimit = 512 << 10
-
 // truncatedBodyRuleID is the id of the rule Gatehouse adds so that a body
 // cut at RequestBodyLimit does not fail as unparsable (see package doc). It
 // is in the range ModSecurity reserves for local rules.
@@ -53,9 +50,6 @@ type Config struct {
 	// (default 128 KiB, at most 1 GiB). Longer bodies are inspected partially
 	// and forwarded in full.
 	RequestBodyLimit int64
-	// InspectResponse enables response header and body rules. Costly: bodies
-	// are held back until inspected.
-	InspectResponse bool
 	// Logger receives one line per blocked or detected request. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -121,14 +115,7 @@ func (cfg Config) directives() string {
 	// Equal to the limit, so Coraza never spills a body to a temp file.
 	b.WriteString("SecRequestBodyInMemoryLimit " + limit + "\n")
 	b.WriteString("SecRequestBodyLimitAction ProcessPartial\n")
-	if cfg.InspectResponse {
-		b.WriteString("SecResponseBodyAccess On\n")
-		b.WriteString("SecResponseBodyMimeType text/plain text/html text/xml application/xml application/json application/problem+json\n")
-		b.WriteString("SecResponseBodyLimit " + strconv.Itoa(responseBodyLimit) + "\n")
-		b.WriteString("SecResponseBodyLimitAction ProcessPartial\n")
-	} else {
-		b.WriteString("SecResponseBodyAccess Off\n")
-	}
+	b.WriteString("SecResponseBodyAccess Off\n")
 	// The middleware writes its own audit line through slog.
 	b.WriteString("SecAuditEngine Off\n")
 	b.WriteString("Include @crs-setup.conf.example\n")

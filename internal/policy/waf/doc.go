@@ -36,11 +36,5 @@
 // truncated bodies; Coraza still inspects, best effort, the arguments it
 // could read from the prefix. Raise RequestBodyLimit on routes whose
 // legitimate bodies are larger and must be fully inspected.
-//
-// # Response bodies
-//
-// InspectResponse enables CRS response rules. Response bodies of inspected
-// types (text, HTML, XML, JSON) are held back, up to 512 KiB, until they are
-// inspected, which delays the first byte and defeats streaming; leave it off
-// unless needed.
+
 package waf

@@ -15,10 +15,9 @@ import (
 // WAF inspects requests with the Core Rule Set. It is safe for concurrent
 // use; one WAF serves every request of the routes configured with it.
 type WAF struct {
-	eng             *engine
-	detect          bool
-	inspectResponse bool
-	log             *slog.Logger
+	eng    *engine
+	detect bool
+	log    *slog.Logger
 }
 
 // New validates cfg and returns a WAF. The CRS is loaded once per distinct
@@ -39,10 +38,9 @@ func New(cfg Config) (*WAF, error) {
 		log = slog.Default()
 	}
 	return &WAF{
-		eng:             eng,
-		detect:          cfg.Mode == ModeDetect,
-		inspectResponse: cfg.InspectResponse,
-		log:             log,
+		eng:    eng,
+		detect: cfg.Mode == ModeDetect,
+		log:    log,
 	}, nil
 }
 
@@ -88,13 +86,7 @@ func (w *WAF) serve(rw http.ResponseWriter, r *http.Request, next http.Handler) 
 	if it != nil && w.interrupted(rw, r, tx, it) {
 		return
 	}
-	if !w.inspectResponse || tx.IsInterrupted() {
-		next.ServeHTTP(rw, r)
-		return
-	}
-	ri := &responseInspector{w: rw, r: r, waf: w, tx: tx, status: http.StatusOK}
-	next.ServeHTTP(ri, r)
-	ri.finish()
+	next.ServeHTTP(rw, r)
 }
 
 // processRequest feeds the request to tx through phase 2. body, when not
