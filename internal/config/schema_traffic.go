@@ -93,4 +93,20 @@ type Cache struct {
 	MaxBodyBytes         int64         `yaml:"max_body_bytes" gatehouse:"size"`
 	// Local keeps entries in this instance's memory even with store.redis.
 	Local bool `yaml:"local"`
+	// CacheControlField is a response field of the operator's own that
+	// targets this cache (RFC 9213), winning over CDN-Cache-Control.
+	CacheControlField string `yaml:"cache_control_field"`
+	// KeepForRevalidation keeps stale entries with validators (default
+	// 24h, owned by the cache package).
+	KeepForRevalidation time.Duration `yaml:"keep_for_revalidation"`
+	// HeuristicPercent enables heuristic freshness from Last-Modified.
+	HeuristicPercent int           `yaml:"heuristic_percent"`
+	HeuristicMax     time.Duration `yaml:"heuristic_max"`
+	// ExplicitStatuses stores any final status with explicit freshness.
+	ExplicitStatuses bool `yaml:"explicit_statuses"`
+	// StoreAuthorized stores responses to requests with Authorization
+	// when marked public, s-maxage or must-revalidate.
+	StoreAuthorized bool `yaml:"store_authorized"`
+	// VaryFoldCase compares Vary'd request header values case-insensitively.
+	VaryFoldCase bool `yaml:"vary_fold_case"`
 }

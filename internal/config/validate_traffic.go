@@ -89,8 +89,15 @@ func (v *validator) traffic(c *Config) {
 			for i, m := range ch.Methods {
 				ch.Methods[i] = strings.ToUpper(m)
 			}
-			if ch.TTL < 0 || ch.StaleIfError < 0 || ch.StaleWhileRevalidate < 0 || ch.MaxBodyBytes < 0 {
+			if ch.TTL < 0 || ch.StaleIfError < 0 || ch.StaleWhileRevalidate < 0 || ch.MaxBodyBytes < 0 ||
+				ch.KeepForRevalidation < 0 || ch.HeuristicMax < 0 {
 				v.errorf(ch.Pos, owner, "", "cache durations and sizes must not be negative")
+			}
+			if ch.HeuristicPercent < 0 || ch.HeuristicPercent > 100 {
+				v.errorf(v.at(&ch.HeuristicPercent, ch.Pos), owner, "e.g. heuristic_percent: 10", "cache heuristic_percent %d is not between 0 and 100", ch.HeuristicPercent)
+			}
+			if ch.CacheControlField != "" && !validToken(ch.CacheControlField) {
+				v.errorf(v.at(&ch.CacheControlField, ch.Pos), owner, "e.g. cache_control_field: Gatehouse-Cache-Control", "cache_control_field %q is not a header name", ch.CacheControlField)
 			}
 		}
 	}

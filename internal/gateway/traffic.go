@@ -187,7 +187,10 @@ func (g *Gateway) trafficLayers(cfg *config.Config, r *config.Route, ps *policyS
 		c, err := cache.New(cache.Config{Backend: backend, Namespace: "cache:" + r.Name + ":", TTL: ch.TTL, OverrideTTL: ch.OverrideTTL,
 			StaleWhileRevalidate: ch.StaleWhileRevalidate, StaleIfError: ch.StaleIfError, Methods: ch.Methods, Statuses: ch.Statuses,
 			KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
-			MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: g.log.With("route", r.Name)})
+			MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: g.log.With("route", r.Name),
+			CacheControlField: ch.CacheControlField, KeepForRevalidation: ch.KeepForRevalidation,
+			HeuristicPercent: ch.HeuristicPercent, HeuristicMax: ch.HeuristicMax, ExplicitStatuses: ch.ExplicitStatuses,
+			StoreAuthorized: ch.StoreAuthorized, VaryFoldCase: ch.VaryFoldCase})
 		if err != nil {
 			return nil, policyErr(ch.Pos, "cache", err)
 		}

@@ -1,11 +1,14 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
+	"github.com/gatehouse/gatehouse/internal/router"
 )
 
 const (
@@ -22,6 +26,8 @@ const (
 	defaultNamespace    = "cache:"
 	defaultMaxBodyBytes = 1 << 20
 	defaultTimeout      = 50 * time.Millisecond
+	defaultKeep         = 24 * time.Hour
+	defaultHeuristicMax = 24 * time.Hour
 	// backgroundTimeout bounds a stale-while-revalidate refresh, which has
 	// no client request to inherit a deadline from.
 	backgroundTimeout = 30 * time.Second
@@ -85,7 +91,8 @@ type Config struct {
 	// responses depend on the body, which is not part of the key.
 	Methods []string
 	// Statuses are the cacheable statuses; default 200, 203, 204, 300,
-	// 301, 404, 405, 410, 414, 501 (heuristically cacheable, RFC 9110 §15.1).
+	// 301, 308, 404, 405, 410, 414, 501 (heuristically cacheable, RFC 9110
+	// §15.1, less 206).
 	Statuses []int
 	// KeyHeaders are request headers whose values are part of the key.
 	KeyHeaders []string
@@ -104,6 +111,44 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives backend failures; default slog.Default().
 	Logger *slog.Logger
+
+	// CacheControlField names a response field of the operator's own
+	// that targets this cache (RFC 9213), e.g. "Gatehouse-Cache-Control".
+	// It wins over CDN-Cache-Control, which wins over Cache-Control and
+	// Expires, and it is removed from responses (see targeted.go). Empty:
+	// only CDN-Cache-Control is a target.
+	CacheControlField string
+	// KeepForRevalidation is how long a stale entry that carries a
+	// validator (ETag, Last-Modified) stays in the backend so that it can
+	// be revalidated with a conditional request instead of fetched again.
+	// The memory backend also evicts it earlier when its byte bound needs
+	// room. Default 24h.
+	KeepForRevalidation time.Duration
+	// HeuristicPercent enables heuristic freshness (RFC 9111 §4.2.2): a
+	// response with Last-Modified, a heuristically cacheable status and no
+	// explicit freshness (and no TTL) is fresh for this percentage of the
+	// time since it was last modified, at most HeuristicMax. 0 (default)
+	// disables it.
+	HeuristicPercent int
+	// HeuristicMax caps the heuristic lifetime; default 24h.
+	HeuristicMax time.Duration
+	// ExplicitStatuses also stores responses of any other final status
+	// (except 206 and 304) when they carry explicit freshness (max-age,
+	// s-maxage, Expires or a targeted field), as RFC 9111 §3 allows.
+	// Statuses stay the ones cacheable by TTL or heuristic. Default off.
+	ExplicitStatuses bool
+	// StoreAuthorized serves and stores requests carrying Authorization
+	// (without an authenticated identity) when the response is marked
+	// public, s-maxage or must-revalidate (RFC 9111 §3.5); such a request
+	// is served only entries with one of those marks. Default off: such
+	// requests bypass the cache.
+	StoreAuthorized bool
+	// VaryFoldCase compares the values of Vary'd request headers
+	// case-insensitively (e.g. Accept-Language "EN" and "en" share a
+	// variant). Whitespace around list commas and the split of a list
+	// over several field lines never matter. Default off: values differ
+	// by case as the origin may.
+	VaryFoldCase bool
 }
 
 // Cache caches one route's responses.
@@ -124,11 +169,16 @@ type Cache struct {
 	// bg tracks background refreshes (tests wait on it).
 	bg sync.WaitGroup
 
+	targets      []string // targeted cache-control fields, in order (canonical)
+	ownField     string   // canonical CacheControlField, removed from responses
+	heuristicMax time.Duration
+	keep         time.Duration
+
 	failing atomic.Bool // the backend is failing (logged once)
 	now     func() time.Time
 }
 
-var defaultStatuses = []int{200, 203, 204, 300, 301, 404, 405, 410, 414, 501}
+var defaultStatuses = []int{200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501}
 
 // New validates cfg and returns a Cache.
 func New(cfg Config) (*Cache, error) {
@@ -143,6 +193,12 @@ func New(cfg Config) (*Cache, error) {
 		return nil, errors.New("cache: max_body_bytes must not be negative")
 	case cfg.Timeout < 0:
 		return nil, errors.New("cache: timeout must not be negative")
+	case cfg.KeepForRevalidation < 0 || cfg.HeuristicMax < 0:
+		return nil, errors.New("cache: keep_for_revalidation and heuristic_max must not be negative")
+	case cfg.HeuristicPercent < 0 || cfg.HeuristicPercent > 100:
+		return nil, errors.New("cache: heuristic_percent must be between 0 and 100")
+	case cfg.CacheControlField != "" && !h1wire.IsToken(cfg.CacheControlField):
+		return nil, fmt.Errorf("cache: cache_control_field %q is not a valid header name", cfg.CacheControlField)
 	}
 	c := &Cache{cfg: cfg, methods: map[string]bool{}, statuses: map[int]bool{}, refreshing: map[string]bool{}, now: time.Now}
 	if c.cfg.Namespace == "" {
@@ -154,6 +210,17 @@ func New(cfg Config) (*Cache, error) {
 	if c.cfg.Timeout == 0 {
 		c.cfg.Timeout = defaultTimeout
 	}
+	c.keep = cmp.Or(cfg.KeepForRevalidation, defaultKeep)
+	c.heuristicMax = cmp.Or(cfg.HeuristicMax, defaultHeuristicMax)
+	if cfg.CacheControlField != "" {
+		c.ownField = http.CanonicalHeaderKey(cfg.CacheControlField)
+		switch c.ownField {
+		case "Cache-Control", cdnCacheControl:
+			return nil, fmt.Errorf("cache: cache_control_field must be a field of its own, not %s", cfg.CacheControlField)
+		}
+		c.targets = append(c.targets, c.ownField)
+	}
+	c.targets = append(c.targets, cdnCacheControl)
 	c.backend = cfg.Backend
 	if c.backend == nil {
 		c.backend = NewMemoryBackend(defaultMemoryBytes)
@@ -224,7 +291,8 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 	}
 	info := reqinfo.FromContext(r.Context())
 	reqCC := requestDirectives(r.Header)
-	if reqCC.noStore || c.authBypass(r, info) || hasPrecondition(r.Header) {
+	bypass, authorized := c.authBypass(r, info)
+	if reqCC.noStore || bypass || hasPrecondition(r.Header) {
 		w.Header()["X-Cache"] = bypassValue
 		next.ServeHTTP(w, r)
 		return
@@ -233,6 +301,9 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 	key := string(c.appendKey(stack[:0], r, info, r.Method))
 	now := c.now()
 	e, storeKey := c.lookup(r, key)
+	if e != nil && authorized && !e.authOK {
+		e = nil // RFC 9111 §3.5: not marked for requests with Authorization
+	}
 	force := reqCC.noCache || reqCC.maxAge == 0
 	if e != nil {
 		age := e.age(now)
@@ -257,8 +328,8 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 			next.ServeHTTP(w, r)
 			return
 		}
-		f := &fetch{key: key, storeKey: storeKey, stale: e, sieOK: !e.noStale && staleBy < e.sie}
-		c.fetchShared(next, w, r, f, !force)
+		f := &fetch{key: key, storeKey: storeKey, stale: e, sieOK: !e.noStale && staleBy < e.sie, authorized: authorized}
+		c.fetchShared(next, w, r, f, !force && !authorized)
 		return
 	}
 	if reqCC.onlyIfCached {
@@ -270,21 +341,29 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 		next.ServeHTTP(w, r)
 		return
 	}
-	c.fetchShared(next, w, r, &fetch{key: key, storeKey: storeKey}, !force)
+	c.fetchShared(next, w, r, &fetch{key: key, storeKey: storeKey, authorized: authorized}, !force && !authorized)
 }
 
 // authBypass reports requests whose responses may be personal: they carry
 // Authorization or an authenticated identity, and the cache neither keys
-// on the consumer nor was told to share them.
-func (c *Cache) authBypass(r *http.Request, info *reqinfo.Info) bool {
+// on the consumer nor was told to share them. With StoreAuthorized, a
+// request with Authorization but no identity is not bypassed but
+// authorized: only responses marked for it are stored and served.
+func (c *Cache) authBypass(r *http.Request, info *reqinfo.Info) (bypass, authorized bool) {
 	if c.cfg.CacheAuthenticated {
-		return false
+		return false, false
 	}
 	authenticated := info != nil && info.Identity != nil
 	if c.cfg.KeyConsumer && authenticated {
-		return false // keyed per consumer
+		return false, false // keyed per consumer
 	}
-	return authenticated || len(r.Header["Authorization"]) > 0
+	if authenticated {
+		return true, false
+	}
+	if len(r.Header["Authorization"]) > 0 {
+		return !c.cfg.StoreAuthorized, c.cfg.StoreAuthorized
+	}
+	return false, false
 }
 
 // hasPrecondition reports requests the cache does not answer itself:
@@ -325,7 +404,7 @@ func (c *Cache) lookup(r *http.Request, key string) (e *entry, storeKey string) 
 	if vary == nil {
 		return e, key
 	}
-	storeKey = string(appendVary([]byte(key), vary, r.Header))
+	storeKey = string(appendVary([]byte(key), vary, r.Header, c.cfg.VaryFoldCase))
 	b, ok = c.get(r.Context(), storeKey)
 	if !ok {
 		return nil, storeKey
@@ -391,15 +470,69 @@ func (c *Cache) noteBackend(err error) {
 }
 
 // invalidateAfter runs an unsafe request and, when it succeeds, deletes
-// the stored GET response for its URL (RFC 9111 §4.4): a PUT or DELETE
-// must not leave the old representation served from cache. Only this
-// request's own variant of KeyHeaders and consumer is known and removed.
+// the stored GET response for its URL and for the URLs in the response's
+// Location and Content-Location when they are of the same origin (RFC
+// 9111 §4.4): a PUT or DELETE must not leave the old representation
+// served from cache. Only this request's own variant of KeyHeaders and
+// consumer is known and removed.
 func (c *Cache) invalidateAfter(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	var stack [256]byte
-	key := c.appendKey(stack[:0], r, reqinfo.FromContext(r.Context()), http.MethodGet) // a string only when needed
+	info := reqinfo.FromContext(r.Context())
+	key := c.appendKey(stack[:0], r, info, http.MethodGet) // a string only when needed
 	sw := &statusWriter{ResponseWriter: w}
 	next.ServeHTTP(sw, r)
-	if sw.status >= 200 && sw.status < 400 {
-		c.deleteVariants(string(key))
+	if sw.status < 200 || sw.status >= 400 {
+		return
 	}
+	c.deleteVariants(string(key))
+	h := w.Header()
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		if len(h[name]) != 1 {
+			continue
+		}
+		if path, query, ok := sameOriginTarget(r, h[name][0]); ok {
+			c.deleteVariants(string(c.appendKeyFor(stack[:0], path, query, r, info, http.MethodGet)))
+		}
+	}
+}
+
+// sameOriginTarget resolves a Location or Content-Location value against
+// r and returns its normalised path and query when it names r's origin
+// (RFC 9111 §4.4 forbids invalidating other origins' URLs: that would let
+// one origin purge another's entries).
+func sameOriginTarget(r *http.Request, ref string) (path, query string, ok bool) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", "", false
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if !strings.EqualFold(u.Hostname(), hostOnly(r.Host)) || (u.Port() != "" && u.Port() != portOnly(r.Host)) {
+			return "", "", false
+		}
+	}
+	base := &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath}
+	t := base.ResolveReference(&url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery})
+	p := t.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	norm, err := router.Normalize(p)
+	if err != nil {
+		return "", "", false
+	}
+	return norm, t.RawQuery, true
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+func portOnly(hostport string) string {
+	if _, p, err := net.SplitHostPort(hostport); err == nil {
+		return p
+	}
+	return ""
 }

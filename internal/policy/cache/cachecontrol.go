@@ -16,9 +16,13 @@ const maxDelta = 1 << 31
 type directives struct {
 	noStore, noCache, private, public  bool
 	mustRevalidate, proxyRevalidate    bool
-	onlyIfCached                       bool
+	onlyIfCached, mustUnderstand       bool
 	maxAge, sMaxAge                    int64
 	staleWhileRevalidate, staleIfError int64
+	// withheld are the fields named by qualified no-cache="…" and
+	// private="…" (canonical): the response may be stored and reused
+	// without them (RFC 9111 §5.2.2.4, §5.2.2.7).
+	withheld []string
 }
 
 // parseCacheControl parses every Cache-Control field line in values. It
@@ -27,9 +31,10 @@ type directives struct {
 // repeats, the first occurrence wins (RFC 9111 §4.2.1 allows either that
 // or treating the response as stale).
 //
-// Qualified no-cache="field" and private="field" are treated as their
-// unqualified forms: a stricter reading that never serves a field the
-// origin wanted withheld.
+// Qualified no-cache="field" and private="field" name fields that are
+// withheld: the response is stored and reused without them (RFC 9111
+// §5.2.2.4 and §5.2.2.7 allow exactly that to a shared cache), so a field
+// the origin wanted withheld is never served from storage.
 func parseCacheControl(values []string) directives {
 	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1}
 	for _, v := range values {
@@ -106,13 +111,21 @@ func applyDirective(d *directives, name, value string, hasValue bool) {
 		if strings.EqualFold(name, "max-age") {
 			setDelta(&d.maxAge, value, hasValue)
 		} else if strings.EqualFold(name, "private") {
-			d.private = true
+			if hasValue && value != "" {
+				d.withheld = appendTokens(d.withheld, []string{value})
+			} else {
+				d.private = true
+			}
 		}
 	case 8:
 		if strings.EqualFold(name, "no-store") {
 			d.noStore = true
 		} else if strings.EqualFold(name, "no-cache") {
-			d.noCache = true
+			if hasValue && value != "" {
+				d.withheld = appendTokens(d.withheld, []string{value})
+			} else {
+				d.noCache = true
+			}
 		} else if strings.EqualFold(name, "s-maxage") {
 			setDelta(&d.sMaxAge, value, hasValue)
 		}
@@ -125,6 +138,8 @@ func applyDirective(d *directives, name, value string, hasValue bool) {
 	case 15:
 		if strings.EqualFold(name, "must-revalidate") {
 			d.mustRevalidate = true
+		} else if strings.EqualFold(name, "must-understand") {
+			d.mustUnderstand = true
 		}
 	case 16:
 		if strings.EqualFold(name, "proxy-revalidate") {

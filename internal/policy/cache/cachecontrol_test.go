@@ -22,8 +22,10 @@ func TestParseCacheControl(t *testing.T) {
 		{[]string{"max-age=abc"}, with(func(d *directives) { d.maxAge = 0 })},
 		{[]string{"max-age"}, with(func(d *directives) { d.maxAge = 0 })},
 		{[]string{"max-age=99999999999999999999"}, with(func(d *directives) { d.maxAge = maxDelta })},
-		{[]string{`no-cache="Set-Cookie, X-Foo", s-maxage=5`}, with(func(d *directives) { d.noCache = true; d.sMaxAge = 5 })},
-		{[]string{`private="a,b"`, "no-store"}, with(func(d *directives) { d.private = true; d.noStore = true })},
+		// Qualified no-cache and private withhold the named fields only.
+		{[]string{`no-cache="Set-Cookie, X-Foo", s-maxage=5`}, with(func(d *directives) { d.withheld = []string{"Set-Cookie", "X-Foo"}; d.sMaxAge = 5 })},
+		{[]string{`private="a,b"`, "no-store"}, with(func(d *directives) { d.withheld = []string{"A", "B"}; d.noStore = true })},
+		{[]string{`no-cache, private`}, with(func(d *directives) { d.noCache = true; d.private = true })},
 		{[]string{"must-revalidate,proxy-revalidate,only-if-cached"}, with(func(d *directives) {
 			d.mustRevalidate, d.proxyRevalidate, d.onlyIfCached = true, true, true
 		})},

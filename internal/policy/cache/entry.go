@@ -32,6 +32,9 @@ type entry struct {
 	noCache bool
 	// noStale: never serve stale (must-revalidate, proxy-revalidate, no-cache).
 	noStale bool
+	// authOK: marked public, s-maxage or must-revalidate, so it may answer
+	// a request with Authorization (RFC 9111 §3.5, Config.StoreAuthorized).
+	authOK bool
 	// shared: the entry is served to several requests at once (a flight's
 	// result), so each gets its own copy of the header values.
 	shared bool
@@ -99,6 +102,7 @@ const (
 
 	flagNoCache = 1 << 0
 	flagNoStale = 1 << 1
+	flagAuthOK  = 1 << 2
 )
 
 var errCorrupt = errors.New("cache: corrupt entry")
@@ -126,6 +130,9 @@ func encodeEntry(e *entry) []byte {
 	}
 	if e.noStale {
 		flags |= flagNoStale
+	}
+	if e.authOK {
+		flags |= flagAuthOK
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(e.fields)))
@@ -271,6 +278,7 @@ func decodeEntry(b []byte) (*entry, error) {
 	d.b = d.b[1:]
 	e.noCache = flags&flagNoCache != 0
 	e.noStale = flags&flagNoStale != 0
+	e.authOK = flags&flagAuthOK != 0
 	if d.err || status < 100 || status > 999 {
 		return nil, errCorrupt
 	}
@@ -325,12 +333,13 @@ func decodeEntry(b []byte) (*entry, error) {
 var unstored = map[string]bool{"Set-Cookie": true, "Content-Length": true, "Age": true, "X-Cache": true}
 
 // storedFields copies the storable headers of h into fields, sorted by
-// name so equal responses encode identically.
-func storedFields(h http.Header) []field {
+// name so equal responses encode identically. withheld (canonical names)
+// are left out too: the fields a qualified no-cache or private names.
+func storedFields(h http.Header, withheld []string) []field {
 	connTokens := appendTokens(nil, h["Connection"]) // canonical, as h's keys
 	fields := make([]field, 0, len(h))
 	for k, vs := range h {
-		if unstored[k] || proxy.IsHopByHop(k) || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) {
+		if unstored[k] || proxy.IsHopByHop(k) || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) || slices.Contains(withheld, k) {
 			continue
 		}
 		fields = append(fields, field{name: k, vals: slices.Clone(vs)})

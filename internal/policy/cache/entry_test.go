@@ -22,7 +22,7 @@ func TestEntryRoundTrip(t *testing.T) {
 		"Age":               {"3"},
 	}
 	e := &entry{
-		status: 203, fields: storedFields(h), body: []byte("body"),
+		status: 203, fields: storedFields(h, nil), body: []byte("body"),
 		stored: time.Unix(1700000000, 123), lifetime: time.Minute, swr: 2 * time.Second,
 		sie: 3 * time.Second, age0: 4 * time.Second, noCache: true, noStale: true,
 	}

@@ -19,6 +19,9 @@ type fetch struct {
 	stale *entry
 	// sieOK: an upstream 5xx may be answered with stale (stale-if-error).
 	sieOK bool
+	// authorized: the request carries Authorization (Config.StoreAuthorized),
+	// so only a response marked for it is stored (RFC 9111 §3.5).
+	authorized bool
 	// conditional: we sent stale's validators, so a 304 refreshes it.
 	conditional bool
 	// clientINM and clientIMS are the client's own conditional headers,
@@ -51,7 +54,7 @@ func (c *Cache) fetchShared(next http.Handler, w http.ResponseWriter, r *http.Re
 		return // the client has gone
 	}
 	res := call.res
-	if res.e != nil && (len(res.e.vary) == 0 || string(appendVary(nil, res.e.vary, r.Header)) == res.varySig) {
+	if res.e != nil && (len(res.e.vary) == 0 || string(appendVary(nil, res.e.vary, r.Header, c.cfg.VaryFoldCase)) == res.varySig) {
 		c.serveEntry(w, r, res.e, res.label, c.now())
 		return
 	}
@@ -115,7 +118,7 @@ func (c *Cache) fetch(next http.Handler, w http.ResponseWriter, r *http.Request,
 		}
 	}
 	if res.e != nil && len(res.e.vary) > 0 {
-		res.varySig = string(appendVary(nil, res.e.vary, r.Header))
+		res.varySig = string(appendVary(nil, res.e.vary, r.Header, c.cfg.VaryFoldCase))
 	}
 	if call != nil {
 		call.finish(res)
@@ -159,7 +162,10 @@ func (c *Cache) upstreamRequest(r *http.Request, f *fetch) *http.Request {
 }
 
 // refreshed merges a 304's headers into the stale entry (RFC 9111
-// §4.3.4), recomputes its freshness and restarts its age. storable is
+// §4.3.4, §3.2): every field the 304 carries replaces the stored one,
+// except those the stored body depends on (keptOn304) and the fields
+// never stored (hop-by-hop, Set-Cookie, Age: see storedFields).
+// It recomputes the entry's freshness and restarts its age. storable is
 // false when the merged headers now forbid storing it.
 func (c *Cache) refreshed(old *entry, h304 http.Header, now time.Time) (*entry, bool) {
 	merged := make(http.Header, len(old.fields)+len(h304))
@@ -167,42 +173,60 @@ func (c *Cache) refreshed(old *entry, h304 http.Header, now time.Time) (*entry, 
 		merged[f.name] = f.vals
 	}
 	for k, vs := range h304 {
-		if k == "Content-Length" || k == "Content-Type" && len(merged[k]) > 0 {
-			continue // describe the 304, not the stored body
+		if keptOn304[k] || k == "Set-Cookie" {
+			continue // cookies go to this client only
 		}
 		merged[k] = vs
 	}
 	fr, ok := c.storable(old.status, merged, now)
+	if c.ownField != "" {
+		delete(merged, c.ownField)
+	}
 	e := &entry{
-		status: old.status, fields: storedFields(merged), body: old.body, stored: now,
+		status: old.status, fields: storedFields(merged, fr.withheld), body: old.body, stored: now,
 		lifetime: fr.lifetime, swr: fr.swr, sie: fr.sie, age0: fr.age0,
-		noCache: fr.noCache, noStale: fr.noStale,
+		noCache: fr.noCache, noStale: fr.noStale, authOK: fr.authOK,
 	}
 	e.derive()
 	return e, ok
 }
 
+// keptOn304 are the stored fields a 304 does not replace: they describe
+// the stored body's bytes (its length, coding, range and digest) or name
+// the stored representation (ETag, which the 304 confirmed by matching
+// our If-None-Match). A 304 that disagrees would leave the stored body
+// misdescribed; RFC 9111 §3.2 lets a cache keep exactly the fields
+// "necessary to assure integrity of the stored response", and
+// Content-Length it must keep.
+var keptOn304 = map[string]bool{
+	"Content-Length": true, "Content-Encoding": true, "Content-Range": true,
+	"Content-Md5": true, "Etag": true,
+}
+
 // store writes e (and, when it varies, the vary index) to the backend.
 func (c *Cache) store(f *fetch, r *http.Request, e *entry) {
-	ttl := retention(e)
+	ttl := c.retention(e)
 	if len(e.vary) == 0 {
 		c.set(f.key, encodeEntry(e), ttl)
 		return
 	}
 	c.set(f.key, encodeVaryIndex(e.vary), ttl)
-	c.set(string(appendVary([]byte(f.key), e.vary, r.Header)), encodeEntry(e), ttl)
+	c.set(string(appendVary([]byte(f.key), e.vary, r.Header, c.cfg.VaryFoldCase)), encodeEntry(e), ttl)
 }
 
 // retention is how long the backend keeps an entry: its remaining
 // freshness plus the longest stale window, and for an entry with a
-// validator at least one more lifetime, during which a stale entry can be
-// revalidated with a cheap 304 instead of refetched.
-func retention(e *entry) time.Duration {
-	extra := max(e.swr, e.sie)
+// validator at least Config.KeepForRevalidation, during which a stale
+// entry is revalidated with a cheap conditional request instead of
+// fetched again in full. Storage stays bounded: the memory backend
+// evicts by its byte bound first (S3-FIFO), and Redis drops the entry
+// when the retention ends.
+func (c *Cache) retention(e *entry) time.Duration {
+	keep := max(e.lifetime-e.age0, 0) + max(e.swr, e.sie) + time.Second
 	if e.hasValidator() {
-		extra = max(extra, e.lifetime)
+		keep = max(keep, c.keep)
 	}
-	return max(e.lifetime-e.age0, 0) + extra + time.Second
+	return keep
 }
 
 // refreshAsync refreshes a stale entry in the background, at most one

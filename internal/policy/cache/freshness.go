@@ -3,7 +3,6 @@ package cache
 import (
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -12,46 +11,74 @@ import (
 type freshness struct {
 	lifetime, swr, sie, age0 time.Duration
 	noCache, noStale         bool
+	// authOK: public, s-maxage or must-revalidate, the marks that let a
+	// shared cache reuse a response to a request with Authorization
+	// (RFC 9111 §3.5).
+	authOK bool
+	// withheld are fields not to store (qualified no-cache / private).
+	withheld []string
 }
 
 // storable decides whether a response may be stored and for how long.
-// The reasons it may not, in order: a status not configured as cacheable,
-// Cache-Control no-store or private, Set-Cookie (a per-client response
-// without a private marker is common enough to make this the safe
-// default), Vary: *, announced trailers (not captured), and no freshness
-// lifetime at all (no max-age, s-maxage, Expires or configured TTL), unless
-// no-cache asks us to store it and revalidate on every use.
+// The reasons it may not, in order: a status that is not cacheable (not
+// configured, or, with Config.ExplicitStatuses, not a final status with
+// explicit freshness), Cache-Control no-store or private, Set-Cookie (a
+// per-client response without a private marker is common enough to make
+// this the safe default), Vary: *, announced trailers (not captured), and
+// no freshness lifetime at all (no max-age, s-maxage, Expires, configured
+// TTL or, opt-in, heuristic), unless no-cache asks us to store it and
+// revalidate on every use.
+//
+// The directives come from the first targeted field present (RFC 9213
+// §2.2: Config.CacheControlField, then CDN-Cache-Control); when one is,
+// Cache-Control and Expires are ignored.
 func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, bool) {
 	var f freshness
-	if !c.statuses[status] {
+	listed := c.statuses[status]
+	if !listed && !(c.cfg.ExplicitStatuses && finalStatus(status)) {
 		return f, false
 	}
-	d := parseCacheControl(h["Cache-Control"])
+	d, targeted := c.responseDirectives(h)
+	if d.mustUnderstand {
+		// RFC 9111 §5.2.2.3: store only a status we understand, and then
+		// no-store (sent for caches without must-understand) is ignored.
+		if !understoodStatus(status) {
+			return f, false
+		}
+		d.noStore = false
+	}
 	if d.noStore || d.private || len(h["Set-Cookie"]) > 0 || len(h["Trailer"]) > 0 {
 		return f, false
 	}
 	if hasToken(h["Vary"], "*") {
 		return f, false
 	}
-	f.age0 = parseAge(h.Get("Age"))
+	f.authOK = d.public || d.sMaxAge >= 0 || d.mustRevalidate
+	f.withheld = d.withheld
+	f.age0 = parseAge(h["Age"])
 	if c.cfg.OverrideTTL {
 		// The operator's TTL wins over everything but no-store/private.
 		f.lifetime = c.cfg.TTL
 		f.swr, f.sie = c.cfg.StaleWhileRevalidate, c.cfg.StaleIfError
 		return f, true
 	}
+	explicit := true
 	switch {
 	case d.sMaxAge >= 0:
 		f.lifetime = time.Duration(d.sMaxAge) * time.Second
 	case d.maxAge >= 0:
 		f.lifetime = time.Duration(d.maxAge) * time.Second
-	case h.Get("Expires") != "":
-		f.lifetime = expiresLifetime(h, now)
-		if f.lifetime <= 0 {
-			f.lifetime = 0
-		}
+	case !targeted && len(h["Expires"]) > 0:
+		f.lifetime = max(expiresLifetime(h, now), 0)
 	default:
+		explicit = false
 		f.lifetime = c.cfg.TTL
+		if f.lifetime == 0 && heuristicStatus(status) {
+			f.lifetime = c.heuristicLifetime(h, now)
+		}
+	}
+	if !listed && !explicit {
+		return f, false // ExplicitStatuses: only with explicit freshness
 	}
 	f.noCache = d.noCache
 	if f.noCache {
@@ -60,14 +87,14 @@ func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, b
 		if f.lifetime <= 0 {
 			f.lifetime = c.cfg.TTL
 		}
-		if f.lifetime <= 0 {
-			return f, false // nothing says how long to keep it
+		if f.lifetime <= 0 && !hasValidatorHeader(h) {
+			return f, false // nothing says how long to keep it, and no way to revalidate
 		}
 		f.noStale = true
 		return f, true
 	}
-	if f.lifetime-f.age0 <= 0 {
-		return f, false // already stale; not worth a store round trip
+	if f.lifetime-f.age0 <= 0 && !hasValidatorHeader(h) {
+		return f, false // already stale and cannot be revalidated: not worth a store round trip
 	}
 	// must-revalidate and proxy-revalidate forbid stale responses outright.
 	// s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10), so the
@@ -88,28 +115,97 @@ func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, b
 	return f, true
 }
 
-// expiresLifetime is Expires minus Date (or now when Date is absent or
-// invalid). An invalid Expires ("0") means already expired.
-func expiresLifetime(h http.Header, now time.Time) time.Duration {
-	exp, err := http.ParseTime(h.Get("Expires"))
-	if err != nil {
+func hasValidatorHeader(h http.Header) bool {
+	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
+}
+
+// finalStatus reports the statuses Config.ExplicitStatuses may store:
+// final (RFC 9111 §3), not 206 (ranges are not stored) or 304.
+func finalStatus(s int) bool {
+	return s >= 200 && s <= 599 && s != http.StatusPartialContent && s != http.StatusNotModified
+}
+
+// understoodStatus reports the final statuses whose semantics the cache
+// knows (registered ones, as far as net/http knows them), for
+// must-understand.
+func understoodStatus(s int) bool {
+	return finalStatus(s) && http.StatusText(s) != ""
+}
+
+// heuristicStatus reports the statuses defined as heuristically cacheable
+// (RFC 9110 §15.1), less 206 (ranges are not stored).
+func heuristicStatus(s int) bool {
+	switch s {
+	case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// heuristicLifetime is RFC 9111 §4.2.2's heuristic: a fraction
+// (Config.HeuristicPercent) of the time since Last-Modified, capped at
+// Config.HeuristicMax. 0 when disabled or without a valid Last-Modified.
+func (c *Cache) heuristicLifetime(h http.Header, now time.Time) time.Duration {
+	if c.cfg.HeuristicPercent <= 0 {
+		return 0
+	}
+	lm, ok := parseHTTPDate(h["Last-Modified"])
+	if !ok {
 		return 0
 	}
 	date := now
-	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+	if d, ok := parseHTTPDate(h["Date"]); ok {
+		date = d
+	}
+	since := date.Sub(lm)
+	if since <= 0 {
+		return 0
+	}
+	return min(since/100*time.Duration(c.cfg.HeuristicPercent), c.heuristicMax)
+}
+
+// expiresLifetime is Expires minus Date (or now when Date is absent or
+// invalid). An invalid Expires ("0", a malformed date, several field
+// lines) means already expired (RFC 9111 §5.3).
+func expiresLifetime(h http.Header, now time.Time) time.Duration {
+	exp, ok := parseHTTPDate(h["Expires"])
+	if !ok {
+		return 0
+	}
+	date := now
+	if d, ok := parseHTTPDate(h["Date"]); ok {
 		date = d
 	}
 	return exp.Sub(date)
 }
 
-// parseAge reads an Age header (delta-seconds); invalid reads as 0.
-func parseAge(s string) time.Duration {
-	if s == "" {
+// parseAge reads an Age field (delta-seconds). A list (one line "7200, 0"
+// or several lines) counts by its first member, as RFC 9111 §5.1 says. A
+// first member that is not a non-negative integer makes the response's
+// age unknown: it reads as maxDelta, so the response is stale and is
+// revalidated rather than served. RFC 9111 §5.1 says a cache SHOULD
+// ignore such a field; not knowing how long an upstream cache held the
+// response, we take the conservative reading (what the HTTP caching
+// test suite's required tests ask for), which costs at most one
+// conditional request.
+func parseAge(values []string) time.Duration {
+	if len(values) == 0 {
 		return 0
 	}
-	n, err := strconv.ParseInt(textproto.TrimString(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0
+	first, _, _ := strings.Cut(values[0], ",")
+	first = textproto.TrimString(first)
+	if first == "" {
+		return time.Duration(maxDelta) * time.Second
+	}
+	var n int64
+	for i := 0; i < len(first); i++ {
+		ch := first[i]
+		if ch < '0' || ch > '9' {
+			return time.Duration(maxDelta) * time.Second
+		}
+		if n < maxDelta {
+			n = n*10 + int64(ch-'0')
+		}
 	}
 	return time.Duration(min(n, maxDelta)) * time.Second
 }

@@ -30,7 +30,7 @@ func FuzzParseCacheControl(f *testing.F) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	e := &entry{status: 200, fields: storedFields(http.Header{"A": {"b", "c"}, "Etag": {`"x"`}}), body: []byte("body")}
+	e := &entry{status: 200, fields: storedFields(http.Header{"A": {"b", "c"}, "Etag": {`"x"`}}, nil), body: []byte("body")}
 	f.Add(encodeEntry(e))
 	f.Add(encodeVaryIndex([]string{"Accept"}))
 	f.Fuzz(func(t *testing.T, b []byte) {

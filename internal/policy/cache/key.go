@@ -39,7 +39,6 @@ func (c *Cache) Key(r *http.Request) string {
 // appendKey appends the key of r, whose Info (possibly nil) is info, as if
 // it had the given method.
 func (c *Cache) appendKey(b []byte, r *http.Request, info *reqinfo.Info, method string) []byte {
-	b = append(b, c.cfg.Namespace...)
 	path := ""
 	if info != nil && info.Path != "" {
 		path = info.Path
@@ -49,9 +48,15 @@ func (c *Cache) appendKey(b []byte, r *http.Request, info *reqinfo.Info, method 
 			path = "/"
 		}
 	}
+	return c.appendKeyFor(b, path, r.URL.RawQuery, r, info, method)
+}
+
+// appendKeyFor is appendKey for another URL (path, query) of r's origin.
+func (c *Cache) appendKeyFor(b []byte, path, rawQuery string, r *http.Request, info *reqinfo.Info, method string) []byte {
+	b = append(b, c.cfg.Namespace...)
 	b = appendPath(b, path)
 	b = append(b, '?')
-	b = appendQuery(b, r.URL.RawQuery)
+	b = appendQuery(b, rawQuery)
 	b = append(b, ' ')
 	b = appendHost(b, r.Host)
 	b = append(b, ' ')
@@ -73,22 +78,50 @@ func (c *Cache) appendKey(b []byte, r *http.Request, info *reqinfo.Info, method 
 }
 
 // appendVary appends the Vary part of a secondary key: the request's
-// values of each varied header.
-func appendVary(b []byte, names []string, h http.Header) []byte {
+// values of each varied header, normalised so that requests that say the
+// same thing share a variant: the members of the field's lines are
+// joined into one list (RFC 9110 §5.3: several lines are one
+// comma-separated list), with the whitespace around each member and
+// empty members dropped (§5.6.1), and with fold, lower-cased.
+func appendVary(b []byte, names []string, h http.Header, fold bool) []byte {
 	b = append(b, " ~"...)
 	for _, n := range names {
 		for i := 0; i < len(n); i++ { // lower-cased without allocating
-			c := n[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = appendEscapedByte(b, c)
+			b = appendEscapedByte(b, lower(n[i]))
 		}
 		b = append(b, '=')
-		b = appendHeaderValues(b, h[n])
+		first := true
+		for _, v := range h[n] {
+			for v != "" {
+				var m string
+				m, v, _ = strings.Cut(v, ",")
+				m = strings.TrimSpace(m)
+				if m == "" {
+					continue
+				}
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				for i := 0; i < len(m); i++ {
+					ch := m[i]
+					if fold {
+						ch = lower(ch)
+					}
+					b = appendEscapedByte(b, ch)
+				}
+			}
+		}
 		b = append(b, ';')
 	}
 	return b
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // appendPath appends an escaped path, escaping the bytes that would make

@@ -68,6 +68,12 @@ func (cw *captureWriter) WriteHeader(code int) {
 	}
 	cw.mode = modePass
 	cw.fresh, cw.capturing = cw.c.storable(code, cw.hdr, cw.now)
+	if cw.f.authorized && !cw.fresh.authOK {
+		cw.capturing = false // RFC 9111 §3.5: not marked for requests with Authorization
+	}
+	if cw.c.ownField != "" {
+		delete(cw.hdr, cw.c.ownField) // it targets this cache only
+	}
 	if cw.capturing {
 		if cl := cw.hdr.Get("Content-Length"); cl != "" {
 			n, err := strconv.ParseInt(cl, 10, 64)
@@ -157,9 +163,9 @@ func (cw *captureWriter) entry() *entry {
 		return nil // the upstream body ended early
 	}
 	e := &entry{
-		status: cw.status, fields: storedFields(cw.hdr), body: cw.buf, stored: cw.now,
+		status: cw.status, fields: storedFields(cw.hdr, cw.fresh.withheld), body: cw.buf, stored: cw.now,
 		lifetime: cw.fresh.lifetime, swr: cw.fresh.swr, sie: cw.fresh.sie, age0: cw.fresh.age0,
-		noCache: cw.fresh.noCache, noStale: cw.fresh.noStale,
+		noCache: cw.fresh.noCache, noStale: cw.fresh.noStale, authOK: cw.fresh.authOK,
 	}
 	e.derive()
 	return e
