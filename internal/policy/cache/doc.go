@@ -8,12 +8,31 @@
 // per outage; it never turns a request into an error.
 //
 // What is stored: responses to GET whose status is configured as
-// cacheable and whose Cache-Control has neither no-store nor private, that
-// carry no Set-Cookie, do not vary on "*", and have a freshness lifetime
-// (s-maxage, else max-age, else Expires − Date, else Config.TTL). A
-// no-cache response is stored but revalidated on every use. Requests
-// carrying Authorization or an authenticated identity bypass the cache
-// unless Config.KeyConsumer or Config.CacheAuthenticated is set.
+// cacheable (or, with Config.ExplicitStatuses, any final status with
+// explicit freshness) and whose cache directives have neither no-store nor
+// private, that carry no Set-Cookie, do not vary on "*", and have a
+// freshness lifetime (s-maxage, else max-age, else Expires − Date, else
+// Config.TTL, else the opt-in Last-Modified heuristic) or a validator. The
+// directives come from a targeted field when there is one (RFC 9213,
+// targeted.go), else Cache-Control. A no-cache response is stored but
+// revalidated on every use. Requests carrying Authorization or an
+// authenticated identity bypass the cache unless Config.KeyConsumer,
+// Config.CacheAuthenticated or (for Authorization with responses marked
+// for it, RFC 9111 §3.5) Config.StoreAuthorized is set.
+//
+// How long it is kept: its freshness plus its stale windows, and for an
+// entry with a validator at least Config.KeepForRevalidation (24h), so
+// that a stale entry is revalidated with a conditional request rather than
+// fetched again in full. The trade-off is storage: such entries occupy the
+// memory backend until its byte bound evicts them, and Redis for the
+// keep time.
+//
+// Where the HTTP caching test suite (test/conformance/cache-tests.sh)
+// and RFC 9111 disagree, the RFC wins: an Age list counts by its first
+// member (§5.1). Where the RFC leaves room, the conservative reading is
+// taken: an Age that is not a number makes the response stale rather than
+// ignored, and a 304 does not replace the fields that describe the stored
+// body (fetch.go, keptOn304).
 //
 // Every response through the cache carries X-Cache:
 //
