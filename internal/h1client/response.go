@@ -102,11 +102,17 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		case minor == 0:
 			return nil, c.fail(errTEOnHTTP10)
 		case len(vv) != 1 || !strings.EqualFold(strings.Trim(vv[0], " \t"), "chunked"):
-			return nil, c.fail(errTransferEnc)
+			if cl >= 0 || !unchunkedCodings(vv) {
+				return nil, c.fail(errTransferEnc)
+			}
+			// RFC 9112 §6.3 (4): codings without chunked: the body runs
+			// until the server closes; the default case below reads it so.
+			delete(h, "Transfer-Encoding")
 		case cl >= 0:
 			return nil, c.fail(errCLAndChunked)
+		default:
+			chunked = true
 		}
-		chunked = true
 	}
 	keepAlive := minor == 1
 	for _, v := range h["Connection"] {
@@ -388,3 +394,21 @@ func (u *upgradeBody) Write(p []byte) (int, error) { return u.nc.Write(p) }
 func (u *upgradeBody) Close() error                { return u.nc.Close() }
 
 var _ io.ReadWriteCloser = (*upgradeBody)(nil)
+
+// unchunkedCodings reports a Transfer-Encoding of one field line whose
+// codings are all tokens and none is chunked (e.g. an origin's unknown
+// "x-custom"): RFC 9112 §6.3 frames such a response by the connection's
+// close. Anything else (several lines, chunked not last or listed twice,
+// an empty member) stays an error, as in Go's net/http.
+func unchunkedCodings(vv []string) bool {
+	if len(vv) != 1 {
+		return false
+	}
+	for m := range strings.SplitSeq(vv[0], ",") {
+		m = strings.Trim(m, " \t")
+		if !h1wire.IsToken(m) || strings.EqualFold(m, "chunked") {
+			return false
+		}
+	}
+	return true
+}

@@ -40,6 +40,9 @@ func TestMalformedResponses(t *testing.T) {
 		{"CL overflow", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", ErrMalformedResponse},
 		{"empty CL", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", ErrMalformedResponse},
 		{"TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", ErrMalformedResponse},
+		{"TE unknown with CL", "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-foo\r\nContent-Length: 2\r\n\r\nok", ErrMalformedResponse},
+		{"TE chunked not last", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, x-foo\r\n\r\nok", ErrMalformedResponse},
+		{"TE empty member", "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-foo,\r\n\r\nok", ErrMalformedResponse},
 		{"TE twice", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", ErrMalformedResponse},
 		{"TE on 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", ErrMalformedResponse},
 		{"HTTP/2 status", "HTTP/2.0 200 OK\r\n\r\n", ErrMalformedResponse},
@@ -207,5 +210,32 @@ func TestCloseBeforeEOF(t *testing.T) {
 	resp.Body.Close()
 	if !<-dropped {
 		t.Fatal("connection with an unread body was kept")
+	}
+}
+
+// A transfer coding other than chunked frames the body by the close of
+// the connection (RFC 9112 §6.3 (4)), as an origin with an unknown coding
+// sends it; the field is consumed and the connection never pooled.
+func TestUnchunkedTransferCodingReadsUntilClose(t *testing.T) {
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := readRequest(br); err == nil {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-foo\r\n\r\nhello")
+		}
+	})
+	tr := newTestTransport(t, Config{})
+	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "hello" {
+		t.Fatalf("body %q, %v", b, err)
+	}
+	if _, ok := resp.Header["Transfer-Encoding"]; ok || resp.ContentLength != -1 || !resp.Close {
+		t.Fatalf("header %v, length %d, close %v", resp.Header, resp.ContentLength, resp.Close)
+	}
+	if n := idleCount(tr); n != 0 {
+		t.Fatalf("a close-delimited connection was pooled")
 	}
 }
