@@ -308,12 +308,22 @@ func (c *Cache) serveHTTP(next http.Handler, w http.ResponseWriter, r *http.Requ
 	if e != nil {
 		age := e.age(now)
 		ageOK := reqCC.maxAge < 0 || age <= time.Duration(reqCC.maxAge)*time.Second
-		if !force && ageOK && !e.noCache && age < e.lifetime {
+		// min-fresh: the client wants it fresh for that much longer
+		// (RFC 9111 §5.2.1.3).
+		minFresh := time.Duration(max(reqCC.minFresh, 0)) * time.Second
+		if !force && ageOK && !e.noCache && age+minFresh < e.lifetime {
 			c.serveEntry(w, r, e, Hit, now)
 			return
 		}
 		staleBy := age - e.lifetime
-		if !force && ageOK && !e.noStale && staleBy < e.swr {
+		// max-stale: the client accepts a response stale by up to that
+		// much (§5.2.1.2), unless the response forbids stale use.
+		if !force && ageOK && !e.noCache && !e.noStale && reqCC.maxStale >= 0 && reqCC.minFresh < 0 &&
+			staleBy <= time.Duration(reqCC.maxStale)*time.Second {
+			c.serveEntry(w, r, e, Stale, now)
+			return
+		}
+		if !force && ageOK && !e.noStale && reqCC.minFresh < 0 && staleBy < e.swr {
 			c.serveEntry(w, r, e, Stale, now)
 			c.refreshAsync(next, r, key, storeKey, e)
 			return

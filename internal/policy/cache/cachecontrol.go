@@ -14,10 +14,13 @@ const maxDelta = 1 << 31
 // are in seconds; -1 means the directive is absent. Only the directives
 // Gatehouse acts on are kept; others are ignored as RFC 9111 requires.
 type directives struct {
-	noStore, noCache, private, public  bool
-	mustRevalidate, proxyRevalidate    bool
-	onlyIfCached, mustUnderstand       bool
-	maxAge, sMaxAge                    int64
+	noStore, noCache, private, public bool
+	mustRevalidate, proxyRevalidate   bool
+	onlyIfCached, mustUnderstand      bool
+	maxAge, sMaxAge                   int64
+	// Request only: maxStale is -1 absent, maxDelta for "max-stale"
+	// without a value (any staleness); minFresh -1 absent.
+	maxStale, minFresh                 int64
 	staleWhileRevalidate, staleIfError int64
 	// withheld are the fields named by qualified no-cache="…" and
 	// private="…" (canonical): the response may be stored and reused
@@ -36,7 +39,7 @@ type directives struct {
 // §5.2.2.4 and §5.2.2.7 allow exactly that to a shared cache), so a field
 // the origin wanted withheld is never served from storage.
 func parseCacheControl(values []string) directives {
-	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1}
+	d := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1, maxStale: -1, minFresh: -1}
 	for _, v := range values {
 		parseCacheControlLine(v, &d)
 	}
@@ -128,6 +131,16 @@ func applyDirective(d *directives, name, value string, hasValue bool) {
 			}
 		} else if strings.EqualFold(name, "s-maxage") {
 			setDelta(&d.sMaxAge, value, hasValue)
+		}
+	case 9:
+		if strings.EqualFold(name, "max-stale") {
+			if !hasValue && d.maxStale < 0 {
+				d.maxStale = maxDelta
+			} else {
+				setDelta(&d.maxStale, value, hasValue)
+			}
+		} else if strings.EqualFold(name, "min-fresh") {
+			setDelta(&d.minFresh, value, hasValue)
 		}
 	case 14:
 		if strings.EqualFold(name, "only-if-cached") {

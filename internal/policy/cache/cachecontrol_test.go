@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseCacheControl(t *testing.T) {
-	none := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1}
+	none := directives{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: -1, staleIfError: -1, maxStale: -1, minFresh: -1}
 	with := func(f func(*directives)) directives { d := none; f(&d); return d }
 	cases := []struct {
 		in   []string
@@ -25,6 +25,8 @@ func TestParseCacheControl(t *testing.T) {
 		// Qualified no-cache and private withhold the named fields only.
 		{[]string{`no-cache="Set-Cookie, X-Foo", s-maxage=5`}, with(func(d *directives) { d.withheld = []string{"Set-Cookie", "X-Foo"}; d.sMaxAge = 5 })},
 		{[]string{`private="a,b"`, "no-store"}, with(func(d *directives) { d.withheld = []string{"A", "B"}; d.noStore = true })},
+		{[]string{"max-stale, min-fresh=5"}, with(func(d *directives) { d.maxStale = maxDelta; d.minFresh = 5 })},
+		{[]string{"max-stale=7"}, with(func(d *directives) { d.maxStale = 7 })},
 		{[]string{`no-cache, private`}, with(func(d *directives) { d.noCache = true; d.private = true })},
 		{[]string{"must-revalidate,proxy-revalidate,only-if-cached"}, with(func(d *directives) {
 			d.mustRevalidate, d.proxyRevalidate, d.onlyIfCached = true, true, true

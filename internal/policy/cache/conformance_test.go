@@ -343,3 +343,44 @@ func TestUnsafeInvalidatesLocationAndContentLocation(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestMinFreshAndMaxStale(t *testing.T) {
+	c, clk := newTestCache(t, Config{})
+	// An ETag keeps the entry past its freshness (without one it is gone).
+	h := c.Wrap(&upstream{handler: fixed(200, "b", "Cache-Control", "max-age=60", "Etag", `"e"`)})
+	do(h, req("GET", "/f"))
+	clk.Add(30 * time.Second)
+	expect(t, do(h, req("GET", "/f", "Cache-Control", "min-fresh=20")), 200, Hit, "b")
+	expect(t, do(h, req("GET", "/f", "Cache-Control", "min-fresh=40")), 200, Miss, "b")
+	clk.Add(90 * time.Second) // 60s stale
+	expect(t, do(h, req("GET", "/f", "Cache-Control", "max-stale=120")), 200, Stale, "b")
+	expect(t, do(h, req("GET", "/f", "Cache-Control", "max-stale")), 200, Stale, "b")
+	expect(t, do(h, req("GET", "/f", "Cache-Control", "max-stale=10")), 200, Miss, "b")
+
+	// must-revalidate forbids it.
+	c, clk = newTestCache(t, Config{})
+	h = c.Wrap(&upstream{handler: fixed(200, "b", "Cache-Control", "max-age=1, must-revalidate", "Etag", `"e"`)})
+	do(h, req("GET", "/m"))
+	clk.Add(10 * time.Second)
+	expect(t, do(h, req("GET", "/m", "Cache-Control", "max-stale")), 200, Miss, "b")
+}
+
+func TestHugeDurationsStayDecodable(t *testing.T) {
+	e := &entry{status: 200, lifetime: 200 * 365 * 24 * time.Hour, swr: -time.Second}
+	got, _, err := decodeRecord(encodeEntry(e))
+	if err != nil || got.lifetime != time.Duration(maxDuration) || got.swr != 0 {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+}
+
+func TestIfModifiedSinceWithoutLastModifiedUsesDate(t *testing.T) {
+	c, _ := newTestCache(t, Config{})
+	h := c.Wrap(&upstream{handler: fixed(200, "b", "Cache-Control", "max-age=60", "Date", "Thu, 02 Jan 2025 03:04:05 GMT")})
+	do(h, req("GET", "/d"))
+	if rec := do(h, req("GET", "/d", "If-Modified-Since", "Thu, 02 Jan 2025 03:04:05 GMT")); rec.Code != http.StatusNotModified {
+		t.Fatalf("IMS = Date: %d, want 304", rec.Code)
+	}
+	if rec := do(h, req("GET", "/d", "If-Modified-Since", "Thu, 02 Jan 2025 03:04:04 GMT")); rec.Code != 200 {
+		t.Fatalf("IMS before Date: %d, want 200", rec.Code)
+	}
+}

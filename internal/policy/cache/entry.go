@@ -120,10 +120,10 @@ func encodeEntry(e *entry) []byte {
 	b = append(b, kindResponse)
 	b = binary.AppendUvarint(b, uint64(e.status))
 	b = binary.AppendVarint(b, e.stored.UnixNano())
-	b = binary.AppendUvarint(b, uint64(max(e.lifetime, 0)))
-	b = binary.AppendUvarint(b, uint64(max(e.swr, 0)))
-	b = binary.AppendUvarint(b, uint64(max(e.sie, 0)))
-	b = binary.AppendUvarint(b, uint64(max(e.age0, 0)))
+	b = appendDuration(b, e.lifetime)
+	b = appendDuration(b, e.swr)
+	b = appendDuration(b, e.sie)
+	b = appendDuration(b, e.age0)
 	var flags byte
 	if e.noCache {
 		flags |= flagNoCache
@@ -144,6 +144,12 @@ func encodeEntry(e *entry) []byte {
 		}
 	}
 	return append(b, e.body...)
+}
+
+// appendDuration encodes d within what decoding accepts (0..maxDuration),
+// so a huge configured TTL cannot make a record unreadable.
+func appendDuration(b []byte, d time.Duration) []byte {
+	return binary.AppendUvarint(b, min(uint64(max(d, 0)), maxDuration))
 }
 
 func appendStr(b []byte, s string) []byte {

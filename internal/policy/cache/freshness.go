@@ -80,6 +80,9 @@ func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, b
 	if !listed && !explicit {
 		return f, false // ExplicitStatuses: only with explicit freshness
 	}
+	// RFC 9111 §1.2.2: 2^31 seconds is "infinity" (an Expires centuries
+	// ahead must not overflow the stored durations).
+	f.lifetime = min(f.lifetime, time.Duration(maxDelta)*time.Second)
 	f.noCache = d.noCache
 	if f.noCache {
 		// Stored for revalidation only: keep it as long as the lifetime

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,8 @@ import (
 // here only when it is one field line and formatting the parsed time in
 // the same format gives back exactly the input: IMF-fixdate, or one of
 // the two obsolete formats recipients must still accept (rfc850-date,
-// asctime-date).
+// asctime-date). The day name is not compared: it is redundant with the
+// date, and a wrong or upper-case one does not make the date ambiguous.
 
 var httpDateLayouts = [...]string{
 	http.TimeFormat,                  // Sun, 06 Nov 1994 08:49:37 GMT
@@ -31,9 +33,17 @@ func parseHTTPDate(values []string) (time.Time, bool) {
 	s := values[0]
 	for _, layout := range httpDateLayouts {
 		t, err := time.Parse(layout, s)
-		if err == nil && t.Format(layout) == s {
+		if err == nil && afterDayName(t.Format(layout)) == afterDayName(s) {
 			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false
+}
+
+// afterDayName is a formatted date without its leading day name.
+func afterDayName(s string) string {
+	if i := strings.IndexAny(s, ", "); i >= 0 {
+		return s[i:]
+	}
+	return s
 }

@@ -24,7 +24,14 @@ func (c *Cache) serveEntry(w http.ResponseWriter, r *http.Request, e *entry, lab
 	}
 	h["X-Cache"] = xCache(label)
 	h["Age"] = []string{strconv.FormatInt(int64(e.age(now)/time.Second), 10)}
-	if e.status == http.StatusOK && notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), e.etag, e.lastModified) {
+	// Without Last-Modified, If-Modified-Since is evaluated against the
+	// stored response's Date (RFC 9111 §4.3.2), never later than when it
+	// was last modified.
+	lm := e.lastModified
+	if lm == "" {
+		lm = e.header("Date")
+	}
+	if e.status == http.StatusOK && notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), e.etag, lm) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
