@@ -489,3 +489,57 @@ routes:
 	}
 	t.Logf("goroutines: %v before, %v after %d reloads", before, goroutineCount(g), reloads)
 }
+
+// TestTrafficCacheRevalidation runs the conformance behaviours through the
+// binary: a response that is stale on arrival but carries an ETag is kept
+// and revalidated with a conditional request (not fetched in full), and
+// the route's own targeted field (cache_control_field) governs caching
+// and is not forwarded.
+func TestTrafficCacheRevalidation(t *testing.T) {
+	var full, conditional atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/targeted" {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Gatehouse-Cache-Control", "max-age=60")
+			io.WriteString(w, "targeted")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=0")
+		w.Header().Set("Etag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			conditional.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		full.Add(1)
+		io.WriteString(w, "validated")
+	}))
+	t.Cleanup(origin.Close)
+	addr := freeAddr(t)
+	authStart(t, oneUpstream(addr, origin.URL, `
+routes:
+  - name: mem
+    backend: {upstream: be}
+    policies:
+      cache: {cache_control_field: Gatehouse-Cache-Control, keep_for_revalidation: 1h}
+`))
+	c := httpClient(t)
+	for i, want := range []string{"MISS", "REVALIDATED", "REVALIDATED"} {
+		resp, body := get(t, c, "http://"+addr+"/v", "")
+		if got := resp.Header.Get("X-Cache"); got != want || body != "validated" {
+			t.Fatalf("request %d: X-Cache %s, body %q", i, got, body)
+		}
+	}
+	if full.Load() != 1 || conditional.Load() != 2 {
+		t.Fatalf("origin: %d full, %d conditional; want 1 and 2", full.Load(), conditional.Load())
+	}
+	for i, want := range []string{"MISS", "HIT"} {
+		resp, body := get(t, c, "http://"+addr+"/targeted", "")
+		if got := resp.Header.Get("X-Cache"); got != want || body != "targeted" {
+			t.Fatalf("targeted %d: X-Cache %s, body %q", i, got, body)
+		}
+		if v, ok := resp.Header["Gatehouse-Cache-Control"]; ok {
+			t.Fatalf("targeted %d: own field forwarded: %q", i, v)
+		}
+	}
+}
