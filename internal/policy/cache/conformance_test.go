@@ -384,3 +384,23 @@ func TestIfModifiedSinceWithoutLastModifiedUsesDate(t *testing.T) {
 		t.Fatalf("IMS before Date: %d, want 200", rec.Code)
 	}
 }
+
+func TestStaleOnArrivalWithValidatorIsRevalidated(t *testing.T) {
+	for _, tc := range []struct {
+		kv   []string
+		want string
+	}{
+		{[]string{"Cache-Control", "max-age=0"}, Revalidated},
+		{[]string{"Cache-Control", "no-cache"}, Revalidated},
+		{[]string{"Expires", "0"}, Revalidated},
+		{nil, Miss}, // no caching information at all: not stored
+	} {
+		c, _ := newTestCache(t, Config{})
+		up := newValidating(`"v1"`, tc.kv, nil)
+		h := c.Wrap(up)
+		do(h, req("GET", "/s"))
+		if got := do(h, req("GET", "/s")).Header().Get("X-Cache"); got != tc.want {
+			t.Errorf("%q: %s, want %s", tc.kv, got, tc.want)
+		}
+	}
+}

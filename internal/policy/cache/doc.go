@@ -12,7 +12,9 @@
 // explicit freshness) and whose cache directives have neither no-store nor
 // private, that carry no Set-Cookie, do not vary on "*", and have a
 // freshness lifetime (s-maxage, else max-age, else Expires − Date, else
-// Config.TTL, else the opt-in Last-Modified heuristic) or a validator. The
+// Config.TTL, else the opt-in Last-Modified heuristic), or that are stale
+// on arrival (max-age=0, a past Expires, no-cache) but carry a validator,
+// to be revalidated on use. The
 // directives come from a targeted field when there is one (RFC 9213,
 // targeted.go), else Cache-Control. A no-cache response is stored but
 // revalidated on every use. Requests carrying Authorization or an

@@ -96,8 +96,12 @@ func (c *Cache) storable(status int, h http.Header, now time.Time) (freshness, b
 		f.noStale = true
 		return f, true
 	}
-	if f.lifetime-f.age0 <= 0 && !hasValidatorHeader(h) {
-		return f, false // already stale and cannot be revalidated: not worth a store round trip
+	if f.lifetime-f.age0 <= 0 && !(explicit && hasValidatorHeader(h)) {
+		// Already stale: stored only when the origin gave it explicit
+		// caching information (max-age=0, a past Expires) and a validator,
+		// so the next request revalidates it with a conditional request.
+		// A response without any caching information stays uncached.
+		return f, false
 	}
 	// must-revalidate and proxy-revalidate forbid stale responses outright.
 	// s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10), so the
