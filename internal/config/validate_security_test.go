@@ -87,8 +87,6 @@ func TestValidateTraffic(t *testing.T) {
 			`gatehouse.yaml:8: route "r": cache heuristic_percent 101 is not between 0 and 100 (e.g. heuristic_percent: 10)`},
 		{"cache field", secBase + "      cache:\n        cache_control_field: \"a b\"\n",
 			`gatehouse.yaml:8: route "r": cache_control_field "a b" is not a header name (e.g. cache_control_field: Gatehouse-Cache-Control)`},
-		{"cache keep", secBase + "      cache: {keep_for_revalidation: -1s}\n",
-			`gatehouse.yaml:7: route "r": cache durations and sizes must not be negative`},
 		{"unknown plan", "plans:\n  - {name: gold, quota: {limit: 5}}\nconsumers:\n  - {name: a, plan: glod}\n" + secBase + "      quota: {use_plan: true}\n",
 			`gatehouse.yaml:4: consumer "a": plan "glod" not found (did you mean "gold"?)`},
 	}
