@@ -10,6 +10,7 @@
 #
 #   test/conformance/cache-tests.sh            # the whole suite
 #   test/conformance/cache-tests.sh TEST-ID    # one test, with its exchange dumped
+#   CACHE_TESTS_CONFIG=other.yaml test/conformance/cache-tests.sh   # another Gatehouse config
 #
 # Needs node/npm (the suite from the npm registry, pinned) and go.
 set -euo pipefail
@@ -39,7 +40,7 @@ trap cleanup EXIT
 (cd "$pkg" && npm_config_protocol=http npm_config_port=$ORIGIN_PORT npm_config_pidfile="$work/origin.pid" \
   exec node --import "$here/cache-tests/loopback.mjs" server/server.mjs >"$work/origin.log" 2>&1) &
 pids+=($!)
-"$work/gatehouse" run -c "$here/cache-tests.yaml" >"$work/gatehouse.log" 2>&1 &
+"$work/gatehouse" run -c "${CACHE_TESTS_CONFIG:-$here/cache-tests.yaml}" >"$work/gatehouse.log" 2>&1 &
 pids+=($!)
 
 # Both up: a request through Gatehouse reaches the origin (its /state/ answers).
