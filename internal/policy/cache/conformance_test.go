@@ -404,3 +404,22 @@ func TestStaleOnArrivalWithValidatorIsRevalidated(t *testing.T) {
 		}
 	}
 }
+
+// An interim 103 is never what is stored: the final response is.
+// (Relaying 1xx to the client is the proxy's job, not the cache's.)
+func TestInterimResponsesNotStored(t *testing.T) {
+	c, _ := newTestCache(t, Config{})
+	up := &upstream{handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</s.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.WriteHeader(200)
+		w.Write([]byte("final"))
+	}}
+	h := c.Wrap(up)
+	expect(t, do(h, req("GET", "/e")), 200, Miss, "final")
+	expect(t, do(h, req("GET", "/e")), 200, Hit, "final")
+	if up.calls.Load() != 1 {
+		t.Fatalf("calls %d", up.calls.Load())
+	}
+}
