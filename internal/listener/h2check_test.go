@@ -158,8 +158,13 @@ func TestH2CheckRepeatedSettingsInOrder(t *testing.T) {
 // first) with a 16 KiB body in DATA frames, read the way net/http's
 // server does (frame header, then payload).
 func BenchmarkH2Check(b *testing.B) {
+	benchRead(b, func(c net.Conn) io.Reader { return newH2Check(c, 1<<20) })
+}
+
+// benchStream is 100 requests as a browser sends them.
+func benchStream(b *testing.B) []byte {
 	const requests = 100
-	in := clientFrames(b, func(fr *http2.Framer, enc func(...string) []byte) {
+	return clientFrames(b, func(fr *http2.Framer, enc func(...string) []byte) {
 		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
 		for i := uint32(0); i < requests; i++ {
 			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 2*i + 1, EndHeaders: true, BlockFragment: enc(
@@ -175,12 +180,21 @@ func BenchmarkH2Check(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchRead reads benchStream through wrap the way net/http's server
+// does: a frame header, then the payload.
+func benchRead(b *testing.B, wrap func(net.Conn) io.Reader) {
+	benchReadStream(b, benchStream(b), wrap)
+}
+
+func benchReadStream(b *testing.B, in []byte, wrap func(net.Conn) io.Reader) {
 	hdr := make([]byte, frameHeaderLen)
 	payload := make([]byte, maxCheckedFrame)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		c := newH2Check(&bytesConn{r: bytes.NewReader(in)}, 1<<20)
+		c := wrap(&bytesConn{r: bytes.NewReader(in)})
 		for {
 			if _, err := io.ReadFull(c, hdr); err != nil {
 				break
@@ -191,4 +205,30 @@ func BenchmarkH2Check(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkH2CheckBaseline reads the same stream without the check, for
+// the difference.
+func BenchmarkH2CheckBaseline(b *testing.B) {
+	benchRead(b, func(c net.Conn) io.Reader { return c })
+}
+
+// FuzzH2Check feeds arbitrary client bytes, split arbitrarily: the check
+// must not panic, must end, and may only grow the stream by its own
+// CONTINUATION frames (22 bytes per header block).
+func FuzzH2Check(f *testing.F) {
+	f.Add(clientFrames(f, func(fr *http2.Framer, enc func(...string) []byte) {
+		fr.WriteSettings(http2.Setting{ID: 4, Val: 1}, http2.Setting{ID: 4, Val: 2})
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: enc(":path", "/", "connection", "x"), EndHeaders: true, PadLength: 2, Priority: http2.PriorityParam{Weight: 3}})
+	}), uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
+		c := newH2Check(&bytesConn{r: bytes.NewReader(in), chunk: int(chunk)}, 1<<12)
+		out, err := io.ReadAll(c)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			t.Fatal(err)
+		}
+		if len(out) > len(in)+len(in)/frameHeaderLen*(frameHeaderLen+len(malformedField)) {
+			t.Fatalf("grew from %d to %d bytes", len(in), len(out))
+		}
+	})
 }
