@@ -48,7 +48,7 @@ type h2Check struct {
 	pass int     // payload bytes of the current frame to hand over as read
 
 	dec       *hpack.Decoder // created at the first HEADERS frame
-	maxString int            // the decoder's string limit (the server's header limit)
+	maxString int            // the decoder's string limit (above the server's)
 	inBlock   bool           // a header block is open (awaiting CONTINUATION)
 	blockSID  uint32
 	malformed bool // the open header block has a connection-specific field

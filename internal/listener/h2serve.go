@@ -56,10 +56,14 @@ func enableH2Check(srv *http.Server, prefaceTimeout time.Duration) error {
 	if plain == nil || srv.TLSNextProto[nextProtoH2] == nil {
 		return errors.New("net/http did not install its HTTP/2 server")
 	}
+	// The check's HPACK string limit is above the server's (MaxHeaderBytes
+	// plus a few hundred bytes): a longer string makes the server close the
+	// connection, so the check never stands aside while the server goes on.
 	maxHeader := srv.MaxHeaderBytes
 	if maxHeader <= 0 {
 		maxHeader = http.DefaultMaxHeaderBytes
 	}
+	maxHeader = 2*maxHeader + 4096
 	if prefaceTimeout <= 0 || prefaceTimeout > prefaceTimeoutMax {
 		prefaceTimeout = prefaceTimeoutMax
 	}
