@@ -142,6 +142,8 @@ func (c *h2Check) next() error {
 		// The server ends the connection with PROTOCOL_ERROR.
 		c.off, check = true, false
 	case typ == frameHeaders || typ == frameContinuation:
+		// Too large: the server ends the connection with FRAME_SIZE_ERROR.
+		c.off = !check
 	case typ == frameSettings && flags&flagAck == 0 && length%6 == 0 && length <= 6*maxSettings:
 	default:
 		check = false
