@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -30,7 +31,23 @@ func newRespond(c *config.Respond) *respond {
 	return &respond{status: c.Status, header: h, body: []byte(c.Body)}
 }
 
+// respondReadLimit bounds the request body respond reads before it
+// answers; a larger body is left to the server to discard or reset.
+const respondReadLimit = 64 << 10
+
 func (a *respond) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Answer once the request is complete (up to respondReadLimit): an
+	// answer sent earlier races the rest of the body, which then meets a
+	// reset stream (HTTP/2) or connection, and a request whose framing
+	// turns out malformed later (content-length not matching the DATA
+	// frames, RFC 9113 §8.1.1) would get a 200 instead of the server's
+	// stream error. A body that fails to read gets no answer: the server
+	// has already answered or reset it.
+	if r.Body != nil && r.Body != http.NoBody {
+		if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, respondReadLimit)); err != nil {
+			return
+		}
+	}
 	dst := w.Header()
 	for k, v := range a.header {
 		// Copy the slice: a response filter may append to it.

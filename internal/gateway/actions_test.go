@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"crypto/tls"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
@@ -112,5 +116,22 @@ func TestRequestID(t *testing.T) {
 		if validRequestID(s) != ok {
 			t.Errorf("validRequestID(%q) != %v", s, ok)
 		}
+	}
+}
+
+// TestRespondReadsRequestFirst: respond answers once the request body is
+// read (bounded), so a body that fails to read gets no 200.
+func TestRespondReadsRequestFirst(t *testing.T) {
+	a := newRespond(&config.Respond{Status: 200, Body: "ok"})
+	body := strings.NewReader("hello")
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, httptest.NewRequest("POST", "/", body))
+	if body.Len() != 0 || rec.Code != 200 || rec.Body.String() != "ok" {
+		t.Errorf("left %d body bytes unread, answered %d %q; want all read, 200 ok", body.Len(), rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	a.ServeHTTP(rec, httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("x"), iotest.ErrReader(errors.New("stream reset")))))
+	if rec.Body.Len() != 0 || rec.Flushed {
+		t.Errorf("answered %q after a failed body read; want nothing", rec.Body)
 	}
 }

@@ -104,6 +104,16 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 		protocols.SetUnencryptedHTTP2(true)
 	}
 	srv.Protocols = protocols
+	if protocols.HTTP2() || protocols.UnencryptedHTTP2() {
+		if err := enableH2Check(srv, s.ReadHeader); err != nil {
+			// Only if net/http changes how it installs HTTP/2: serve
+			// with its defaults rather than not at all.
+			errLog.Error("HTTP/2 conformance checks unavailable", "listener", s.Name, "error", err)
+		}
+	}
+	if s.H2C && !s.TLS {
+		ln = h2cListener{ln}
+	}
 	sv := &Server{Settings: s, srv: srv, ln: ln, done: make(chan struct{}), conns: map[net.Conn]http.ConnState{}}
 	srv.ConnState = sv.track
 	sv.start(errLog)
