@@ -119,6 +119,14 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		}
 	}
 
+	c.idleLimit = 0
+	if vv := h["Keep-Alive"]; vv != nil && keepAlive {
+		c.idleLimit = keepAliveLimit(vv)
+		if c.idleLimit < 0 {
+			keepAlive = false
+		}
+	}
+
 	var resp *http.Response
 	if noBody {
 		resp = new(http.Response)
