@@ -160,7 +160,6 @@ const (
 	slotTE
 	slotConnection
 	slotUpgrade
-	slotUserAgent
 	numSlots
 )
 
@@ -483,8 +482,11 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	}
 	ex.setForwarded(h, r, trusted, id)
 	if _, ok := h["User-Agent"]; !ok {
-		// An empty value keeps net/http from sending its own.
-		ex.setHeader(h, slotUserAgent, "User-Agent", "")
+		// Absent stays absent (RFC 9110 §10.1.5 wants a product token, so
+		// an empty field would be wrong). A nil value, not "", keeps
+		// net/http's HTTP/1 and HTTP/2 transports from adding their own
+		// ("Go-http-client/1.1") and is written as nothing by h1client.
+		h["User-Agent"] = nil
 	}
 
 	ex.out = *r.WithContext(ctx)
