@@ -47,6 +47,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -143,9 +144,10 @@ type handler struct {
 // exchange is everything the proxy needs per request beyond what net/http
 // allocates, in a single allocation.
 type exchange struct {
-	out  http.Request
-	url  url.URL
-	body requestBody
+	out     http.Request
+	url     url.URL
+	body    requestBody
+	interim interim
 	// vals backs the header values the proxy sets, so setting one does not
 	// allocate a one-element slice; one slot per header.
 	vals [numSlots]string
@@ -217,6 +219,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ex := new(exchange)
+	if ex.interim.init(w, r) {
+		ctx = httptrace.WithClientTrace(ctx, &ex.interim.trace)
+	}
 	upType, ok := ex.prepare(ctx, r, info, t)
 	if !ok {
 		problem.Write(w, r, http.StatusBadRequest, "invalid Upgrade header")
@@ -269,7 +274,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		start := time.Now()
 		var err error
+		ex.interim.attempt(true)
 		res, err = h.transport.RoundTrip(out)
+		ex.interim.attempt(false)
 		latency = time.Since(start)
 		if timer != nil && !timer.Stop() {
 			// The attempt ran out of time; a response that made it anyway

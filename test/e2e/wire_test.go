@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,74 @@ routes:
 		}
 		check(label, next())
 	}
+}
+
+// TestEarlyHintsRelayed: the origin's 103 Early Hints (with its Link
+// fields) reaches clients on the HTTP/1.1 and the HTTP/2 listeners before
+// the final 200, which does not repeat the hints.
+func TestEarlyHintsRelayed(t *testing.T) {
+	t.Parallel()
+	origin := newHintsOrigin(t)
+	pki := newPKI(t, "a.test")
+	web, secure, clear := freeAddr(t), freeAddr(t), freeAddr(t)
+	startGateway(t, wireListeners(web, secure, clear, pki)+fmt.Sprintf(`
+upstreams:
+  - name: hints
+    targets: [{url: %s}]
+routes:
+  - name: all
+    backend: {upstream: hints}
+`, origin))
+	h1 := httpClient(t)
+	h2, h2c := wireClients(t, pki)
+	for _, tc := range []struct {
+		label string
+		c     *http.Client
+		url   string
+		proto int
+	}{
+		{"HTTP/1.1 listener", h1, "http://" + web + "/page", 1},
+		{"h2 over TLS", h2, "https://" + secure + "/page", 2},
+		{"h2c", h2c, "http://" + clear + "/page", 2},
+	} {
+		var hints []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, fmt.Sprintf("%d %q", code, h["Link"]))
+			return nil
+		}}
+		req, _ := http.NewRequest("GET", tc.url, nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+		resp, err := tc.c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.label, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != tc.proto || resp.StatusCode != 200 || string(b) != "page" || resp.Header.Get("Link") != "" {
+			t.Errorf("%s: final %s %d %q, Link %q", tc.label, resp.Proto, resp.StatusCode, b, resp.Header["Link"])
+		}
+		want := `[103 ["</app.css>; rel=preload; as=style" "</app.js>; rel=preload; as=script"]]`
+		if got := fmt.Sprint(hints); got != want {
+			t.Errorf("%s: interim responses %s, want %s", tc.label, got, want)
+		}
+	}
+}
+
+// newHintsOrigin answers every request with a 103 carrying two Link
+// fields, then 200 "page".
+func newHintsOrigin(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Link"] = []string{"</app.css>; rel=preload; as=style", "</app.js>; rel=preload; as=script"}
+		w.WriteHeader(http.StatusEarlyHints)
+		delete(w.Header(), "Link")
+		io.WriteString(w, "page")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
