@@ -217,7 +217,7 @@ func (g *Gateway) apply(cfg *config.Config) error {
 		}
 		cur.updateResilience(up.cfg)
 		if cur.transport == nil || cur.key != up.key {
-			rt, err := buildTransport(up.cfg)
+			rt, err := buildTransport(up.cfg, cur.counters)
 			if err != nil { // checked by compile; a file changed in between
 				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
 			}

@@ -177,7 +177,8 @@ func upstreamTLS(u *config.Upstream) (*tls.Config, error) {
 // through h1client, a synchronous client that costs far less CPU per
 // request than net/http's Transport; TLS, HTTP/2 and h2c go through
 // net/http. An upstream may mix schemes, so the choice is per request.
-func buildTransport(u *config.Upstream) (http.RoundTripper, error) {
+// counters receive h1client's stale-connection events.
+func buildTransport(u *config.Upstream, counters observe.UpstreamCounters) (http.RoundTripper, error) {
 	tlsConf, err := upstreamTLS(u)
 	if err != nil {
 		return nil, err
@@ -199,6 +200,8 @@ func buildTransport(u *config.Upstream) (http.RoundTripper, error) {
 			IdleTimeout:           u.IdleTimeout,
 			ResponseHeaderTimeout: u.ResponseHeaderTimeout,
 			MaxIdlePerHost:        u.MaxIdlePerTarget,
+			OnStaleConn:           counters.StaleConns.Inc,
+			OnRetry:               counters.StaleRetries.Inc,
 		}),
 		std: std,
 	}, nil

@@ -151,3 +151,34 @@ func BenchmarkUpload(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIdleProbe measures the readability check each checkout of a
+// pooled connection pays (stale.go): one non-blocking read(2).
+func BenchmarkIdleProbe(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	if sc := <-accepted; sc != nil {
+		defer sc.Close()
+	}
+	var p probeConn
+	p.init(nc)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !p.alive() {
+			b.Fatal("idle connection reported dead")
+		}
+	}
+}

@@ -53,6 +53,10 @@ type conn struct {
 	// response was read anyway).
 	noReuse bool
 	idleAt  time.Time
+	// idleLimit is the origin's advertised idle timeout less a margin
+	// (keepalive.go); 0 when it advertised none.
+	idleLimit time.Duration
+	probe     probeConn // readability check at checkout (stale.go)
 
 	ctx     context.Context
 	stop    func() bool // stops the context.AfterFunc registered by watch
@@ -67,6 +71,7 @@ type conn struct {
 func newConn(hp *hostPool, nc net.Conn) *conn {
 	c := &conn{hp: hp, nc: nc}
 	c.abortFn = c.abortForContext
+	c.probe.init(nc)
 	c.bufs = bufsPool.Get().(*connBufs)
 	c.bufs.br.Reset(nc)
 	return c

@@ -20,30 +20,48 @@ type hostPool struct {
 	dead bool // removed by CloseIdleFor: returning connections are closed
 }
 
-// getConn pops the freshest idle connection or dials a new one.
+// getConn pops the freshest idle connection that is still open, or dials
+// a new one. A connection the origin closed while it sat idle is discarded
+// and counted (see stale.go); the next one down the stack is tried.
 func (t *Transport) getConn(ctx context.Context, hp *hostPool) (*conn, error) {
-	now := time.Now()
-	hp.mu.Lock()
-	if n := len(hp.idle); n > 0 {
-		c := hp.idle[n-1]
-		if now.Sub(c.idleAt) < t.idleTimeout {
-			hp.idle[n-1] = nil
-			hp.idle = hp.idle[:n-1]
+	for {
+		now := time.Now()
+		hp.mu.Lock()
+		n := len(hp.idle)
+		if n == 0 {
 			hp.mu.Unlock()
-			c.checkout()
-			return c, nil
+			return t.dial(ctx, hp)
 		}
-		// The freshest is expired, so all are.
-		expired := hp.idle
-		hp.idle = nil
+		c := hp.idle[n-1]
+		if now.Sub(c.idleAt) >= t.idleTimeout {
+			// The freshest is expired, so all are.
+			expired := hp.idle
+			hp.idle = nil
+			hp.mu.Unlock()
+			for _, c := range expired {
+				c.nc.Close()
+			}
+			return t.dial(ctx, hp)
+		}
+		hp.idle[n-1] = nil
+		hp.idle = hp.idle[:n-1]
 		hp.mu.Unlock()
-		for _, c := range expired {
+		if c.idleLimit > 0 && now.Sub(c.idleAt) >= c.idleLimit {
+			// The origin is about to close it (keepalive.go); older
+			// connections may have other limits, so look at the next.
 			c.nc.Close()
+			continue
 		}
-		return t.dial(ctx, hp)
+		if !c.probe.alive() {
+			c.nc.Close()
+			if t.onStale != nil {
+				t.onStale()
+			}
+			continue
+		}
+		c.checkout()
+		return c, nil
 	}
-	hp.mu.Unlock()
-	return t.dial(ctx, hp)
 }
 
 // put returns a healthy connection to its idle stack, or closes it when the

@@ -12,9 +12,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
-// maxInterim bounds the 1xx responses skipped before the final one, so a
-// server cannot keep a round trip busy forever with 100 Continue.
-const maxInterim = 10
+// maxInterim bounds the 1xx responses accepted before the final one, so a
+// server cannot keep a round trip busy forever with 100 Continue or 103
+// Early Hints. It is net/http's Transport's limit, so a proxy relays the
+// same number whichever transport reaches the upstream; one more is a
+// malformed response.
+const maxInterim = 5
 
 // span locates one header field in the head buffer.
 type span struct{ ks, ke, vs, ve int32 }
@@ -49,6 +52,9 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		}
 		if interim == maxInterim {
 			return nil, c.fail(errTooManyInterim)
+		}
+		if err := c.gotInterim(req, code, h); err != nil {
+			return nil, c.fail(err)
 		}
 	}
 	if t.headerTimeout > 0 {
@@ -122,6 +128,14 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		}
 		if minor == 0 && h1wire.HasToken(v, "keep-alive") {
 			keepAlive = true
+		}
+	}
+
+	c.idleLimit = 0
+	if vv := h["Keep-Alive"]; vv != nil && keepAlive {
+		c.idleLimit = keepAliveLimit(vv)
+		if c.idleLimit < 0 {
+			keepAlive = false
 		}
 	}
 

@@ -32,6 +32,14 @@ type Config struct {
 	ResponseHeaderTimeout  time.Duration // 0 = none (the request context still bounds it)
 	MaxIdlePerHost         int           // idle conns kept per host:port (default 512)
 	MaxResponseHeaderBytes int64         // default 64 KiB; larger → error
+
+	// OnStaleConn, if set, is called for every idle connection discarded
+	// at checkout because the origin had closed it (or sent unsolicited
+	// bytes on it) while it sat in the pool.
+	OnStaleConn func()
+	// OnRetry, if set, is called for every request sent again on a fresh
+	// connection after a reused one failed before any response byte.
+	OnRetry func()
 }
 
 const (
@@ -50,6 +58,8 @@ type Transport struct {
 	maxIdle       int
 	maxHeader     int
 	dialer        net.Dialer
+	onStale       func()
+	onRetry       func()
 
 	// pools is copy-on-write: the hot path does one atomic load and a map
 	// lookup, with no lock and no interface conversion of the key.
@@ -66,6 +76,8 @@ func New(c Config) *Transport {
 		idleTimeout:   c.IdleTimeout,
 		headerTimeout: c.ResponseHeaderTimeout,
 		maxIdle:       c.MaxIdlePerHost,
+		onStale:       c.OnStaleConn,
+		onRetry:       c.OnRetry,
 	}
 	if t.idleTimeout <= 0 {
 		t.idleTimeout = defaultIdleTimeout
@@ -98,10 +110,21 @@ func New(c Config) *Transport {
 // head. The body, when there is one, is read from the connection by the
 // caller; the connection returns to the pool when the body reaches EOF.
 //
-// When a reused connection turns out to have been closed by the server
-// (the request write fails, or the connection ends before the first response
-// byte), the request is sent once more on a fresh connection, provided it has
-// no body or req.GetBody can rewind it.
+// A pooled connection the origin closed while idle is discarded before use
+// (stale.go). When a reused connection still turns out to be closed (the
+// close raced with the checkout: the request write fails, or the connection
+// ends or is reset before the first response byte), the request is sent once
+// more on a freshly dialed connection, whatever its method, as net/http and
+// NGINX do for a cached keep-alive connection. Its body is sent again from
+// req.GetBody or, without one, from the bytes this attempt read, kept up to
+// maxReplayBytes; a larger body is not retried.
+//
+// The price (RFC 9112 §9.3.1): a POST the origin did receive before it
+// closed the connection without a word would be applied twice. An origin
+// closing an idle connection never read the request, and one that read it
+// and died before answering is indistinguishable here; the retry is only
+// made for a reused connection with not one response byte received, where
+// the idle close is by far the likely cause.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
@@ -128,37 +151,63 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(body)
 		return nil, err
 	}
-	resp, err := t.roundTripOnce(ctx, c, req, body, cl)
-	if err == nil {
-		return resp, nil
+	sent := body
+	var rec *replayReader
+	if body != nil && c.reused && req.GetBody == nil {
+		rec = newReplayReader(body)
+		sent = rec
 	}
-	oe, ok := err.(*opError)
-	if !ok || !oe.retryable || ctx.Err() != nil {
-		return nil, err
+	resp, err := t.roundTripOnce(ctx, c, req, sent, cl)
+	if err == nil || !isRetryable(err) || ctx.Err() != nil {
+		if rec != nil {
+			body.Close()
+			rec.free()
+		}
+		return resp, err
 	}
-	if body != nil {
-		if req.GetBody == nil {
-			// The body was consumed by the failed attempt; replaying would
-			// send a truncated request.
+	switch {
+	case body == nil:
+	case rec != nil:
+		if !rec.rewind() {
+			// More was read than kept: a retry would send a truncated body.
+			body.Close()
+			rec.free()
 			return nil, err
 		}
+	case req.GetBody != nil:
 		nb, gerr := req.GetBody()
 		if gerr != nil {
 			return nil, err
 		}
-		body = nb
-		if body == http.NoBody {
-			body = nil
+		sent = nb
+		if sent == http.NoBody {
+			sent = nil
 		}
+	default:
+		return nil, err
+	}
+	if t.onRetry != nil {
+		t.onRetry()
 	}
 	// A fresh dial, not another pooled connection: its siblings in the pool
 	// are likely just as stale (server restart, idle timeout sweep).
-	c, derr := t.dial(ctx, hp)
-	if derr != nil {
-		closeBody(body)
-		return nil, derr
+	c, err = t.dial(ctx, hp)
+	if err == nil {
+		resp, err = t.roundTripOnce(ctx, c, req, sent, cl)
+	} else if rec == nil {
+		closeBody(sent)
 	}
-	return t.roundTripOnce(ctx, c, req, body, cl)
+	if rec != nil {
+		body.Close()
+		rec.free()
+	}
+	return resp, err
+}
+
+// isRetryable reports the stale keep-alive signature (see opError).
+func isRetryable(err error) bool {
+	oe, ok := err.(*opError)
+	return ok && oe.retryable
 }
 
 // roundTripOnce performs one attempt on c. It always consumes (closes) body

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -358,35 +360,182 @@ func TestStalePooledConnectionRetried(t *testing.T) {
 }
 
 func TestStaleConnectionBodyReplayOnlyWithGetBody(t *testing.T) {
-	s, closed, log := closingServer(t)
-	tr := newTestTransport(t, Config{})
+	// A server that reads the second request on a kept-alive connection
+	// and hangs up without answering: the close raced with the checkout,
+	// so the readability probe cannot see it.
+	s, log := racingCloseServer(t)
+	var retries atomic.Int64
+	tr := newTestTransport(t, Config{OnRetry: func() { retries.Add(1) }})
 	get(t, tr, s.URL())
-	waitClosed(t, closed)
 
-	// Without GetBody the consumed body cannot be replayed.
-	req := mustReq(t, "POST", s.URL(), nil)
-	req.Body = io.NopCloser(strings.NewReader("once"))
-	req.ContentLength = 4
-	if _, err := tr.RoundTrip(req); err == nil {
-		t.Fatal("POST without GetBody was replayed on a stale connection")
-	} else if IsConnectError(err) {
-		t.Fatalf("stale connection classified as connect error: %v", err)
-	}
-	if n := s.accepts.Load(); n != 1 {
-		t.Fatalf("%d connections: the POST was retried", n)
-	}
-
-	get(t, tr, s.URL()) // pool a fresh connection …
-	waitClosed(t, closed)
-	req = mustReq(t, "POST", s.URL(), strings.NewReader("twice")) // … sets GetBody
+	req := mustReq(t, "POST", s.URL(), strings.NewReader("twice")) // sets GetBody
 	resp, body := do(t, tr, req)
 	if resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
-	got := log.get()
-	if last := got[len(got)-1]; last != "twice" {
-		t.Fatalf("replayed body %q, want %q (all: %q)", last, "twice", got)
+	if got := log.get(); got[len(got)-1] != "twice" {
+		t.Fatalf("replayed body %q, want %q", got[len(got)-1], "twice")
 	}
+	if n := retries.Load(); n != 1 {
+		t.Fatalf("%d retries counted, want 1", n)
+	}
+}
+
+// racingCloseServer answers the first request of every connection and
+// keeps it alive; a second request on the same connection is read (body
+// included, which log records) and the connection closed without an answer.
+func racingCloseServer(t *testing.T) (*rawServer, *bodyLog) {
+	log := &bodyLog{}
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for i := 0; ; i++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(req.Body)
+			log.add(string(b))
+			if i == 1 {
+				return // closed by the deferred c.Close
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	return s, log
+}
+
+// waitStale waits until the freshest idle connection's probe sees the
+// server's close, so a test does not depend on how fast the FIN travels.
+func waitStale(t *testing.T, tr *Transport) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		for _, hp := range *tr.pools.Load() {
+			hp.mu.Lock()
+			dead := len(hp.idle) > 0 && !hp.idle[len(hp.idle)-1].probe.alive()
+			hp.mu.Unlock()
+			if dead {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the pooled connection never became readable")
+}
+
+func TestStaleIdleConnectionDiscardedBeforeUse(t *testing.T) {
+	s, closed, log := closingServer(t)
+	var stale, retries atomic.Int64
+	tr := newTestTransport(t, Config{OnStaleConn: func() { stale.Add(1) }, OnRetry: func() { retries.Add(1) }})
+	get(t, tr, s.URL())
+	waitClosed(t, closed)
+	waitStale(t, tr)
+
+	// A body without GetBody: it must never reach the dead connection.
+	req := mustReq(t, "PUT", s.URL(), nil)
+	req.Body = io.NopCloser(strings.NewReader("hello"))
+	req.ContentLength = 5
+	resp, body := do(t, tr, req)
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if got := log.get(); got[len(got)-1] != "hello" {
+		t.Fatalf("body %q", got)
+	}
+	if n := stale.Load(); n != 1 {
+		t.Fatalf("%d stale connections counted, want 1", n)
+	}
+	if n := retries.Load(); n != 0 {
+		t.Fatalf("%d retries: the stale connection was used", n)
+	}
+	if n := s.accepts.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
+
+func TestIdleConnectionWithUnsolicitedBytesDiscarded(t *testing.T) {
+	sent := make(chan struct{}, 4)
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			io.WriteString(c, "garbage") // out of sync: must not be read as the next response
+			sent <- struct{}{}
+		}
+	})
+	var stale atomic.Int64
+	tr := newTestTransport(t, Config{OnStaleConn: func() { stale.Add(1) }})
+	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body) // pooled at EOF, before "garbage" may have arrived
+	resp.Body.Close()
+	<-sent
+	if idleCount(tr) == 1 {
+		waitStale(t, tr)
+	}
+	if _, body := get(t, tr, s.URL()); body != "ok" {
+		t.Fatalf("body %q", body)
+	}
+	if n := s.accepts.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
+
+func TestReusedConnectionRetriedWithConsumedBody(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			s, log := racingCloseServer(t)
+			var retries atomic.Int64
+			tr := newTestTransport(t, Config{OnRetry: func() { retries.Add(1) }})
+			get(t, tr, s.URL())
+			payload := strings.Repeat("p", 40<<10) // beyond the write buffer: two writes
+			req := mustReq(t, "POST", s.URL(), nil)
+			req.Body = io.NopCloser(strings.NewReader(payload)) // no GetBody
+			req.ContentLength = int64(len(payload))
+			if chunked {
+				req.Body = io.NopCloser(onlyReader{strings.NewReader(payload)})
+				req.ContentLength = -1
+			}
+			resp, body := do(t, tr, req)
+			if resp.StatusCode != 200 || body != "ok" {
+				t.Fatalf("got %d %q", resp.StatusCode, body)
+			}
+			got := log.get()
+			if len(got) != 3 || got[1] != payload || got[2] != payload {
+				t.Fatalf("bodies received: %d, lengths %v", len(got), lens(got))
+			}
+			if n := retries.Load(); n != 1 {
+				t.Fatalf("%d retries, want 1", n)
+			}
+		})
+	}
+}
+
+func TestReusedConnectionNotRetriedBeyondReplayBuffer(t *testing.T) {
+	s, _ := racingCloseServer(t)
+	tr := newTestTransport(t, Config{})
+	get(t, tr, s.URL())
+	payload := strings.Repeat("p", maxReplayBytes+1)
+	req := mustReq(t, "POST", s.URL(), nil)
+	req.Body = io.NopCloser(strings.NewReader(payload))
+	req.ContentLength = int64(len(payload))
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("a body larger than the replay buffer was retried")
+	}
+	if n := s.accepts.Load(); n != 1 {
+		t.Fatalf("%d connections: the request was retried with a truncated body", n)
+	}
+}
+
+func lens(ss []string) []int {
+	n := make([]int, len(ss))
+	for i, s := range ss {
+		n[i] = len(s)
+	}
+	return n
 }
 
 func TestFreshConnectionFailureNotRetried(t *testing.T) {

@@ -87,6 +87,11 @@ func (w *response) WriteHeader(code int) {
 	defer w.wmu.Unlock()
 	bw := w.c.writer()
 	if code < 200 && code != http.StatusSwitchingProtocols {
+		if w.minor == 0 {
+			// RFC 9110 §15.2: never a 1xx to an HTTP/1.0 client, which
+			// would read it as the final response.
+			return
+		}
 		// Informational: sent at once, the handler's fields included (as
 		// net/http does, e.g. Link for 103), and the header stays as is.
 		bw.Write(statusLine(w.minor, code))

@@ -568,6 +568,20 @@ func TestInformational(t *testing.T) {
 	}
 }
 
+func TestNoInformationalToHTTP10(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok")
+	}), Config{})
+	rc := ts.dial(t)
+	rc.send("GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+	if resp := rc.response("GET"); resp.StatusCode != 200 || rc.body(resp) != "ok" {
+		t.Fatalf("HTTP/1.0 client got %s first", resp.Status)
+	}
+}
+
 func TestShutdownAnswersLateRequest(t *testing.T) {
 	started := make(chan struct{})
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

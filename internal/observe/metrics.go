@@ -24,6 +24,8 @@ type Metrics struct {
 	retries        *prometheus.CounterVec
 	budgetOut      *prometheus.CounterVec
 	overflow       *prometheus.CounterVec
+	staleConns     *prometheus.CounterVec
+	staleRetries   *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	configInfo     *prometheus.GaugeVec
 	limitDecisions *prometheus.CounterVec
@@ -61,6 +63,14 @@ func NewMetrics() *Metrics {
 			Name: "gatehouse_upstream_circuit_breaker_overflow_total",
 			Help: "Requests refused (503) by the upstream's circuit breaker.",
 		}, []string{"upstream"}),
+		staleConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_stale_connections_total",
+			Help: "Idle pooled HTTP/1 connections discarded before reuse because the upstream had closed them.",
+		}, []string{"upstream"}),
+		staleRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_upstream_stale_retries_total",
+			Help: "Requests sent again on a fresh HTTP/1 connection after a reused one was found closed before any response byte.",
+		}, []string{"upstream"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_http_requests_in_flight",
 			Help: "HTTP requests being served.",
@@ -87,7 +97,7 @@ func NewMetrics() *Metrics {
 		Help: "Requests through a response cache, by route and X-Cache result (HIT, MISS, STALE, REVALIDATED, BYPASS).",
 	}, []string{"route", "result"})
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
-		m.retries, m.budgetOut, m.overflow, m.limitDecisions, m.storeErrors, m.cacheResults,
+		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -168,6 +178,10 @@ func methodIndex(m string) int {
 // UpstreamCounters are one upstream's resilience counters, resolved once.
 type UpstreamCounters struct {
 	Retries, BudgetExhausted, Overflow prometheus.Counter
+	// StaleConns and StaleRetries count the HTTP/1 client's idle
+	// connections found closed by the upstream, and its retries on a fresh
+	// connection (same target) after a reused one failed.
+	StaleConns, StaleRetries prometheus.Counter
 }
 
 // Upstream resolves the resilience counters of upstream.
@@ -176,6 +190,8 @@ func (m *Metrics) Upstream(upstream string) UpstreamCounters {
 		Retries:         m.retries.WithLabelValues(upstream),
 		BudgetExhausted: m.budgetOut.WithLabelValues(upstream),
 		Overflow:        m.overflow.WithLabelValues(upstream),
+		StaleConns:      m.staleConns.WithLabelValues(upstream),
+		StaleRetries:    m.staleRetries.WithLabelValues(upstream),
 	}
 }
 

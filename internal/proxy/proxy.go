@@ -47,6 +47,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -143,9 +144,10 @@ type handler struct {
 // exchange is everything the proxy needs per request beyond what net/http
 // allocates, in a single allocation.
 type exchange struct {
-	out  http.Request
-	url  url.URL
-	body requestBody
+	out     http.Request
+	url     url.URL
+	body    requestBody
+	interim interim
 	// vals backs the header values the proxy sets, so setting one does not
 	// allocate a one-element slice; one slot per header.
 	vals [numSlots]string
@@ -160,7 +162,6 @@ const (
 	slotTE
 	slotConnection
 	slotUpgrade
-	slotUserAgent
 	numSlots
 )
 
@@ -218,6 +219,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ex := new(exchange)
+	if ex.interim.init(w, r) {
+		ctx = httptrace.WithClientTrace(ctx, &ex.interim.trace)
+	}
 	upType, ok := ex.prepare(ctx, r, info, t)
 	if !ok {
 		problem.Write(w, r, http.StatusBadRequest, "invalid Upgrade header")
@@ -270,7 +274,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		start := time.Now()
 		var err error
+		ex.interim.attempt(true)
 		res, err = h.transport.RoundTrip(out)
+		ex.interim.attempt(false)
 		latency = time.Since(start)
 		if timer != nil && !timer.Stop() {
 			// The attempt ran out of time; a response that made it anyway
@@ -483,8 +489,11 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	}
 	ex.setForwarded(h, r, trusted, id)
 	if _, ok := h["User-Agent"]; !ok {
-		// An empty value keeps net/http from sending its own.
-		ex.setHeader(h, slotUserAgent, "User-Agent", "")
+		// Absent stays absent (RFC 9110 §10.1.5 wants a product token, so
+		// an empty field would be wrong). A nil value, not "", keeps
+		// net/http's HTTP/1 and HTTP/2 transports from adding their own
+		// ("Go-http-client/1.1") and is written as nothing by h1client.
+		h["User-Agent"] = nil
 	}
 
 	ex.out = *r.WithContext(ctx)
