@@ -175,10 +175,12 @@ func testRedisDeadline(t *testing.T, s *Redis) {
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: %v, want ErrUnavailable and DeadlineExceeded", name, err)
 		}
-		// Typically ~51ms. The bound leaves room for a loaded machine
-		// while staying far below go-redis's 3s ReadTimeout, which is
-		// what a client without ContextTimeoutEnabled would wait.
-		if took > 250*time.Millisecond {
+		// Typically ~51ms. What is tested is that the call ends with
+		// ctx, not after go-redis's 3s ReadTimeout, which is what a
+		// client without ContextTimeoutEnabled would wait: the bound is
+		// half of that, so a loaded machine descheduling the test for a
+		// few hundred milliseconds does not fail it.
+		if took > 1500*time.Millisecond {
 			t.Errorf("%s took %v with a 50ms deadline", name, took)
 		}
 	}
@@ -227,7 +229,10 @@ func testRedisDownAndRestart(t *testing.T, srv *redistest.Server, s *Redis) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s while down: %v, want ErrUnavailable", name, err)
 		}
-		if took > deadline+200*time.Millisecond {
+		// Ends with ctx (the dial retries stop at the deadline), not
+		// after go-redis's dial timeouts and retries; the slack is for a
+		// loaded machine.
+		if took > deadline+1300*time.Millisecond {
 			t.Errorf("%s while down took %v, deadline %v", name, took, deadline)
 		}
 	}

@@ -78,8 +78,13 @@ func testMain(m *testing.M) int {
 	if code == 0 {
 		// Every backend, client and gateway watcher a test started must be
 		// gone: a leak here means a test does not clean up after itself.
+		// Goroutines of closed connections end asynchronously; on a
+		// loaded machine that can take longer than goleak's own retries
+		// (about a second), so poll, bounded.
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		if err := goleak.Find(); err != nil {
+		var err error
+		waitFor(10*time.Second, func() bool { err = goleak.Find(); return err == nil })
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: leaked goroutines after the tests:", err)
 			return 1
 		}
