@@ -112,7 +112,7 @@ routes:
 `
 	// Windows are epoch-aligned: keep the test's bursts (normally a few
 	// seconds) out of the last minutes of the hour.
-	clearOfBoundary(time.Hour, 3*time.Minute)
+	clearOfBoundary(time.Hour, time.Minute)
 	gws, addrs := trafficFleet(t, 3, rd.Addr, routes)
 
 	// The window is an hour so that the bursts below, however slowly a
