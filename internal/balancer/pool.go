@@ -45,7 +45,33 @@ func NewPool(name string) *Pool {
 // Pick chooses a target for r, never skip; nil when none is available,
 // including before the first Update.
 func (p *Pool) Pick(r *http.Request, skip *Target) *Target {
-	st := p.state.Load()
+	return p.pickFrom(p.state.Load(), r, skip)
+}
+
+// pickFrom picks from st, a state loaded from p. An Update stores the new
+// state and only then marks the targets that left draining, so a Pick
+// that loaded the old state just before may find every one of its
+// targets draining — a reload that replaces a pool's targets would fail
+// that request with "no available target" although the new targets are
+// serving. So when st has nothing to give and has been replaced since, the
+// pick is made again from the current state. The extra atomic load is
+// paid only on a failed pick; states change only on Update, so the loop
+// ends.
+func (p *Pool) pickFrom(st *poolState, r *http.Request, skip *Target) *Target {
+	for {
+		if t := st.pick(r, skip); t != nil {
+			return t
+		}
+		cur := p.state.Load()
+		if cur == st {
+			return nil
+		}
+		st = cur
+	}
+}
+
+// pick chooses from this state alone.
+func (st *poolState) pick(r *http.Request, skip *Target) *Target {
 	if st.balancer == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -27,6 +28,34 @@ func TestAlgorithmsRegistered(t *testing.T) {
 func TestPoolPickBeforeUpdate(t *testing.T) {
 	if got := NewPool("empty").Pick(nil, nil); got != nil {
 		t.Fatalf("empty pool picked %v", got)
+	}
+}
+
+// A Pick that loaded the pool's state just before an Update replaced all
+// its targets (now draining) picks from the new targets instead of
+// failing: a reload that swaps an upstream's only target must not answer
+// a request with "no available target".
+func TestPoolPickAcrossUpdate(t *testing.T) {
+	p := NewPool("users")
+	old := targets(1)
+	if _, err := p.Update("round_robin", old); err != nil {
+		t.Fatal(err)
+	}
+	stale := p.state.Load() // as a Pick that has loaded it and not yet picked
+	repl := NewTarget(&url.URL{Scheme: "http", Host: "127.0.0.1:9100"}, 1)
+	if _, err := p.Update("round_robin", []*Target{repl}); err != nil {
+		t.Fatal(err)
+	}
+	if !old[0].Draining() {
+		t.Fatal("the replaced target is not draining")
+	}
+	if got := p.pickFrom(stale, nil, nil); got != repl {
+		t.Fatalf("pick from the replaced state: %v, want the new target", got)
+	}
+	// Nothing available and no newer state: nil, without looping.
+	repl.SetDown(true)
+	if got := p.Pick(nil, nil); got != nil {
+		t.Fatalf("picked %v with the only target down", got)
 	}
 }
 

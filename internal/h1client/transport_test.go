@@ -717,7 +717,12 @@ func TestResponseHeaderTimeoutClearedForBody(t *testing.T) {
 		<-next
 		io.WriteString(w, "b")
 	})
-	tr := newTestTransport(t, Config{ResponseHeaderTimeout: 20 * time.Millisecond})
+	// The head must come within the timeout, so it is not tiny (a loaded
+	// machine can take tens of milliseconds for a loopback round trip);
+	// the wait below outlasts it, so a deadline left on the body would
+	// fire: it was set before the head arrived, the wait starts after.
+	const headerTimeout = 500 * time.Millisecond
+	tr := newTestTransport(t, Config{ResponseHeaderTimeout: headerTimeout})
 	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -726,7 +731,7 @@ func TestResponseHeaderTimeoutClearedForBody(t *testing.T) {
 	io.ReadFull(resp.Body, buf)
 	// The one wait on a clock in these tests: the behaviour under test is
 	// that a deadline does NOT fire, so time has to pass.
-	timer := time.NewTimer(100 * time.Millisecond)
+	timer := time.NewTimer(headerTimeout + 100*time.Millisecond)
 	<-timer.C
 	close(next)
 	b, err := io.ReadAll(resp.Body)

@@ -598,7 +598,14 @@ func TestShutdownAnswersLateRequest(t *testing.T) {
 	shut := make(chan error, 1)
 	go func() { close(started); shut <- ts.Shutdown(ctxWait(t)) }()
 	<-started
-	time.Sleep(20 * time.Millisecond) // let Shutdown close the listener and scan
+	// The request must come after Shutdown began (the response then says
+	// close): wait for that state, not for a guessed time.
+	for deadline := time.Now().Add(waitTimeout); !ts.shutdown.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("Shutdown did not begin")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp := rc.response("GET")
 	if got := rc.body(resp); got != "answered" || !resp.Close {
@@ -803,13 +810,16 @@ func TestTimeouts(t *testing.T) {
 	rc.send("GET / HTTP/1.1\r\n")
 	rc.expectClosed()
 	// An idle keep-alive connection is closed after IdleTimeout.
+	// Timed from before the request: the idle period starts after the
+	// response, so the close can come no sooner than IdleTimeout after
+	// this, however late this goroutine reads the response.
 	rc = ts.dial(t)
+	start := time.Now()
 	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	rc.body(rc.response("GET"))
-	start := time.Now()
 	rc.expectClosed()
-	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Fatalf("closed after %v", d)
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("closed %v after the request, before the 100ms IdleTimeout", d)
 	}
 }
 

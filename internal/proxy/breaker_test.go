@@ -105,10 +105,16 @@ func TestBreakerQueues(t *testing.T) {
 	if status := <-get(context.Background(), s.URL); status != 503 || overflows.get() != 1 {
 		t.Fatalf("fourth: status %d, overflows %d", status, overflows.get())
 	}
+	// The third request is in the queue (Pending is 1) with both slots
+	// held: it cannot have reached the upstream. Checked on the state,
+	// not by watching for an arrival during some guessed interval.
+	if br.InFlight() != 2 || br.Pending() != 1 {
+		t.Fatalf("in flight %d, pending %d; want 2 and 1", br.InFlight(), br.Pending())
+	}
 	select {
 	case <-entered:
 		t.Fatal("the queued request reached the upstream over the limit")
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	release <- struct{}{} // one held request ends...
 	var status int

@@ -239,8 +239,10 @@ func TestRetryPerTryTimeout(t *testing.T) {
 	t.Run("retried", func(t *testing.T) {
 		var hits counter
 		pool := newPool(t, slow, fast)
+		// The per-try timeout also bounds the fast target's answer: 500ms,
+		// not less, so a loaded machine does not time that one out too.
 		s, infos := infoFront(t, Options{Pool: pool, OnUpstreamError: hits.hook,
-			Retry: &RetryPolicy{On: []string{"timeout"}, PerTryTimeout: 100 * time.Millisecond}}, reqinfo.Info{})
+			Retry: &RetryPolicy{On: []string{"timeout"}, PerTryTimeout: 500 * time.Millisecond}}, reqinfo.Info{})
 		start := time.Now()
 		status, body, info := do(t, s.URL, infos, "GET", nil, 0)
 		if status != 200 || body != "fast" || info.Attempts != 2 || hits.get(pool.Targets()[0].Addr) != 1 {
@@ -263,11 +265,13 @@ func TestRetryPerTryTimeout(t *testing.T) {
 		trickle := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "head ")
 			w.(http.Flusher).Flush()
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(1200 * time.Millisecond) // a time to outlast, not an event to wait for
 			io.WriteString(w, "tail")
 		}).URL
+		// The header must arrive within the per-try timeout (500ms, room
+		// for a loaded machine); the body then outlasts it.
 		s, infos := infoFront(t, Options{Pool: newPool(t, trickle),
-			Retry: &RetryPolicy{On: []string{"timeout"}, PerTryTimeout: 100 * time.Millisecond}}, reqinfo.Info{})
+			Retry: &RetryPolicy{On: []string{"timeout"}, PerTryTimeout: 500 * time.Millisecond}}, reqinfo.Info{})
 		if status, body, _ := do(t, s.URL, infos, "GET", nil, 0); status != 200 || body != "head tail" {
 			t.Fatalf("status %d body %q", status, body)
 		}

@@ -177,7 +177,9 @@ func TestUpstreamFailureMidBodyAborts(t *testing.T) {
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
 		}},
-		"route timeout": {o: Options{Timeout: 200 * time.Millisecond}, handler: func(w http.ResponseWriter, r *http.Request) {
+		// The header and the first bytes must arrive before the route
+		// timeout cuts the body: 1s leaves room for a loaded machine.
+		"route timeout": {o: Options{Timeout: time.Second}, handler: func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "partial")
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()

@@ -175,10 +175,12 @@ func testRedisDeadline(t *testing.T, s *Redis) {
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: %v, want ErrUnavailable and DeadlineExceeded", name, err)
 		}
-		// Typically ~51ms. The bound leaves room for a loaded machine
-		// while staying far below go-redis's 3s ReadTimeout, which is
-		// what a client without ContextTimeoutEnabled would wait.
-		if took > 250*time.Millisecond {
+		// Typically ~51ms. What is tested is that the call ends with
+		// ctx, not after go-redis's 3s ReadTimeout, which is what a
+		// client without ContextTimeoutEnabled would wait: the bound is
+		// half of that, so a loaded machine descheduling the test for a
+		// few hundred milliseconds does not fail it.
+		if took > 1500*time.Millisecond {
 			t.Errorf("%s took %v with a 50ms deadline", name, took)
 		}
 	}
@@ -227,7 +229,10 @@ func testRedisDownAndRestart(t *testing.T, srv *redistest.Server, s *Redis) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s while down: %v, want ErrUnavailable", name, err)
 		}
-		if took > deadline+200*time.Millisecond {
+		// Ends with ctx (the dial retries stop at the deadline), not
+		// after go-redis's dial timeouts and retries; the slack is for a
+		// loaded machine.
+		if took > deadline+1300*time.Millisecond {
 			t.Errorf("%s while down took %v, deadline %v", name, took, deadline)
 		}
 	}
@@ -284,14 +289,17 @@ func testRedisInstancesShareLimit(t *testing.T, opt RedisOption) {
 		name string
 		l    Limit
 	}{
-		{"SlidingWindow", Limit{Algorithm: SlidingWindow, Rate: 100, Period: 10 * time.Second}},
+		// A window of an hour: the run (seconds on a loaded machine) fits
+		// in it with a wide margin.
+		{"SlidingWindow", Limit{Algorithm: SlidingWindow, Rate: 100, Period: time.Hour}},
 		// One token per 36s: no refill during the run.
 		{"GCRA", Limit{Algorithm: GCRA, Rate: 100, Period: time.Hour, Burst: 100}},
 	} {
 		// The sliding window must not roll over mid-run: start with at
-		// least 3s of the window left and check it afterwards.
+		// least a minute of the window left (waiting out the rest of the
+		// hour in the rare case it is not) and check it afterwards.
 		win, left := serverWindow(t, clients[0], tc.l.Period)
-		if tc.l.Algorithm == SlidingWindow && left < 3*time.Second {
+		if tc.l.Algorithm == SlidingWindow && left < time.Minute {
 			time.Sleep(left + 10*time.Millisecond)
 			win, _ = serverWindow(t, clients[0], tc.l.Period)
 		}

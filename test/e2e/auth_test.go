@@ -35,7 +35,9 @@ import (
 // keep working.
 func TestAuthJWTWithJWKS(t *testing.T) {
 	t.Parallel()
-	const window = time.Second // jwks_min_refresh
+	// jwks_min_refresh. The in-window checks below (three requests) must
+	// finish inside it; 2 s leaves room for a loaded machine.
+	const window = 2 * time.Second
 	be := newBackend(t, "jwtbe")
 	rsaKey, ecKey, ecKey2 := authRSAKey(t), authECKey(t), authECKey(t)
 	idp := newAuthJWKS(t)
@@ -396,7 +398,7 @@ routes:
 
 // TestAuthSharedRedisKeyStore: two gateway processes share their issued
 // keys through Redis; a key revoked through one is refused by the other
-// within a second.
+// from the next request on.
 func TestAuthSharedRedisKeyStore(t *testing.T) {
 	t.Parallel()
 	rd := redistest.Start(t)
@@ -429,26 +431,18 @@ routes:
 		authWantHeader(t, "gateway "+name, rep, "X-Consumer-Name", "erin")
 	}
 
+	// The Redis key store caches nothing (internal/keystore/redis.go):
+	// a revocation is visible to every instance as soon as Revoke has
+	// returned, which is when the admin API answers. So the very first
+	// request through B after that must be refused; no clock is involved
+	// and none is waited for. (This is stronger than the one-second
+	// bound the store's design note sets, which a cache with a short TTL
+	// would still meet; such a cache would have to change this test.)
 	authRevokeKey(t, c, gA, k)
-	revoked := time.Now()
-	var last int
-	ok := waitFor(2*time.Second, func() bool {
-		resp, _ := use(addrB, k.Key)
-		last = resp.StatusCode
-		return last == http.StatusUnauthorized
-	})
-	elapsed := time.Since(revoked)
-	if !ok {
-		t.Fatalf("gateway B still answers %d to a key revoked through A %v ago", last, elapsed.Round(time.Millisecond))
-	}
-	t.Logf("revocation through gateway A seen by gateway B after %v", elapsed.Round(time.Microsecond))
-	if elapsed >= time.Second {
-		t.Errorf("revocation took %v to reach gateway B, want < 1s", elapsed)
-	}
-	resp, body := use(addrA, k.Key)
+	resp, body := use(addrB, k.Key)
+	authWantProblem(t, "revoked key through B, first request after the revocation", resp, body, 401)
+	resp, body = use(addrA, k.Key)
 	authWantProblem(t, "revoked key through A", resp, body, 401)
-	resp, body = use(addrB, k.Key)
-	authWantProblem(t, "revoked key through B", resp, body, 401)
 }
 
 // TestAuthIntrospection: opaque tokens are checked with an RFC 7662
@@ -608,6 +602,8 @@ func TestAuthExternal(t *testing.T) {
 	}))
 	t.Cleanup(svc.Close)
 	addr := freeAddr(t)
+	// The timeout also bounds the answers that must arrive (allow, deny):
+	// a second, so a loaded machine does not turn them into 503s.
 	authStart(t, oneUpstream(addr, be.url, `
 routes:
   - name: api
@@ -615,7 +611,7 @@ routes:
     policies:
       ext_auth:
         url: %s/check
-        timeout: 300ms
+        timeout: 1s
         request_headers: [X-Token]
         upstream_headers: [X-User-Id]
 `, svc.URL))
@@ -652,8 +648,8 @@ routes:
 	start := time.Now()
 	resp, body = get(t, c, url, "", "X-Token", "slow")
 	authWantProblem(t, "auth service slower than the timeout", resp, body, 503)
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("the slow auth service held the request %v; the timeout is 300ms", d)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the slow auth service held the request %v; the timeout is 1s", d)
 	}
 	if n := len(be.requests()); n != seen {
 		t.Errorf("%d denied or undecided requests reached the backend", n-seen)

@@ -158,7 +158,7 @@ access_log: {enabled: false}
 upstreams:
   - name: pool
     targets: [{url: "http://%s"}, {url: "http://%s"}, {url: "http://%s"}]
-    health_check: {path: /healthz, interval: 100ms, timeout: 200ms, unhealthy_threshold: 2, healthy_threshold: 1}
+    health_check: {path: /healthz, interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1}
 routes:
   - name: all
     backend: {upstream: pool}
@@ -166,7 +166,9 @@ routes:
 
 	stop := make(chan struct{})
 	res := runLoad(t, "http://"+addr+"/x", 6, 5000, stop)
-	waitFor(10*time.Second, func() bool { return res.count("b") > 50 })
+	if !waitFor(20*time.Second, func() bool { return res.count("b") > 50 }) {
+		t.Fatalf("load did not reach b (50 requests) within 20s: sent=%d failed=%d (%v)", res.sent.Load(), res.failed.Load(), res.firstErr.Load())
+	}
 	bs[1].stop()
 	killed := time.Now()
 	healthy := fmt.Sprintf(`gatehouse_upstream_target_healthy{target="%s",upstream="pool"}`, bs[1].addr)
@@ -174,12 +176,17 @@ routes:
 		t.Errorf("target b still healthy 5s after it died; metrics:\n%s", grepLines(g.metrics(), "target_healthy"))
 	}
 	left := time.Since(killed)
-	// interval × threshold = 200ms; allow for the timeout and a busy machine.
+	// interval × threshold = 200ms; allow for a busy machine. (The dead
+	// backend refuses connections, so the check timeout — 1s, so that
+	// live backends never time out on a loaded machine and leave
+	// rotation too — does not delay this.)
 	if left > 2*time.Second {
 		t.Errorf("target b left rotation after %v, want within ~interval × unhealthy_threshold (200ms)", left)
 	}
 	afterEject := res.sent.Load()
-	waitFor(10*time.Second, func() bool { return res.sent.Load() > afterEject+500 })
+	if !waitFor(20*time.Second, func() bool { return res.sent.Load() > afterEject+500 }) {
+		t.Errorf("only %d requests sent in 20s after b left rotation, want 500", res.sent.Load()-afterEject)
+	}
 	close(stop)
 	res.wait()
 	t.Logf("backend death under load: sent=%d failed=%d; a=%d b=%d c=%d; out of rotation after %v",
@@ -218,7 +225,9 @@ routes:
 	g := startGateway(t, cfg(all))
 	stop := make(chan struct{})
 	res := runLoad(t, "http://"+addr+"/x", 8, 5000, stop)
-	waitFor(10*time.Second, func() bool { return res.count("c") > 20 })
+	if !waitFor(20*time.Second, func() bool { return res.count("c") > 20 }) {
+		t.Fatalf("load did not reach c (20 requests) within 20s: sent=%d failed=%d (%v)", res.sent.Load(), res.failed.Load(), res.firstErr.Load())
+	}
 	g.rewrite(cfg(fmt.Sprintf(`{url: "http://%s"}, {url: "http://%s"}`, bs[0].addr, bs[1].addr)))
 	g.reload()
 	if !g.waitLog("configuration reloaded", 10*time.Second) {
@@ -229,7 +238,9 @@ routes:
 	}
 	cAtReload := bs[2].hits.Load()
 	sent := res.sent.Load()
-	waitFor(10*time.Second, func() bool { return res.sent.Load() > sent+300 })
+	if !waitFor(20*time.Second, func() bool { return res.sent.Load() > sent+300 }) {
+		t.Errorf("only %d requests sent in 20s after the drain, want 300", res.sent.Load()-sent)
+	}
 	close(stop)
 	res.wait()
 	t.Logf("remove target by reload under load: sent=%d failed=%d; c served %d (then %d after drain)",
@@ -290,6 +301,14 @@ func grepLines(s, sub string) string {
 
 // TestSlowStartAfterReadmission: a backend that died comes back; the
 // health check readmits it and slow start ramps its share.
+//
+// A share is a count over time, so the windows are sized by samples, not
+// only by the clock: each lasts until it has enough responses (bounded),
+// and the ramp (6 s) is long enough that a late start of the early window
+// on a loaded machine still sees a small share (the factor is 10% for the
+// first 0.6 s and 25% at 1.5 s, i.e. a share of at most ≈11%, against a
+// limit of 20%), while the late window starts after the ramp has ended
+// for certain (the readmission is observed after it happened).
 func TestSlowStartAfterReadmission(t *testing.T) {
 	t.Parallel()
 	bs := []*lbBackend{newLBBackend(t, "a"), newLBBackend(t, "b"), newLBBackend(t, "c")}
@@ -300,8 +319,8 @@ access_log: {enabled: false}
 upstreams:
   - name: pool
     targets: [{url: "http://%s"}, {url: "http://%s"}, {url: "http://%s"}]
-    health_check: {path: /healthz, interval: 100ms, timeout: 200ms, unhealthy_threshold: 2, healthy_threshold: 2}
-    slow_start: 4s
+    health_check: {path: /healthz, interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 2}
+    slow_start: 6s
 routes:
   - name: all
     backend: {upstream: pool}
@@ -321,21 +340,30 @@ routes:
 		t.Fatal("b not readmitted after it came back")
 	}
 	readmitted := time.Now()
-	share := func(d time.Duration) float64 {
+	// share is b's share of the responses from now until at least min
+	// have come back and minDur has passed, or until maxDur.
+	share := func(min int64, minDur, maxDur time.Duration) float64 {
 		a0, b0, c0 := bs[0].hits.Load(), bs[1].hits.Load(), bs[2].hits.Load()
-		time.Sleep(d) // measuring a share over a time window is the point here
-		a, b, c := bs[0].hits.Load()-a0, bs[1].hits.Load()-b0, bs[2].hits.Load()-c0
-		if a+b+c == 0 {
-			return 0
+		start := time.Now()
+		var a, b, c int64
+		waitFor(maxDur, func() bool {
+			a, b, c = bs[0].hits.Load()-a0, bs[1].hits.Load()-b0, bs[2].hits.Load()-c0
+			return a+b+c >= min && time.Since(start) >= minDur
+		})
+		a, b, c = bs[0].hits.Load()-a0, bs[1].hits.Load()-b0, bs[2].hits.Load()-c0
+		if a+b+c < 50 {
+			t.Fatalf("only %d responses in %v: too few to measure a share (sent=%d failed=%d)", a+b+c, time.Since(start), res.sent.Load(), res.failed.Load())
 		}
 		return float64(b) / float64(a+b+c)
 	}
-	early := share(600 * time.Millisecond)
-	time.Sleep(time.Until(readmitted.Add(4500 * time.Millisecond)))
-	late := share(800 * time.Millisecond)
+	early := share(200, 300*time.Millisecond, 1500*time.Millisecond)
+	// The ramp ends 6 s after the readmission, which happened before it
+	// was observed; the wait is for that clock, there is no event.
+	time.Sleep(time.Until(readmitted.Add(6500 * time.Millisecond)))
+	late := share(300, 500*time.Millisecond, 10*time.Second)
 	close(stop)
 	res.wait()
-	t.Logf("slow start: readmitted target's share %.1f%% in its first 0.6s, %.1f%% after the 4s window; sent=%d failed=%d",
+	t.Logf("slow start: readmitted target's share %.1f%% at its start, %.1f%% after the 6s window; sent=%d failed=%d",
 		100*early, 100*late, res.sent.Load(), res.failed.Load())
 	if early >= 0.2 || late < 0.25 {
 		t.Errorf("share early %.2f (want < 0.20) late %.2f (want ≈ 0.33)", early, late)
@@ -449,7 +477,9 @@ routes:
 	if resp, _ := get(t, c, "http://"+addr+"/x", ""); resp.StatusCode != 200 {
 		t.Errorf("after the load drained: %d, want 200", resp.StatusCode)
 	}
-	if v, ok := metricValue(g.metrics(), `gatehouse_upstream_circuit_breaker_overflow_total{upstream="pool"}`); !ok || v != 1 {
-		t.Errorf("overflow counter %v (found %v), want 1; metrics:\n%s", v, ok, grepLines(g.metrics(), "circuit"))
+	overflow := `gatehouse_upstream_circuit_breaker_overflow_total{upstream="pool"}`
+	m := g.waitMetric(overflow, 1, 5*time.Second)
+	if v, ok := metricValue(m, overflow); !ok || v != 1 {
+		t.Errorf("overflow counter %v (found %v), want 1; metrics:\n%s", v, ok, grepLines(m, "circuit"))
 	}
 }

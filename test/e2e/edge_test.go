@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Edge rules: IP lists, path tricks against protected routes, WAF, CORS
@@ -156,7 +157,7 @@ routes:
 	if n := len(b.requests()); n != 0 {
 		t.Errorf("%d blocked requests reached the backend", n)
 	}
-	if !g.waitLog(`"waf blocked"`, 0) || !strings.Contains(g.logs(), "942100") {
+	if !g.waitLog(`"waf blocked"`, 5*time.Second) || !g.waitLog("942100", 5*time.Second) {
 		t.Errorf("no audit line naming the SQL injection rule (the gateway log is printed at cleanup)")
 	}
 
@@ -181,7 +182,7 @@ routes:
 	if resp, _ := get(t, c, "http://"+addr+"/watched?id="+url.QueryEscape("1' OR '1'='1"), "api.example.com"); resp.StatusCode != 200 {
 		t.Errorf("detect mode blocked: %d", resp.StatusCode)
 	}
-	if !g.waitLog(`"waf detected"`, 0) {
+	if !g.waitLog(`"waf detected"`, 5*time.Second) {
 		t.Errorf("detect mode logged nothing")
 	}
 }

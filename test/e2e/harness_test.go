@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -77,8 +78,13 @@ func testMain(m *testing.M) int {
 	if code == 0 {
 		// Every backend, client and gateway watcher a test started must be
 		// gone: a leak here means a test does not clean up after itself.
+		// Goroutines of closed connections end asynchronously; on a
+		// loaded machine that can take longer than goleak's own retries
+		// (about a second), so poll, bounded.
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		if err := goleak.Find(); err != nil {
+		var err error
+		waitFor(10*time.Second, func() bool { err = goleak.Find(); return err == nil })
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: leaked goroutines after the tests:", err)
 			return 1
 		}
@@ -120,16 +126,59 @@ func plainGateway(t *testing.T) string {
 // ---------------------------------------------------------------------------
 // Ports
 
-// freePort returns a loopback port that was free a moment ago: listen on
-// :0, take the port, close. The gateway binds it right after.
+// freePort returns a loopback port that was free a moment ago; the
+// gateway (or a backend) binds it right after. Two races are closed:
+//
+//   - A port from ":0" lies in the kernel's ephemeral range, where any
+//     outgoing connection (a load test's client, the gateway's upstream
+//     pool, another process on the machine) may take it as its local port
+//     between our close and the gateway's bind, or while a backend is
+//     down and about to come back on the same address. The port is
+//     therefore drawn below that range, where only listeners bind.
+//   - Linux may hand a just-closed port to the next ":0" listen, so two
+//     parallel tests could be given the same one. Every port is handed
+//     out at most once per test binary.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	low := ephemeralLow()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	var lastErr error
+	for range 200 {
+		port := 10000 + rand.IntN(low-10000)
+		if portsGiven[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		ln.Close()
+		portsGiven[port] = true
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("free port: none found below %d: %v", low, lastErr)
+	return 0
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// ephemeralLow is the start of the kernel's ephemeral port range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11024 {
+				low = n
+			}
+		}
+	}
+	return low
 }
 
 // freeAddr is freePort as "127.0.0.1:PORT".
@@ -374,6 +423,22 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
+// clearOfBoundary returns once the wall clock is at least margin away from
+// the next multiple of period since the Unix epoch (for period 24h: 00:00
+// UTC), waiting past the boundary if it is nearer. Limits counted in
+// calendar or epoch-aligned windows (a daily quota, a sliding rate-limit
+// window) reset or re-admit there; a test whose requests must all fall in
+// one window calls this first, with margin longer than the test's
+// requests take, instead of hoping not to straddle a boundary. The wait
+// is for the clock (there is no event), at most margin.
+func clearOfBoundary(period, margin time.Duration) {
+	now := time.Now()
+	next := now.Truncate(period).Add(period) // Truncate is relative to the zero time, aligned for periods dividing a day
+	if next.Sub(now) < margin {
+		time.Sleep(time.Until(next.Add(time.Second)))
+	}
+}
+
 // metrics fetches the admin /metrics text.
 func (g *gw) metrics() string {
 	g.t.Helper()
@@ -402,6 +467,24 @@ func metricValue(text, series string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// waitMetric polls g's /metrics until series is present with a value of
+// at least want, and returns that text. The gateway counts a request after
+// its handler returns, which can be after the client has the whole
+// response, so a read right after the last response may come too early.
+// Callers then assert the exact value on the returned text: counters only
+// grow, so a count above want still fails, and one that never reaches it
+// fails after timeout.
+func (g *gw) waitMetric(series string, want float64, timeout time.Duration) string {
+	g.t.Helper()
+	var m string
+	waitFor(timeout, func() bool {
+		m = g.metrics()
+		v, ok := metricValue(m, series)
+		return ok && v >= want
+	})
+	return m
 }
 
 // ---------------------------------------------------------------------------

@@ -81,12 +81,25 @@ routes:
 	}
 	notFoundID := resp.Header.Get("X-Request-Id")
 
-	m := g.metrics()
+	// Requests are counted after their handler returns, which may be
+	// after the client has the response: wait until every count reached
+	// its expected value (the 4xx of the unmatched request included),
+	// then check each is exact.
 	checks := map[string]float64{
 		`gatehouse_http_requests_total{code="2xx",method="GET",route="metered"}`:    n,
 		`gatehouse_http_request_duration_seconds_count{route="metered"}`:            n,
 		`gatehouse_http_request_duration_seconds_bucket{route="metered",le="+Inf"}`: n,
 	}
+	var m string
+	waitFor(5*time.Second, func() bool {
+		m = g.metrics()
+		for series, want := range checks {
+			if got, ok := metricValue(m, series); !ok || got < want {
+				return false
+			}
+		}
+		return strings.Contains(m, `code="4xx",method="GET"`)
+	})
 	for series, want := range checks {
 		got, ok := metricValue(m, series)
 		if !ok || got != want {
@@ -103,7 +116,7 @@ routes:
 
 	// Access log: flushed in batches, so poll.
 	var es []accessEntry
-	waitFor(5*time.Second, func() bool {
+	waitFor(10*time.Second, func() bool {
 		es = accessEntries(t, g.accessLog())
 		return len(es) >= n+1
 	})

@@ -21,7 +21,9 @@ func TestRedisStoreAcrossInstances(t *testing.T) {
 		return keystore.NewRedis(c, "")
 	}
 	admin, gw := newStore(), newStore()
-	a := newAuth(t, Config{Store: gw, StoreTimeout: 200 * time.Millisecond})
+	// The store timeout also bounds the lookups that must succeed: a
+	// second, so a loaded machine does not time them out.
+	a := newAuth(t, Config{Store: gw, StoreTimeout: time.Second})
 
 	plain, k, err := admin.Issue(context.Background(), "bob")
 	if err != nil {
@@ -38,7 +40,7 @@ func TestRedisStoreAcrossInstances(t *testing.T) {
 	srv.Stop()
 	start := time.Now()
 	wantStatus(t, mustFail(a.Authenticate(request("/", "X-Api-Key", plain))), 503)
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("fail-closed answer took %v", d)
 	}
 	// Static keys keep working while the store is down.

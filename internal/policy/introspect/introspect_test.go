@@ -215,7 +215,9 @@ func TestCacheDisabled(t *testing.T) {
 func TestEndpointFailuresFailClosed(t *testing.T) {
 	p := newIDP(t)
 	p.set("tok", map[string]any{"active": true, "sub": "alice"})
-	a, _ := newAuth(t, p, Config{Timeout: 200 * time.Millisecond})
+	// The timeout also bounds the calls that must succeed (after the
+	// recovery): a second, so a loaded machine does not time them out.
+	a, _ := newAuth(t, p, Config{Timeout: time.Second})
 
 	p.configure(500, nil)
 	_, err := a.Authenticate(bearer("tok"))
@@ -226,8 +228,8 @@ func TestEndpointFailuresFailClosed(t *testing.T) {
 	start := time.Now()
 	_, err = a.Authenticate(bearer("tok"))
 	refusal(t, err, 503)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("timeout took %v", d)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("timeout took %v with a 1s timeout", d)
 	}
 	close(block)
 	p.configure(200, nil)

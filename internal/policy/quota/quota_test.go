@@ -33,6 +33,9 @@ type faulty struct {
 	store.Store
 	mode  atomic.Int32
 	calls atomic.Int64
+	// budget is, for the last blocked call, how far its context's
+	// deadline lay when the call began (-1: no deadline).
+	budget atomic.Int64
 }
 
 func (f *faulty) Consume(ctx context.Context, key string, n, max int64, exp time.Time) (store.QuotaResult, error) {
@@ -41,6 +44,10 @@ func (f *faulty) Consume(ctx context.Context, key string, n, max int64, exp time
 	case 1:
 		return store.QuotaResult{}, fmt.Errorf("%w: down", store.ErrUnavailable)
 	case 2:
+		f.budget.Store(-1)
+		if dl, ok := ctx.Deadline(); ok {
+			f.budget.Store(int64(time.Until(dl)))
+		}
 		<-ctx.Done()
 		return store.QuotaResult{}, fmt.Errorf("%w: %w", store.ErrUnavailable, ctx.Err())
 	}
@@ -296,8 +303,14 @@ func TestFailModes(t *testing.T) {
 			for range 4 {
 				start := time.Now()
 				rec := serve(h, request("alice"))
-				if rec.Code != c.want || time.Since(start) > 200*time.Millisecond {
+				// A blocked store is cut at the 20ms timeout: its call's
+				// deadline is checked exactly, the wall clock only
+				// against a hang (a loaded machine may deschedule us).
+				if rec.Code != c.want || time.Since(start) > 5*time.Second {
 					t.Fatalf("%q mode %d: %d in %v", c.mode, m, rec.Code, time.Since(start))
+				}
+				if b := time.Duration(f.budget.Load()); m == 2 && f.calls.Load() > 0 && (b <= 0 || b > 20*time.Millisecond) {
+					t.Fatalf("%q mode %d: the store call's deadline was %v away, want at most the 20ms timeout", c.mode, m, b)
 				}
 				if rec.Header().Get("X-Quota-Limit") != "" {
 					t.Fatal("quota headers without a decision")

@@ -96,6 +96,9 @@ type faulty struct {
 	store.Store
 	mode  atomic.Int32 // 0 pass, 1 error, 2 block
 	calls atomic.Int64
+	// budget is, for the last blocked call, how far its context's
+	// deadline lay when the call began (-1: no deadline).
+	budget atomic.Int64
 }
 
 const (
@@ -112,6 +115,10 @@ func (f *faulty) AllowN(ctx context.Context, key string, l store.Limit, n int64)
 	case fail:
 		return store.RateResult{}, errDown
 	case block:
+		f.budget.Store(-1)
+		if dl, ok := ctx.Deadline(); ok {
+			f.budget.Store(int64(time.Until(dl)))
+		}
 		<-ctx.Done()
 		return store.RateResult{}, fmt.Errorf("%w: %w", store.ErrUnavailable, ctx.Err())
 	}
