@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/tls"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
-	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
@@ -47,10 +45,6 @@ type upstreamPlan struct {
 	cfg     *config.Upstream
 	targets []*balancer.Target
 	key     transportKey
-}
-
-func posErr(p config.Pos, format string, args ...any) *config.Error {
-	return &config.Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 }
 
 // compile builds a plan from cfg, reporting every problem it finds with
@@ -187,70 +181,6 @@ func valueMatches(vs []*config.ValueMatch) []router.ValueMatch {
 		}
 	}
 	return out
-}
-
-// routeHandler builds the chain of one route: filters in configuration
-// order around the action.
-func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
-	var h http.Handler
-	switch {
-	case rc.Respond != nil:
-		h = newRespond(rc.Respond)
-	case rc.Redirect != nil:
-		h = newRedirect(rc.Redirect)
-	default:
-		u := g.upstreams[rc.Backend.Upstream]
-		name := u.pool.Name
-		o := proxy.Options{
-			Route:     rc.Name,
-			Pool:      u.pool,
-			Transport: u.transport,
-			Timeout:   rc.Timeout,
-			Logger:    g.log,
-			Breaker:   u.breaker,
-			OnUpstreamError: func(target string) {
-				g.metrics.UpstreamErrors(name, target).Inc()
-			},
-			OnAttempt:         u.health.report,
-			OnRetry:           u.counters.Retries.Inc,
-			OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
-			OnOverflow:        u.counters.Overflow.Inc,
-		}
-		if rt := rc.Retry; rt != nil {
-			o.Retry = &proxy.RetryPolicy{
-				Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
-				PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
-				BufferBytes: rt.BufferBytes, Budget: u.budget,
-			}
-		}
-		h = proxy.New(o)
-	}
-	var prefixes []string
-	matches := rc.Matches
-	if rc.Match != nil {
-		matches = []*config.Match{rc.Match}
-	}
-	for _, m := range matches {
-		if m.Path != nil && m.Path.Prefix != "" {
-			prefixes = append(prefixes, m.Path.Prefix)
-		}
-	}
-	if len(matches) == 0 {
-		prefixes = []string{"/"}
-	}
-	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
-	for i := len(rc.Filters) - 1; i >= 0; i-- {
-		f := rc.Filters[i]
-		switch {
-		case f.RequestHeaders != nil:
-			h = requestHeaders(newHeaderEdit(f.RequestHeaders), h)
-		case f.ResponseHeaders != nil:
-			h = responseHeaders(newHeaderEdit(f.ResponseHeaders), h)
-		case f.URLRewrite != nil:
-			h = newURLRewrite(f.URLRewrite, prefixes).wrap(h)
-		}
-	}
-	return h
 }
 
 // Check compiles cfg without starting anything: what `gatehouse validate`

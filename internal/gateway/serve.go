@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/observe"
 	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
+	"github.com/gatehouse/gatehouse/internal/respwriter"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
@@ -38,7 +39,7 @@ type listenerState struct {
 // exchange bundles the per-request allocations into one.
 type exchange struct {
 	info reqinfo.Info
-	sw   statusWriter
+	sw   respwriter.Writer
 }
 
 // ServeHTTP is the request path: resolve the client, name the request,
@@ -63,22 +64,22 @@ func (e *entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rm := e.handle(ls, sw, r, info)
 	ls.inFlight.Dec()
 
-	if sw.status == 0 {
-		sw.status = http.StatusOK
+	if sw.Status == 0 {
+		sw.Status = http.StatusOK
 	}
 	d := time.Since(info.Start)
-	rm.Observe(r.Method, sw.status, d)
+	rm.Observe(r.Method, sw.Status, d)
 	ls.logRequest(r, info, sw, d, info.UpstreamError)
 }
 
 // logRequest writes the access log line, when the log is on.
-func (ls *listenerState) logRequest(r *http.Request, info *reqinfo.Info, sw *statusWriter, d time.Duration, errText string) {
+func (ls *listenerState) logRequest(r *http.Request, info *reqinfo.Info, sw *respwriter.Writer, d time.Duration, errText string) {
 	if ls.log == nil {
 		return
 	}
 	ls.log.Log(&observe.Entry{
 		Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
-		Status: sw.status, Bytes: sw.bytes, Duration: d, ClientIP: clientIPString(info),
+		Status: sw.Status, Bytes: sw.Bytes, Duration: d, ClientIP: clientIPString(info),
 		Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: errText,
 		Consumer: info.Identity.Name(),
 	})
@@ -92,7 +93,7 @@ func clientIPString(info *reqinfo.Info) string {
 }
 
 // handle matches and runs the route, returning the metrics to count in.
-func (e *entry) handle(ls *listenerState, sw *statusWriter, r *http.Request, info *reqinfo.Info) (rm *observe.RouteMetrics) {
+func (e *entry) handle(ls *listenerState, sw *respwriter.Writer, r *http.Request, info *reqinfo.Info) (rm *observe.RouteMetrics) {
 	path, err := router.Normalize(r.URL.EscapedPath())
 	if err != nil {
 		info.Path = r.URL.EscapedPath()
@@ -114,8 +115,8 @@ func (e *entry) handle(ls *listenerState, sw *statusWriter, r *http.Request, inf
 	// http.ErrAbortHandler (a deliberate abort) is passed on after counting.
 	defer func() {
 		if v := recover(); v != nil {
-			if sw.status == 0 {
-				sw.status = http.StatusBadGateway
+			if sw.Status == 0 {
+				sw.Status = http.StatusBadGateway
 			}
 			if v != http.ErrAbortHandler {
 				e.gw.log.Error("handler panic", "route", rt.name, "panic", v, "request_id", info.RequestID)
@@ -130,10 +131,10 @@ func (e *entry) handle(ls *listenerState, sw *statusWriter, r *http.Request, inf
 
 // finishAborted counts and logs a request whose handler aborted, since the
 // abort unwinds past ServeHTTP's own accounting.
-func (g *Gateway) finishAborted(ls *listenerState, rm *observe.RouteMetrics, sw *statusWriter, r *http.Request, info *reqinfo.Info) {
+func (g *Gateway) finishAborted(ls *listenerState, rm *observe.RouteMetrics, sw *respwriter.Writer, r *http.Request, info *reqinfo.Info) {
 	ls.inFlight.Dec()
 	d := time.Since(info.Start)
-	rm.Observe(r.Method, sw.status, d)
+	rm.Observe(r.Method, sw.Status, d)
 	errText := info.UpstreamError
 	if errText == "" {
 		errText = "response aborted"
