@@ -52,27 +52,55 @@ type upstreamPlan struct {
 func compile(cfg *config.Config) (*plan, error) {
 	var errs config.Errors
 	p := &plan{cfg: cfg, upstreams: map[string]*upstreamPlan{}}
-
 	for _, u := range cfg.Upstreams {
-		if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u, []byte("check"))); err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
-		}
-		if _, err := upstreamTLS(u); err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
-		}
-		ts, err := buildTargets(u)
-		if err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
-		}
-		if hc := u.HealthCheck; hc != nil {
-			tlsConf, _ := upstreamTLS(u)
-			if err := checkConfig(hc, tlsConf).Validate(); err != nil {
-				errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
-			}
-		}
-		p.upstreams[u.Name] = &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}
+		up, uerrs := compileUpstream(u)
+		p.upstreams[u.Name] = up
+		errs = append(errs, uerrs...)
 	}
+	rules := compileRoutes(cfg, p)
+	for _, lc := range cfg.Listeners {
+		lp, lerrs := compileListener(lc, rules[lc.Name])
+		p.listeners = append(p.listeners, lp)
+		errs = append(errs, lerrs...)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Pos.File != errs[j].Pos.File {
+				return errs[i].Pos.File < errs[j].Pos.File
+			}
+			return errs[i].Pos.Line < errs[j].Pos.Line
+		})
+		return nil, errs
+	}
+	return p, nil
+}
 
+// compileUpstream checks what can fail in an upstream (balancer, TLS
+// files, target addresses, health check) and builds its targets.
+func compileUpstream(u *config.Upstream) (*upstreamPlan, config.Errors) {
+	var errs config.Errors
+	if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u, []byte("check"))); err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+	}
+	tlsConf, err := upstreamTLS(u)
+	if err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
+	}
+	ts, err := buildTargets(u)
+	if err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+	}
+	if hc := u.HealthCheck; hc != nil {
+		if err := checkConfig(hc, tlsConf).Validate(); err != nil {
+			errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
+		}
+	}
+	return &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}, errs
+}
+
+// compileRoutes makes every route's rule and returns the rules by
+// listener (a route without listeners is on all of them).
+func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*route] {
 	rulesByListener := map[string][]router.Rule[*route]{}
 	for _, rc := range cfg.Routes {
 		rt := &route{name: rc.Name, cfg: rc}
@@ -95,58 +123,58 @@ func compile(cfg *config.Config) (*plan, error) {
 			rulesByListener[n] = append(rulesByListener[n], rule)
 		}
 	}
+	return rulesByListener
+}
 
-	for _, lc := range cfg.Listeners {
-		lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
-		lp.settings = listener.Settings{
-			Name: lc.Name, Address: lc.Address, TLS: lc.Protocol == "https",
-			HTTP2: lc.HTTP2, H2C: lc.H2C,
-			ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
-			MaxHeaderBytes: int(lc.MaxHeaderBytes),
+// compileListener builds one listener's settings, certificates and router.
+func compileListener(lc *config.Listener, rules []router.Rule[*route]) (*listenerPlan, config.Errors) {
+	var errs config.Errors
+	lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
+	lp.settings = listener.Settings{
+		Name: lc.Name, Address: lc.Address, TLS: lc.Protocol == "https",
+		HTTP2: lc.HTTP2, H2C: lc.H2C,
+		ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
+		MaxHeaderBytes: int(lc.MaxHeaderBytes),
+	}
+	if lc.TLS != nil {
+		errs = append(errs, compileListenerTLS(lc, lp)...)
+	}
+	r, err := router.New(rules)
+	if err != nil {
+		errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
+	}
+	lp.router = r
+	return lp, errs
+}
+
+// compileListenerTLS loads a TLS listener's certificates and client CA.
+func compileListenerTLS(lc *config.Listener, lp *listenerPlan) config.Errors {
+	var errs config.Errors
+	lp.settings.MinTLSVersion = tls.VersionTLS12
+	if lc.TLS.MinVersion == "1.3" {
+		lp.settings.MinTLSVersion = tls.VersionTLS13
+	}
+	pairs := make([][2]string, len(lc.TLS.Certificates))
+	for i, c := range lc.TLS.Certificates {
+		pairs[i] = [2]string{c.CertFile, c.KeyFile}
+	}
+	if ca := lc.TLS.ClientAuth; ca != nil {
+		lp.settings.ClientAuth = tls.RequireAndVerifyClientCert
+		if ca.Mode == "request" {
+			lp.settings.ClientAuth = tls.VerifyClientCertIfGiven
 		}
-		if lc.TLS != nil {
-			lp.settings.MinTLSVersion = tls.VersionTLS12
-			if lc.TLS.MinVersion == "1.3" {
-				lp.settings.MinTLSVersion = tls.VersionTLS13
-			}
-			pairs := make([][2]string, len(lc.TLS.Certificates))
-			for i, c := range lc.TLS.Certificates {
-				pairs[i] = [2]string{c.CertFile, c.KeyFile}
-			}
-			if ca := lc.TLS.ClientAuth; ca != nil {
-				lp.settings.ClientAuth = tls.RequireAndVerifyClientCert
-				if ca.Mode == "request" {
-					lp.settings.ClientAuth = tls.VerifyClientCertIfGiven
-				}
-				pem, err := os.ReadFile(ca.CAFile)
-				if err != nil {
-					errs = append(errs, posErr(ca.Pos, "listener %q: client_auth: %v", lc.Name, err))
-				}
-				lp.settings.ClientCAPEM = string(pem)
-			}
-			certs, err := listener.LoadCertificates(pairs)
-			if err != nil {
-				errs = append(errs, posErr(lc.Pos, "listener %q: %v", lc.Name, err))
-			}
-			lp.certs = certs
-		}
-		r, err := router.New(rulesByListener[lc.Name])
+		pem, err := os.ReadFile(ca.CAFile)
 		if err != nil {
-			errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
+			errs = append(errs, posErr(ca.Pos, "listener %q: client_auth: %v", lc.Name, err))
 		}
-		lp.router = r
-		p.listeners = append(p.listeners, lp)
+		lp.settings.ClientCAPEM = string(pem)
 	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			if errs[i].Pos.File != errs[j].Pos.File {
-				return errs[i].Pos.File < errs[j].Pos.File
-			}
-			return errs[i].Pos.Line < errs[j].Pos.Line
-		})
-		return nil, errs
+	certs, err := listener.LoadCertificates(pairs)
+	if err != nil {
+		errs = append(errs, posErr(lc.Pos, "listener %q: %v", lc.Name, err))
 	}
-	return p, nil
+	lp.certs = certs
+	return errs
 }
 
 func routerMatch(m *config.Match) router.Match {
