@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
 )
@@ -181,11 +182,11 @@ func (g *Gateway) retireUpstream(cur *upstream, grace time.Duration) {
 // around the action.
 func (g *Gateway) buildRoutes(p *plan, ps *policySet) {
 	for _, rt := range p.routes {
-		rt.handler = g.routeHandler(rt.cfg)
-		if wrap := ps.wrap[rt.name]; wrap != nil {
-			rt.handler = wrap(rt.handler)
+		rt.Handler = g.routeHandler(rt.cfg)
+		if wrap := ps.wrap[rt.Name]; wrap != nil {
+			rt.Handler = wrap(rt.Handler)
 		}
-		rt.metrics = g.metrics.Route(rt.name)
+		rt.Metrics = g.metrics.Route(rt.Name)
 	}
 }
 
@@ -202,12 +203,12 @@ func (g *Gateway) publishListeners(p *plan, cfg *config.Config) {
 		name := lp.cfg.Name
 		e, ok := g.entries[name]
 		if !ok {
-			e = &entry{name: name, gw: g}
+			e = entry.New(g.log)
 			g.entries[name] = e
 			g.certs[name] = &atomic.Pointer[listener.Certificates]{}
 		}
-		e.state.Store(&listenerState{router: lp.router, trusted: lp.trusted, noRoute: noRoute, badInput: badInput,
-			log: log, inFlight: g.metrics.InFlight()})
+		e.Store(&entry.State{Router: lp.router, Trusted: lp.trusted, NoRoute: noRoute, BadInput: badInput,
+			Log: log, InFlight: g.metrics.InFlight()})
 		if lp.certs != nil {
 			g.certs[name].Store(lp.certs)
 		}

@@ -3,24 +3,21 @@ package gateway
 import (
 	"crypto/tls"
 	"log/slog"
-	"net/http"
 	"os"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/listener"
-	"github.com/gatehouse/gatehouse/internal/observe"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
-// route is one compiled route: its name, its handler chain and its metric
-// children. The router returns it on a match.
+// route is one compiled route: its configuration and what the router
+// returns on a match (its chain is built when the plan takes effect).
 type route struct {
-	name    string
-	cfg     *config.Route
-	handler http.Handler
-	metrics *observe.RouteMetrics
+	cfg *config.Route
+	*entry.Route
 }
 
 // plan is a compiled configuration before it takes effect. Building a plan
@@ -38,7 +35,7 @@ type listenerPlan struct {
 	settings listener.Settings
 	certs    *listener.Certificates // nil for plain HTTP
 	trusted  listener.TrustedProxies
-	router   *router.Router[*route]
+	router   *router.Router[*entry.Route]
 }
 
 type upstreamPlan struct {
@@ -100,12 +97,12 @@ func compileUpstream(u *config.Upstream) (*upstreamPlan, config.Errors) {
 
 // compileRoutes makes every route's rule and returns the rules by
 // listener (a route without listeners is on all of them).
-func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*route] {
-	rulesByListener := map[string][]router.Rule[*route]{}
+func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*entry.Route] {
+	rulesByListener := map[string][]router.Rule[*entry.Route]{}
 	for _, rc := range cfg.Routes {
-		rt := &route{name: rc.Name, cfg: rc}
+		rt := &route{cfg: rc, Route: &entry.Route{Name: rc.Name}}
 		p.routes = append(p.routes, rt)
-		rule := router.Rule[*route]{Value: rt}
+		rule := router.Rule[*entry.Route]{Value: rt.Route}
 		matches := rc.Matches
 		if rc.Match != nil {
 			matches = []*config.Match{rc.Match}
@@ -127,7 +124,7 @@ func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*route]
 }
 
 // compileListener builds one listener's settings, certificates and router.
-func compileListener(lc *config.Listener, rules []router.Rule[*route]) (*listenerPlan, config.Errors) {
+func compileListener(lc *config.Listener, rules []router.Rule[*entry.Route]) (*listenerPlan, config.Errors) {
 	var errs config.Errors
 	lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
 	lp.settings = listener.Settings{

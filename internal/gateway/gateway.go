@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/health"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
@@ -36,7 +37,7 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises reloads and shutdown
 	cfg       *config.Config
-	entries   map[string]*entry
+	entries   map[string]*entry.Entry
 	servers   map[string]*listener.Server
 	sockets   map[string]*listener.Socket // by listener name; kept while the address is
 	certs     map[string]*atomic.Pointer[listener.Certificates]
@@ -65,7 +66,7 @@ func New(path string, log *slog.Logger) *Gateway {
 	rand.Read(key)
 	return &Gateway{
 		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
-		entries: map[string]*entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
+		entries: map[string]*entry.Entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 	}
 }
