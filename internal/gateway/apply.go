@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/entry"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
 )
@@ -139,7 +140,7 @@ func (g *Gateway) applyUpstream(name string, up *upstreamPlan, grace time.Durati
 	}
 	cur.updateResilience(up.cfg)
 	if cur.transport == nil || cur.key != up.key {
-		rt, err := buildTransport(up.cfg)
+		rt, err := translate.Transport(up.cfg)
 		if err != nil { // checked by compile; a file changed in between
 			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
 		}

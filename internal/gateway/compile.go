@@ -1,14 +1,14 @@
 package gateway
 
 import (
-	"crypto/tls"
+	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/entry"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
@@ -41,7 +41,12 @@ type listenerPlan struct {
 type upstreamPlan struct {
 	cfg     *config.Upstream
 	targets []*balancer.Target
-	key     transportKey
+	key     translate.TransportKey
+}
+
+// posErr is a configuration error at p.
+func posErr(p config.Pos, format string, args ...any) *config.Error {
+	return &config.Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 }
 
 // compile builds a plan from cfg, reporting every problem it finds with
@@ -76,23 +81,23 @@ func compile(cfg *config.Config) (*plan, error) {
 // files, target addresses, health check) and builds its targets.
 func compileUpstream(u *config.Upstream) (*upstreamPlan, config.Errors) {
 	var errs config.Errors
-	if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u, []byte("check"))); err != nil {
+	if _, err := balancer.NewWithOptions(u.Balance, nil, translate.BalancerOptions(u, []byte("check"))); err != nil {
 		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
 	}
-	tlsConf, err := upstreamTLS(u)
+	tlsConf, err := translate.UpstreamTLS(u)
 	if err != nil {
 		errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
 	}
-	ts, err := buildTargets(u)
+	ts, err := translate.Targets(u)
 	if err != nil {
 		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
 	}
 	if hc := u.HealthCheck; hc != nil {
-		if err := checkConfig(hc, tlsConf).Validate(); err != nil {
+		if err := translate.HealthCheck(hc, tlsConf).Validate(); err != nil {
 			errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
 		}
 	}
-	return &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}, errs
+	return &upstreamPlan{cfg: u, targets: ts, key: translate.NewTransportKey(u)}, errs
 }
 
 // compileRoutes makes every route's rule and returns the rules by
@@ -108,7 +113,7 @@ func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*entry.
 			matches = []*config.Match{rc.Match}
 		}
 		for _, m := range matches {
-			rule.Matches = append(rule.Matches, routerMatch(m))
+			rule.Matches = append(rule.Matches, translate.RouterMatch(m))
 		}
 		names := rc.Listeners
 		if len(names) == 0 {
@@ -125,87 +130,14 @@ func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*entry.
 
 // compileListener builds one listener's settings, certificates and router.
 func compileListener(lc *config.Listener, rules []router.Rule[*entry.Route]) (*listenerPlan, config.Errors) {
-	var errs config.Errors
-	lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
-	lp.settings = listener.Settings{
-		Name: lc.Name, Address: lc.Address, TLS: lc.Protocol == "https",
-		HTTP2: lc.HTTP2, H2C: lc.H2C,
-		ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
-		MaxHeaderBytes: int(lc.MaxHeaderBytes),
-	}
-	if lc.TLS != nil {
-		errs = append(errs, compileListenerTLS(lc, lp)...)
-	}
+	l, errs := translate.Listener(lc)
+	lp := &listenerPlan{cfg: lc, settings: l.Settings, certs: l.Certs, trusted: l.Trusted}
 	r, err := router.New(rules)
 	if err != nil {
 		errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
 	}
 	lp.router = r
 	return lp, errs
-}
-
-// compileListenerTLS loads a TLS listener's certificates and client CA.
-func compileListenerTLS(lc *config.Listener, lp *listenerPlan) config.Errors {
-	var errs config.Errors
-	lp.settings.MinTLSVersion = tls.VersionTLS12
-	if lc.TLS.MinVersion == "1.3" {
-		lp.settings.MinTLSVersion = tls.VersionTLS13
-	}
-	pairs := make([][2]string, len(lc.TLS.Certificates))
-	for i, c := range lc.TLS.Certificates {
-		pairs[i] = [2]string{c.CertFile, c.KeyFile}
-	}
-	if ca := lc.TLS.ClientAuth; ca != nil {
-		lp.settings.ClientAuth = tls.RequireAndVerifyClientCert
-		if ca.Mode == "request" {
-			lp.settings.ClientAuth = tls.VerifyClientCertIfGiven
-		}
-		pem, err := os.ReadFile(ca.CAFile)
-		if err != nil {
-			errs = append(errs, posErr(ca.Pos, "listener %q: client_auth: %v", lc.Name, err))
-		}
-		lp.settings.ClientCAPEM = string(pem)
-	}
-	certs, err := listener.LoadCertificates(pairs)
-	if err != nil {
-		errs = append(errs, posErr(lc.Pos, "listener %q: %v", lc.Name, err))
-	}
-	lp.certs = certs
-	return errs
-}
-
-func routerMatch(m *config.Match) router.Match {
-	rm := router.Match{Hosts: m.Hosts, Methods: m.Methods, Path: router.PathMatch{Type: router.PathPrefix, Value: "/"}}
-	if pm := m.Path; pm != nil {
-		switch {
-		case pm.Exact != "":
-			rm.Path = router.PathMatch{Type: router.PathExact, Value: pm.Exact}
-		case pm.Template != "":
-			rm.Path = router.PathMatch{Type: router.PathTemplate, Value: pm.Template}
-		case pm.Regex != "":
-			rm.Path = router.PathMatch{Type: router.PathRegex, Value: pm.Regex}
-		case pm.Prefix != "":
-			rm.Path = router.PathMatch{Type: router.PathPrefix, Value: pm.Prefix}
-		}
-	}
-	rm.Headers = valueMatches(m.Headers)
-	rm.Query = valueMatches(m.Query)
-	return rm
-}
-
-func valueMatches(vs []*config.ValueMatch) []router.ValueMatch {
-	out := make([]router.ValueMatch, 0, len(vs))
-	for _, v := range vs {
-		switch {
-		case v.Present:
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValuePresent})
-		case v.Regex != "":
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueRegex, Value: v.Regex})
-		default:
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueExact, Value: v.Value})
-		}
-	}
-	return out
 }
 
 // Check compiles cfg without starting anything: what `gatehouse validate`

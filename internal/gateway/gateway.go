@@ -8,11 +8,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -43,7 +41,6 @@ type Gateway struct {
 	certs     map[string]*atomic.Pointer[listener.Certificates]
 	upstreams map[string]*upstream
 	accessLog *observe.AccessLog
-	logFile   io.Closer
 	admin     *http.Server
 	adminLn   net.Listener
 	ready     atomic.Bool
@@ -81,7 +78,7 @@ func (g *Gateway) Start() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	debug.SetGCPercent(cfg.Runtime.GCPercent)
-	if err := g.openAccessLog(cfg); err != nil {
+	if g.accessLog, err = observe.OpenAccessLog(cfg.AccessLog.Path); err != nil {
 		return err
 	}
 	if err := g.apply(cfg); err != nil {
@@ -104,24 +101,6 @@ func (g *Gateway) Start() error {
 	}
 	g.ready.Store(true)
 	g.log.Info("gatehouse started", "config", g.path, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
-	return nil
-}
-
-func (g *Gateway) openAccessLog(cfg *config.Config) error {
-	var out io.Writer
-	switch cfg.AccessLog.Path {
-	case "", "stdout":
-		out = os.Stdout
-	case "stderr":
-		out = os.Stderr
-	default:
-		f, err := os.OpenFile(cfg.AccessLog.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("access log: %w", err)
-		}
-		out, g.logFile = f, f
-	}
-	g.accessLog = observe.NewAccessLog(out)
 	return nil
 }
 
@@ -221,9 +200,6 @@ func (g *Gateway) Shutdown() {
 	g.mu.Unlock()
 	if g.accessLog != nil {
 		g.accessLog.Close()
-	}
-	if g.logFile != nil {
-		g.logFile.Close()
 	}
 	g.log.Info("gatehouse stopped")
 }

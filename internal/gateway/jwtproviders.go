@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/policy/jwtauth"
 )
 
@@ -26,21 +27,7 @@ func (g *Gateway) jwtProvider(name string, j *config.JWTIssuer, ps *policySet) (
 		ps.jwt[fp] = p
 		return p, nil
 	}
-	pc := jwtauth.ProviderConfig{
-		Name: name, Issuer: j.Issuer, Audiences: j.Audiences, Algorithms: j.Algorithms,
-		JWKSURL: j.JWKSURL, JWKSRefresh: j.JWKSRefresh, JWKSMinRefresh: j.JWKSMinRefresh, JWKSTimeout: j.JWKSTimeout,
-		Leeway: j.Leeway, ConsumerClaim: j.ConsumerClaim, GroupsClaim: j.GroupsClaim, ScopesClaim: j.ScopesClaim,
-	}
-	if j.Secret != "" {
-		pc.Secrets = append(pc.Secrets, jwtauth.Secret{Value: []byte(j.Secret)})
-	}
-	for _, k := range j.Keys {
-		if k.Secret != "" {
-			pc.Secrets = append(pc.Secrets, jwtauth.Secret{KeyID: k.KID, Value: []byte(k.Secret)})
-		} else {
-			pc.PublicKeys = append(pc.PublicKeys, jwtauth.PublicKey{KeyID: k.KID, PEM: k.PEM})
-		}
-	}
+	pc := translate.JWTProvider(name, j)
 	p, err := jwtauth.NewProvider(pc, g.log.With("jwt_provider", name))
 	if err != nil {
 		return nil, err

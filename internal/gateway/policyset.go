@@ -2,10 +2,11 @@ package gateway
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keystore"
 	"github.com/gatehouse/gatehouse/internal/policy/cache"
@@ -19,12 +20,10 @@ type policySet struct {
 	consumers identity.Consumers
 	// wrap holds, by route name, the function that puts the route's
 	// policies around its filters and action.
-	wrap map[string]layer
+	wrap map[string]func(http.Handler) http.Handler
 	// jwt are the providers this snapshot uses, by fingerprint; those not
 	// yet running are started when it takes effect.
 	jwt map[string]*jwtauth.Provider
-	// providers are the configuration's named JWT providers.
-	providers map[string]*config.JWTProvider
 	// store and redis are the key store and Redis client to use (possibly
 	// the running ones), opened from stateID.
 	stateID string
@@ -43,8 +42,8 @@ type policySet struct {
 // buildPolicies compiles every route's policies. With open false (for
 // `gatehouse validate`) it opens no store and contacts nothing.
 func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, error) {
-	ps := &policySet{consumers: identity.Consumers{}, wrap: map[string]layer{},
-		jwt: map[string]*jwtauth.Provider{}, providers: map[string]*config.JWTProvider{}, caches: map[string]*cache.Cache{}, validating: !open}
+	ps := &policySet{consumers: identity.Consumers{}, wrap: map[string]func(http.Handler) http.Handler{},
+		jwt: map[string]*jwtauth.Provider{}, caches: map[string]*cache.Cache{}, validating: !open}
 	for _, c := range cfg.Consumers {
 		ps.consumers[c.Name] = &identity.Consumer{Name: c.Name, Groups: c.Groups, Metadata: c.Metadata, Plan: c.Plan}
 	}
@@ -61,31 +60,36 @@ func (g *Gateway) buildPolicies(cfg *config.Config, open bool) (*policySet, erro
 		}
 		ps.local = local
 	}
+	env := g.translateEnv(cfg, ps)
 	var errs config.Errors
-	for _, p := range cfg.JWTProviders {
-		ps.providers[p.Name] = p
-	}
 	for _, r := range cfg.Routes {
-		if r.Policies == nil {
-			continue
-		}
-		wrap, err := g.routePolicies(cfg, r, ps)
+		wrap, err := translate.Policies(env, r)
 		if err != nil {
-			pos := r.Policies.Pos
-			var pe *positioned
-			if errors.As(err, &pe) {
-				pos = pe.pos
-			}
-			errs = append(errs, posErr(pos, "route %q: %v", r.Name, err))
+			errs = append(errs, posErr(translate.ErrorPos(err, r.Policies.Pos), "route %q: %v", r.Name, err))
 			continue
 		}
-		ps.wrap[r.Name] = wrap
+		if wrap != nil {
+			ps.wrap[r.Name] = wrap
+		}
 	}
 	if len(errs) > 0 {
 		ps.discard(g)
 		return nil, errs
 	}
 	return ps, nil
+}
+
+// translateEnv is what translating cfg's policies may use: the
+// snapshot's stores and consumers, JWT providers shared with the running
+// snapshot, the process's metrics and in-memory cache.
+func (g *Gateway) translateEnv(cfg *config.Config, ps *policySet) *translate.Env {
+	return &translate.Env{
+		Config: cfg, Log: g.log, Metrics: g.metrics, Consumers: ps.consumers,
+		Keys: ps.store, Shared: ps.shared, Local: ps.local,
+		JWT:         func(name string, j *config.JWTIssuer) (*jwtauth.Provider, error) { return g.jwtProvider(name, j, ps) },
+		CacheMemory: func() cache.Backend { return g.cacheMemory(cfg) },
+		OnCache:     func(route string, c *cache.Cache) { ps.caches[route] = c },
+	}
 }
 
 // commit makes ps the running policy state: starts new JWT providers,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/keystore"
 	"github.com/gatehouse/gatehouse/internal/policy/cache"
 	"github.com/gatehouse/gatehouse/internal/policy/jwtauth"
@@ -41,6 +42,16 @@ func needsStore(cfg *config.Config) bool {
 	return false
 }
 
+// needsTraffic reports whether cfg has rate limits, quotas or caches.
+func needsTraffic(cfg *config.Config) bool {
+	for _, r := range cfg.Routes {
+		if p := r.Policies; p != nil && (p.RateLimit != nil || p.Quota != nil || p.Cache != nil) {
+			return true
+		}
+	}
+	return false
+}
+
 // stateID identifies where shared state lives: the Redis settings, or
 // the bbolt file. Equal ids on reload reuse the open client and store.
 func stateID(cfg *config.Config) string {
@@ -62,7 +73,7 @@ func (g *Gateway) openShared(cfg *config.Config, ps *policySet) error {
 		if reuse && g.sec.redis != nil {
 			ps.redis = g.sec.redis
 		} else {
-			rc, err := redisClient(cfg.Store.Redis)
+			rc, err := translate.RedisClient(cfg.Store.Redis)
 			if err != nil {
 				return &config.Error{Pos: cfg.Store.Redis.Pos, Msg: "store: redis: " + err.Error()}
 			}

@@ -1,4 +1,4 @@
-package gateway
+package translate
 
 import (
 	"encoding/hex"
@@ -65,12 +65,12 @@ func mtlsMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 		return nil, nil, nil
 	}
 	var maps []mtlsauth.Mapping
-	for _, c := range b.cfg.Consumers {
+	for _, c := range b.env.Config.Consumers {
 		for _, m := range c.Certificates {
 			maps = append(maps, mtlsauth.Mapping{Subject: m.Subject, CommonName: m.CommonName, DNSName: m.DNSName, URI: m.URI, Email: m.Email, Consumer: c.Name})
 		}
 	}
-	m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: b.ps.consumers, RequireMapping: mc.RequireMapping,
+	m, err := mtlsauth.New(mtlsauth.Config{Mappings: maps, Consumers: b.env.Consumers, RequireMapping: mc.RequireMapping,
 		ForwardHeader: mc.ForwardHeader})
 	if err != nil {
 		return nil, nil, policyErr(mc.Pos, "mtls", err)
@@ -88,7 +88,7 @@ func apiKeyMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 		return nil, nil, nil
 	}
 	static := map[[32]byte]string{}
-	for _, c := range b.cfg.Consumers {
+	for _, c := range b.env.Config.Consumers {
 		for _, key := range c.APIKeys {
 			if key.Key != "" {
 				static[keystore.HashKey(key.Key)] = c.Name
@@ -100,7 +100,7 @@ func apiKeyMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 		}
 	}
 	m, err := apikey.New(apikey.Config{Header: k.Header, Query: k.Query, Cookie: k.Cookie, Static: static,
-		Store: b.ps.store, Consumers: b.ps.consumers, HideCredentials: k.HideCredentials, Realm: "gatehouse"})
+		Store: b.env.Keys, Consumers: b.env.Consumers, HideCredentials: k.HideCredentials, Realm: "gatehouse"})
 	if err != nil {
 		return nil, nil, policyErr(k.Pos, "api_key", err)
 	}
@@ -114,20 +114,20 @@ func jwtMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 	}
 	var provs []*jwtauth.Provider
 	for _, name := range j.Providers {
-		pv, err := b.g.jwtProvider(name, &b.ps.providers[name].JWTIssuer, b.ps)
+		pv, err := b.env.JWT(name, &b.env.provider(name).JWTIssuer)
 		if err != nil {
 			return nil, nil, fmt.Errorf("jwt provider %q: %w", name, err)
 		}
 		provs = append(provs, pv)
 	}
 	if j.Given() {
-		pv, err := b.g.jwtProvider(b.r.Name, &j.JWTIssuer, b.ps)
+		pv, err := b.env.JWT(b.r.Name, &j.JWTIssuer)
 		if err != nil {
 			return nil, nil, policyErr(j.Pos, "jwt", err)
 		}
 		provs = append(provs, pv)
 	}
-	m, err := jwtauth.New(jwtauth.Config{Providers: provs, Consumers: b.ps.consumers, Header: j.Header, Query: j.Query, Cookie: j.Cookie,
+	m, err := jwtauth.New(jwtauth.Config{Providers: provs, Consumers: b.env.Consumers, Header: j.Header, Query: j.Query, Cookie: j.Cookie,
 		Realm: "gatehouse", RequiredClaims: j.RequiredClaims, RequiredScopes: j.RequiredScopes, ForwardClaims: j.ForwardClaims,
 		KeepAuthorization: j.KeepAuthorization})
 	if err != nil {
@@ -147,7 +147,7 @@ func introspectionMethod(b *routeBuild) (identity.Authenticator, []string, error
 	}
 	m, err := introspect.New(introspect.Config{Endpoint: in.Endpoint, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
 		TokenTypeHint: in.TokenTypeHint, Timeout: in.Timeout, CacheTTL: in.CacheTTL, RequiredScopes: in.RequiredScopes,
-		Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: b.ps.consumers,
+		Audiences: in.Audiences, Issuer: in.Issuer, ConsumerField: in.ConsumerField, Consumers: b.env.Consumers,
 		Realm: "gatehouse", KeepAuthorization: in.KeepAuthorization, Header: in.Header, Query: in.Query, Cookie: in.Cookie})
 	if err != nil {
 		return nil, nil, policyErr(in.Pos, "introspection", err)
@@ -161,13 +161,13 @@ func basicMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 		return nil, nil, nil
 	}
 	var users []basicauth.User
-	for _, c := range b.cfg.Consumers {
+	for _, c := range b.env.Config.Consumers {
 		if c.BasicAuth != nil {
 			users = append(users, basicauth.User{Name: c.BasicAuth.Username, Hash: []byte(c.BasicAuth.PasswordHash), Consumer: c.Name})
 		}
 	}
 	m, err := basicauth.New(basicauth.Config{Users: users, HtpasswdFile: ba.HtpasswdFile, Realm: ba.Realm,
-		Consumers: b.ps.consumers, HideCredentials: ba.HideCredentials})
+		Consumers: b.env.Consumers, HideCredentials: ba.HideCredentials})
 	if err != nil {
 		return nil, nil, policyErr(ba.Pos, "basic_auth", err)
 	}
@@ -180,7 +180,7 @@ func extAuthMethod(b *routeBuild) (identity.Authenticator, []string, error) {
 		return nil, nil, nil
 	}
 	m, err := extauth.New(extauth.Config{URL: e.URL, Timeout: e.Timeout, RequestHeaders: e.RequestHeaders,
-		UpstreamHeaders: e.UpstreamHeaders, ClientHeaders: e.ClientHeaders, SubjectHeader: e.SubjectHeader, Consumers: b.ps.consumers})
+		UpstreamHeaders: e.UpstreamHeaders, ClientHeaders: e.ClientHeaders, SubjectHeader: e.SubjectHeader, Consumers: b.env.Consumers})
 	if err != nil {
 		return nil, nil, policyErr(e.Pos, "ext_auth", err)
 	}

@@ -1,16 +1,12 @@
-package gateway
+package translate
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
-
-// posErr is a configuration error at p.
-func posErr(p config.Pos, format string, args ...any) *config.Error {
-	return &config.Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
-}
 
 // policyErr names the policy a construction error belongs to, by its
 // configuration key and at its line, without repeating a prefix the
@@ -39,3 +35,13 @@ type positioned struct {
 
 func (p *positioned) Error() string { return p.err.Error() }
 func (p *positioned) Unwrap() error { return p.err }
+
+// ErrorPos is the line of the policy an error of Policies belongs to, or
+// def when it names none.
+func ErrorPos(err error, def config.Pos) config.Pos {
+	var pe *positioned
+	if errors.As(err, &pe) {
+		return pe.pos
+	}
+	return def
+}

@@ -1,28 +1,20 @@
-package gateway
+package translate
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/redis/go-redis/v9"
 )
 
-func init() {
-	// go-redis logs every failed dial to stderr through its own logger;
-	// the limit policies log store failures themselves, rate-limited.
-	redis.SetLogger(quietRedis{})
-}
-
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-// redisClient builds a go-redis UniversalClient: standalone, Cluster or
+// RedisClient builds a go-redis UniversalClient: standalone, Cluster or
 // Sentinel depending on the addresses and master name.
-func redisClient(c *config.RedisStore) (redis.UniversalClient, error) {
+func RedisClient(c *config.RedisStore) (redis.UniversalClient, error) {
+	quietOnce.Do(func() { redis.SetLogger(quietRedis{}) })
 	o := &redis.UniversalOptions{
 		Addrs: c.Addrs, MasterName: c.MasterName, Username: c.Username, Password: c.Password, DB: c.DB,
 		PoolSize: c.PoolSize, DialTimeout: c.Timeout * 10, ReadTimeout: c.Timeout, WriteTimeout: c.Timeout,
@@ -45,3 +37,13 @@ func redisClient(c *config.RedisStore) (redis.UniversalClient, error) {
 	}
 	return redis.NewUniversalClient(o), nil
 }
+
+// quietOnce silences go-redis's own logger, which writes every failed
+// dial to stderr; the limit policies log store failures themselves,
+// rate-limited. Done when the first client is built, not in init, so
+// importing the package has no side effect.
+var quietOnce sync.Once
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

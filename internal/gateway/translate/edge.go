@@ -1,4 +1,4 @@
-package gateway
+package translate
 
 import (
 	"github.com/gatehouse/gatehouse/internal/policy/cors"
@@ -58,7 +58,7 @@ func buildWAF(b *routeBuild) (layer, error) {
 	wf, err := waf.New(waf.Config{
 		Mode: w.Mode, ParanoiaLevel: w.ParanoiaLevel, AnomalyThreshold: w.AnomalyThreshold,
 		ExcludeRules: w.ExcludeRules, Directives: w.Directives, RequestBodyLimit: w.RequestBodyLimit,
-		Logger: b.g.log,
+		Logger: b.env.Log,
 	})
 	if err != nil {
 		return nil, policyErr(w.Pos, "waf", err)

@@ -1,4 +1,4 @@
-package gateway
+package translate
 
 import (
 	"fmt"
@@ -15,16 +15,6 @@ import (
 
 // The traffic policies' builders (see policyOrder): rate limit,
 // concurrency limit, quota and cache.
-
-// needsTraffic reports whether cfg has rate limits, quotas or caches.
-func needsTraffic(cfg *config.Config) bool {
-	for _, r := range cfg.Routes {
-		if p := r.Policies; p != nil && (p.RateLimit != nil || p.Quota != nil || p.Cache != nil) {
-			return true
-		}
-	}
-	return false
-}
 
 // rateRules translates rate-limit rules.
 func rateRules(rrs []*config.RateRule) ([]ratelimit.Rule, error) {
@@ -49,20 +39,20 @@ func buildRateLimit(b *routeBuild) (layer, error) {
 		return nil, nil
 	}
 	r := b.r
-	decisions := b.g.metrics.Limits(r.Name) // metric children resolved here, not per request
-	storeErrs := b.g.metrics.StoreErrors(r.Name, "rate_limit")
+	decisions := b.env.Metrics.Limits(r.Name) // metric children resolved here, not per request
+	storeErrs := b.env.Metrics.StoreErrors(r.Name, "rate_limit")
 	build := func(scope string, rrs []*config.RateRule) (*ratelimit.Limiter, error) {
 		rs, err := rateRules(rrs)
 		if err != nil {
 			return nil, err
 		}
-		c := ratelimit.Config{Route: scope, Rules: rs, Local: b.ps.local, Timeout: rl.Timeout,
-			FailMode: ratelimit.FailMode(rl.Fail), Instances: b.cfg.Instances(), Headers: rl.Headers, Logger: b.g.log.With("route", r.Name),
+		c := ratelimit.Config{Route: scope, Rules: rs, Local: b.env.Local, Timeout: rl.Timeout,
+			FailMode: ratelimit.FailMode(rl.Fail), Instances: b.env.Config.Instances(), Headers: rl.Headers, Logger: b.env.Log.With("route", r.Name),
 			OnDecision: decisions.Decision,
 			OnError:    func(error) { storeErrs.Inc() },
 		}
-		if b.ps.shared != nil && !rl.Local {
-			c.Store = b.ps.shared
+		if b.env.Shared != nil && !rl.Local {
+			c.Store = b.env.Shared
 		}
 		return ratelimit.New(c)
 	}
@@ -80,7 +70,7 @@ func buildRateLimit(b *routeBuild) (layer, error) {
 	}
 	byPlan := map[string]plans.Wrapper{}
 	if rl.UsePlan {
-		for _, pl := range b.cfg.Plans {
+		for _, pl := range b.env.Config.Plans {
 			if len(pl.RateLimits) == 0 {
 				continue
 			}
@@ -103,7 +93,7 @@ func buildConcurrencyLimit(b *routeBuild) (layer, error) {
 	if err != nil {
 		return nil, policyErr(cl.Pos, "concurrency_limit", err)
 	}
-	decisions := b.g.metrics.Limits(b.r.Name)
+	decisions := b.env.Metrics.Limits(b.r.Name)
 	c, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{Route: b.r.Name, Max: cl.Max, Key: key,
 		OnDecision: func(allowed bool) { decisions.Decision("concurrency", allowed) }})
 	if err != nil {
@@ -118,12 +108,12 @@ func buildQuota(b *routeBuild) (layer, error) {
 		return nil, nil
 	}
 	r := b.r
-	st := b.ps.local
-	if b.ps.shared != nil {
-		st = b.ps.shared
+	st := b.env.Local
+	if b.env.Shared != nil {
+		st = b.env.Shared
 	}
-	decisions := b.g.metrics.Limits(r.Name)
-	storeErrs := b.g.metrics.StoreErrors(r.Name, "quota")
+	decisions := b.env.Metrics.Limits(r.Name)
+	storeErrs := b.env.Metrics.StoreErrors(r.Name, "quota")
 	build := func(scope string, rule *config.QuotaRule) (*quota.Quota, error) {
 		key, err := ratelimit.ParseKey(rule.Key)
 		if err != nil {
@@ -131,7 +121,7 @@ func buildQuota(b *routeBuild) (layer, error) {
 		}
 		return quota.New(quota.Config{Route: r.Name, Limit: rule.Limit, Period: quota.Period(rule.Period), Window: rule.Window,
 			Store: st, Timeout: q.Timeout, FailMode: ratelimit.FailMode(q.Fail), Key: key, Scope: scope,
-			Logger:     b.g.log.With("route", r.Name),
+			Logger:     b.env.Log.With("route", r.Name),
 			OnDecision: func(allowed bool) { decisions.Decision("quota", allowed) },
 			OnError:    func(error) { storeErrs.Inc() }})
 	}
@@ -145,7 +135,7 @@ func buildQuota(b *routeBuild) (layer, error) {
 	}
 	byPlan := map[string]plans.Wrapper{}
 	if q.UsePlan {
-		for _, pl := range b.cfg.Plans {
+		for _, pl := range b.env.Config.Plans {
 			if pl.Quota == nil {
 				continue
 			}
@@ -165,19 +155,19 @@ func buildCache(b *routeBuild) (layer, error) {
 		return nil, nil
 	}
 	r := b.r
-	backend := b.g.cacheMemory(b.cfg)
-	if b.ps.shared != nil && !ch.Local {
-		backend = b.ps.shared
+	backend := b.env.CacheMemory()
+	if b.env.Shared != nil && !ch.Local {
+		backend = b.env.Shared
 	}
 	c, err := cache.New(cache.Config{Backend: backend, Namespace: "cache:" + r.Name + ":", TTL: ch.TTL, OverrideTTL: ch.OverrideTTL,
 		StaleWhileRevalidate: ch.StaleWhileRevalidate, StaleIfError: ch.StaleIfError, Methods: ch.Methods, Statuses: ch.Statuses,
 		KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
-		MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: b.g.log.With("route", r.Name)})
+		MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: b.env.Log.With("route", r.Name)})
 	if err != nil {
 		return nil, policyErr(ch.Pos, "cache", err)
 	}
-	b.ps.caches[r.Name] = c
-	counters := b.g.metrics.CacheResults(r.Name, cache.Hit, cache.Miss, cache.Stale, cache.Revalidated, cache.Bypass)
+	b.env.OnCache(r.Name, c)
+	counters := b.env.Metrics.CacheResults(r.Name, cache.Hit, cache.Miss, cache.Stale, cache.Revalidated, cache.Bypass)
 	return func(next http.Handler) http.Handler {
 		h := c.Wrap(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
