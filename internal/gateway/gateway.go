@@ -1,6 +1,13 @@
-// Package gateway compiles configuration into running listeners, routes
-// and upstream pools, and owns the process lifecycle: hitless reload on
-// SIGHUP or file change, graceful shutdown on SIGTERM/SIGINT.
+// Package gateway is the lifecycle of one Gatehouse process: it loads the
+// configuration, builds a snapshot of listeners, routes and upstream
+// pools from it (the translation is gateway/translate's), swaps it in
+// without dropping a request (hitless reload on SIGHUP or a file change),
+// and shuts down gracefully on SIGTERM/SIGINT.
+//
+// Trade-off: everything that can fail — compiling, building policies,
+// binding sockets, starting discovery — happens before the swap, so a
+// bad reload changes nothing; the price is that a reload briefly holds
+// two snapshots (and, for a changed listener, two servers) in memory.
 package gateway
 
 import (
