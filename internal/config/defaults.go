@@ -1,6 +1,12 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/action"
+	"github.com/gatehouse/gatehouse/internal/discovery"
+	"github.com/gatehouse/gatehouse/internal/health"
+)
 
 // Defaults live here, in one place, so that documentation and code
 // cannot drift apart and consumers never need their own fallbacks.
@@ -20,8 +26,8 @@ const (
 	defaultMaxIdlePerTarget  = 512
 	defaultWeight            = 1
 	defaultRouteTimeout      = 60 * time.Second
-	defaultRespondStatus     = 200
-	defaultRedirectStatus    = 302
+	defaultRespondStatus     = action.DefaultRespondStatus
+	defaultRedirectStatus    = action.DefaultRedirectStatus
 )
 
 // applyDefaults fills every field the user did not give. Numbers, booleans
@@ -154,30 +160,30 @@ func resilienceDefaults(u *Upstream, given func(any) bool) {
 			}
 		}
 		if !given(&hc.Interval) {
-			hc.Interval = 5 * time.Second
+			hc.Interval = health.DefaultInterval
 		}
 		if !given(&hc.Timeout) {
-			hc.Timeout = time.Second
+			hc.Timeout = health.DefaultTimeout
 		}
 		if !given(&hc.HealthyThreshold) {
-			hc.HealthyThreshold = 2
+			hc.HealthyThreshold = health.DefaultHealthyThreshold
 		}
 		if !given(&hc.UnhealthyThreshold) {
-			hc.UnhealthyThreshold = 3
+			hc.UnhealthyThreshold = health.DefaultUnhealthyThreshold
 		}
 	}
 	if o := u.OutlierDetection; o != nil {
 		if !given(&o.ConsecutiveFailures) {
-			o.ConsecutiveFailures = 5
+			o.ConsecutiveFailures = health.DefaultConsecutiveFailures
 		}
 		if !given(&o.BaseEjection) {
-			o.BaseEjection = 30 * time.Second
+			o.BaseEjection = health.DefaultBaseEjection
 		}
 		if !given(&o.MaxEjection) {
-			o.MaxEjection = 300 * time.Second
+			o.MaxEjection = health.DefaultMaxEjection
 		}
 		if !given(&o.MaxEjectedPercent) {
-			o.MaxEjectedPercent = 50
+			o.MaxEjectedPercent = health.DefaultMaxEjectedPercent
 		}
 	}
 	if u.RetryBudget == nil {
@@ -204,6 +210,6 @@ func resilienceDefaults(u *Upstream, given func(any) bool) {
 		}
 	}
 	if d := u.Discovery; d != nil && !given(&d.Interval) {
-		d.Interval = 30 * time.Second
+		d.Interval = discovery.DefaultInterval
 	}
 }

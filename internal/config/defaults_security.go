@@ -1,6 +1,13 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/policy/extauth"
+	"github.com/gatehouse/gatehouse/internal/policy/introspect"
+	"github.com/gatehouse/gatehouse/internal/policy/jwtauth"
+	"github.com/gatehouse/gatehouse/internal/policy/waf"
+)
 
 const (
 	defaultDataDir         = ".gatehouse"
@@ -9,17 +16,17 @@ const (
 	defaultAPIKeyHeader    = "X-Api-Key"
 	defaultRealm           = "gatehouse"
 	defaultJWTLeeway       = 30 * time.Second
-	defaultJWKSRefresh     = 5 * time.Minute
-	defaultJWKSMinRefresh  = 30 * time.Second
-	defaultJWKSTimeout     = 5 * time.Second
+	defaultJWKSRefresh     = jwtauth.DefaultJWKSRefresh
+	defaultJWKSMinRefresh  = jwtauth.DefaultJWKSMinRefresh
+	defaultJWKSTimeout     = jwtauth.DefaultJWKSTimeout
 	defaultConsumerClaim   = "sub"
-	defaultWAFMode         = "block"
-	defaultParanoia        = 1
-	defaultAnomaly         = 5
-	defaultWAFBodyLimit    = 128 << 10
-	defaultIntrospectTO    = 2 * time.Second
-	defaultIntrospectCache = 60 * time.Second
-	defaultExtAuthTimeout  = 2 * time.Second
+	defaultWAFMode         = waf.ModeBlock
+	defaultParanoia        = waf.DefaultParanoiaLevel
+	defaultAnomaly         = waf.DefaultAnomalyThreshold
+	defaultWAFBodyLimit    = waf.DefaultRequestBodyLimit
+	defaultIntrospectTO    = introspect.DefaultTimeout
+	defaultIntrospectCache = introspect.DefaultCacheTTL
+	defaultExtAuthTimeout  = extauth.DefaultTimeout
 	defaultClientAuthMode  = "require"
 )
 

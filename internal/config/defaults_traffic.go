@@ -1,12 +1,15 @@
 package config
 
-import "time"
+import (
+	"github.com/gatehouse/gatehouse/internal/policy/quota"
+	"github.com/gatehouse/gatehouse/internal/policy/ratelimit"
+)
 
 const (
 	defaultRateFail      = "local"
-	defaultRateTimeout   = 20 * time.Millisecond
+	defaultRateTimeout   = ratelimit.DefaultTimeout
 	defaultQuotaFail     = "open"
-	defaultQuotaTimeout  = 50 * time.Millisecond
+	defaultQuotaTimeout  = quota.DefaultTimeout
 	defaultCacheMaxBody  = 1 << 20
 	defaultCacheMaxBytes = 256 << 20
 )

@@ -1,28 +1,23 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"os"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/listener"
-	"github.com/gatehouse/gatehouse/internal/observe"
-	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
-// route is one compiled route: its name, its handler chain and its metric
-// children. The router returns it on a match.
+// route is one compiled route: its configuration and what the router
+// returns on a match (its chain is built when the plan takes effect).
 type route struct {
-	name    string
-	cfg     *config.Route
-	handler http.Handler
-	metrics *observe.RouteMetrics
+	cfg *config.Route
+	*entry.Route
 }
 
 // plan is a compiled configuration before it takes effect. Building a plan
@@ -40,15 +35,16 @@ type listenerPlan struct {
 	settings listener.Settings
 	certs    *listener.Certificates // nil for plain HTTP
 	trusted  listener.TrustedProxies
-	router   *router.Router[*route]
+	router   *router.Router[*entry.Route]
 }
 
 type upstreamPlan struct {
 	cfg     *config.Upstream
 	targets []*balancer.Target
-	key     transportKey
+	key     translate.TransportKey
 }
 
+// posErr is a configuration error at p.
 func posErr(p config.Pos, format string, args ...any) *config.Error {
 	return &config.Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 }
@@ -58,90 +54,16 @@ func posErr(p config.Pos, format string, args ...any) *config.Error {
 func compile(cfg *config.Config) (*plan, error) {
 	var errs config.Errors
 	p := &plan{cfg: cfg, upstreams: map[string]*upstreamPlan{}}
-
 	for _, u := range cfg.Upstreams {
-		if _, err := balancer.NewWithOptions(u.Balance, nil, balancerOptions(u, []byte("check"))); err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
-		}
-		if _, err := upstreamTLS(u); err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
-		}
-		ts, err := buildTargets(u)
-		if err != nil {
-			errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
-		}
-		if hc := u.HealthCheck; hc != nil {
-			tlsConf, _ := upstreamTLS(u)
-			if err := checkConfig(hc, tlsConf).Validate(); err != nil {
-				errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
-			}
-		}
-		p.upstreams[u.Name] = &upstreamPlan{cfg: u, targets: ts, key: newTransportKey(u)}
+		up, uerrs := compileUpstream(u)
+		p.upstreams[u.Name] = up
+		errs = append(errs, uerrs...)
 	}
-
-	rulesByListener := map[string][]router.Rule[*route]{}
-	for _, rc := range cfg.Routes {
-		rt := &route{name: rc.Name, cfg: rc}
-		p.routes = append(p.routes, rt)
-		rule := router.Rule[*route]{Value: rt}
-		matches := rc.Matches
-		if rc.Match != nil {
-			matches = []*config.Match{rc.Match}
-		}
-		for _, m := range matches {
-			rule.Matches = append(rule.Matches, routerMatch(m))
-		}
-		names := rc.Listeners
-		if len(names) == 0 {
-			for _, l := range cfg.Listeners {
-				names = append(names, l.Name)
-			}
-		}
-		for _, n := range names {
-			rulesByListener[n] = append(rulesByListener[n], rule)
-		}
-	}
-
+	rules := compileRoutes(cfg, p)
 	for _, lc := range cfg.Listeners {
-		lp := &listenerPlan{cfg: lc, trusted: listener.NewTrustedProxies(lc.TrustedProxies)}
-		lp.settings = listener.Settings{
-			Name: lc.Name, Address: lc.Address, TLS: lc.Protocol == "https",
-			HTTP2: lc.HTTP2, H2C: lc.H2C,
-			ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
-			MaxHeaderBytes: int(lc.MaxHeaderBytes),
-		}
-		if lc.TLS != nil {
-			lp.settings.MinTLSVersion = tls.VersionTLS12
-			if lc.TLS.MinVersion == "1.3" {
-				lp.settings.MinTLSVersion = tls.VersionTLS13
-			}
-			pairs := make([][2]string, len(lc.TLS.Certificates))
-			for i, c := range lc.TLS.Certificates {
-				pairs[i] = [2]string{c.CertFile, c.KeyFile}
-			}
-			if ca := lc.TLS.ClientAuth; ca != nil {
-				lp.settings.ClientAuth = tls.RequireAndVerifyClientCert
-				if ca.Mode == "request" {
-					lp.settings.ClientAuth = tls.VerifyClientCertIfGiven
-				}
-				pem, err := os.ReadFile(ca.CAFile)
-				if err != nil {
-					errs = append(errs, posErr(ca.Pos, "listener %q: client_auth: %v", lc.Name, err))
-				}
-				lp.settings.ClientCAPEM = string(pem)
-			}
-			certs, err := listener.LoadCertificates(pairs)
-			if err != nil {
-				errs = append(errs, posErr(lc.Pos, "listener %q: %v", lc.Name, err))
-			}
-			lp.certs = certs
-		}
-		r, err := router.New(rulesByListener[lc.Name])
-		if err != nil {
-			errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
-		}
-		lp.router = r
+		lp, lerrs := compileListener(lc, rules[lc.Name])
 		p.listeners = append(p.listeners, lp)
+		errs = append(errs, lerrs...)
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool {
@@ -155,102 +77,67 @@ func compile(cfg *config.Config) (*plan, error) {
 	return p, nil
 }
 
-func routerMatch(m *config.Match) router.Match {
-	rm := router.Match{Hosts: m.Hosts, Methods: m.Methods, Path: router.PathMatch{Type: router.PathPrefix, Value: "/"}}
-	if pm := m.Path; pm != nil {
-		switch {
-		case pm.Exact != "":
-			rm.Path = router.PathMatch{Type: router.PathExact, Value: pm.Exact}
-		case pm.Template != "":
-			rm.Path = router.PathMatch{Type: router.PathTemplate, Value: pm.Template}
-		case pm.Regex != "":
-			rm.Path = router.PathMatch{Type: router.PathRegex, Value: pm.Regex}
-		case pm.Prefix != "":
-			rm.Path = router.PathMatch{Type: router.PathPrefix, Value: pm.Prefix}
+// compileUpstream checks what can fail in an upstream (balancer, TLS
+// files, target addresses, health check) and builds its targets.
+func compileUpstream(u *config.Upstream) (*upstreamPlan, config.Errors) {
+	var errs config.Errors
+	if _, err := balancer.NewWithOptions(u.Balance, nil, translate.BalancerOptions(u, []byte("check"))); err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+	}
+	tlsConf, err := translate.UpstreamTLS(u)
+	if err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: tls: %v", u.Name, err))
+	}
+	ts, err := translate.Targets(u)
+	if err != nil {
+		errs = append(errs, posErr(u.Pos, "upstream %q: %v", u.Name, err))
+	}
+	if hc := u.HealthCheck; hc != nil {
+		if err := translate.HealthCheck(hc, tlsConf).Validate(); err != nil {
+			errs = append(errs, posErr(hc.Pos, "upstream %q: health_check: %v", u.Name, err))
 		}
 	}
-	rm.Headers = valueMatches(m.Headers)
-	rm.Query = valueMatches(m.Query)
-	return rm
+	return &upstreamPlan{cfg: u, targets: ts, key: translate.NewTransportKey(u)}, errs
 }
 
-func valueMatches(vs []*config.ValueMatch) []router.ValueMatch {
-	out := make([]router.ValueMatch, 0, len(vs))
-	for _, v := range vs {
-		switch {
-		case v.Present:
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValuePresent})
-		case v.Regex != "":
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueRegex, Value: v.Regex})
-		default:
-			out = append(out, router.ValueMatch{Name: v.Name, Type: router.ValueExact, Value: v.Value})
+// compileRoutes makes every route's rule and returns the rules by
+// listener (a route without listeners is on all of them).
+func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*entry.Route] {
+	rulesByListener := map[string][]router.Rule[*entry.Route]{}
+	for _, rc := range cfg.Routes {
+		rt := &route{cfg: rc, Route: &entry.Route{Name: rc.Name}}
+		p.routes = append(p.routes, rt)
+		rule := router.Rule[*entry.Route]{Value: rt.Route}
+		matches := rc.Matches
+		if rc.Match != nil {
+			matches = []*config.Match{rc.Match}
 		}
-	}
-	return out
-}
-
-// routeHandler builds the chain of one route: filters in configuration
-// order around the action.
-func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
-	var h http.Handler
-	switch {
-	case rc.Respond != nil:
-		h = newRespond(rc.Respond)
-	case rc.Redirect != nil:
-		h = newRedirect(rc.Redirect)
-	default:
-		u := g.upstreams[rc.Backend.Upstream]
-		name := u.pool.Name
-		o := proxy.Options{
-			Route:     rc.Name,
-			Pool:      u.pool,
-			Transport: u.transport,
-			Timeout:   rc.Timeout,
-			Logger:    g.log,
-			Breaker:   u.breaker,
-			OnUpstreamError: func(target string) {
-				g.metrics.UpstreamErrors(name, target).Inc()
-			},
-			OnAttempt:         u.health.report,
-			OnRetry:           u.counters.Retries.Inc,
-			OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
-			OnOverflow:        u.counters.Overflow.Inc,
+		for _, m := range matches {
+			rule.Matches = append(rule.Matches, translate.RouterMatch(m))
 		}
-		if rt := rc.Retry; rt != nil {
-			o.Retry = &proxy.RetryPolicy{
-				Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
-				PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
-				BufferBytes: rt.BufferBytes, Budget: u.budget,
+		names := rc.Listeners
+		if len(names) == 0 {
+			for _, l := range cfg.Listeners {
+				names = append(names, l.Name)
 			}
 		}
-		h = proxy.New(o)
-	}
-	var prefixes []string
-	matches := rc.Matches
-	if rc.Match != nil {
-		matches = []*config.Match{rc.Match}
-	}
-	for _, m := range matches {
-		if m.Path != nil && m.Path.Prefix != "" {
-			prefixes = append(prefixes, m.Path.Prefix)
+		for _, n := range names {
+			rulesByListener[n] = append(rulesByListener[n], rule)
 		}
 	}
-	if len(matches) == 0 {
-		prefixes = []string{"/"}
+	return rulesByListener
+}
+
+// compileListener builds one listener's settings, certificates and router.
+func compileListener(lc *config.Listener, rules []router.Rule[*entry.Route]) (*listenerPlan, config.Errors) {
+	l, errs := translate.Listener(lc)
+	lp := &listenerPlan{cfg: lc, settings: l.Settings, certs: l.Certs, trusted: l.Trusted}
+	r, err := router.New(rules)
+	if err != nil {
+		errs = append(errs, posErr(lc.Pos, "listener %q: routes: %v", lc.Name, err))
 	}
-	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
-	for i := len(rc.Filters) - 1; i >= 0; i-- {
-		f := rc.Filters[i]
-		switch {
-		case f.RequestHeaders != nil:
-			h = requestHeaders(newHeaderEdit(f.RequestHeaders), h)
-		case f.ResponseHeaders != nil:
-			h = responseHeaders(newHeaderEdit(f.ResponseHeaders), h)
-		case f.URLRewrite != nil:
-			h = newURLRewrite(f.URLRewrite, prefixes).wrap(h)
-		}
-	}
-	return h
+	lp.router = r
+	return lp, errs
 }
 
 // Check compiles cfg without starting anything: what `gatehouse validate`

@@ -1,27 +1,31 @@
-// Package gateway compiles configuration into running listeners, routes
-// and upstream pools, and owns the process lifecycle: hitless reload on
-// SIGHUP or file change, graceful shutdown on SIGTERM/SIGINT.
+// Package gateway is the lifecycle of one Gatehouse process: it loads the
+// configuration, builds a snapshot of listeners, routes and upstream
+// pools from it (the translation is gateway/translate's), swaps it in
+// without dropping a request (hitless reload on SIGHUP or a file change),
+// and shuts down gracefully on SIGTERM/SIGINT.
+//
+// Trade-off: everything that can fail — compiling, building policies,
+// binding sockets, starting discovery — happens before the swap, so a
+// bad reload changes nothing; the price is that a reload briefly holds
+// two snapshots (and, for a changed listener, two servers) in memory.
 package gateway
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/health"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
@@ -38,13 +42,12 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises reloads and shutdown
 	cfg       *config.Config
-	entries   map[string]*entry
+	entries   map[string]*entry.Entry
 	servers   map[string]*listener.Server
 	sockets   map[string]*listener.Socket // by listener name; kept while the address is
 	certs     map[string]*atomic.Pointer[listener.Certificates]
 	upstreams map[string]*upstream
 	accessLog *observe.AccessLog
-	logFile   io.Closer
 	admin     *http.Server
 	adminLn   net.Listener
 	ready     atomic.Bool
@@ -67,7 +70,7 @@ func New(path string, log *slog.Logger) *Gateway {
 	rand.Read(key)
 	return &Gateway{
 		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
-		entries: map[string]*entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
+		entries: map[string]*entry.Entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 	}
 }
@@ -82,7 +85,7 @@ func (g *Gateway) Start() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	debug.SetGCPercent(cfg.Runtime.GCPercent)
-	if err := g.openAccessLog(cfg); err != nil {
+	if g.accessLog, err = observe.OpenAccessLog(cfg.AccessLog.Path); err != nil {
 		return err
 	}
 	if err := g.apply(cfg); err != nil {
@@ -105,24 +108,6 @@ func (g *Gateway) Start() error {
 	}
 	g.ready.Store(true)
 	g.log.Info("gatehouse started", "config", g.path, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
-	return nil
-}
-
-func (g *Gateway) openAccessLog(cfg *config.Config) error {
-	var out io.Writer
-	switch cfg.AccessLog.Path {
-	case "", "stdout":
-		out = os.Stdout
-	case "stderr":
-		out = os.Stderr
-	default:
-		f, err := os.OpenFile(cfg.AccessLog.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("access log: %w", err)
-		}
-		out, g.logFile = f, f
-	}
-	g.accessLog = observe.NewAccessLog(out)
 	return nil
 }
 
@@ -150,175 +135,6 @@ func (g *Gateway) Reload() error {
 	g.metrics.Reloaded(true)
 	g.log.Info("configuration reloaded", "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
 	return nil
-}
-
-// apply compiles cfg and, only if that succeeds and every new socket
-// binds, makes it the running configuration. Caller holds g.mu.
-func (g *Gateway) apply(cfg *config.Config) error {
-	p, err := compile(cfg)
-	if err != nil {
-		return err
-	}
-	ps, err := g.buildPolicies(cfg, true)
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			ps.discard(g)
-		}
-	}()
-	for _, w := range cfg.Warnings {
-		g.log.Warn("configuration", "warning", w.String())
-	}
-	if g.cfg != nil && cfg.Admin != nil && (g.cfg.Admin == nil || g.cfg.Admin.Address != cfg.Admin.Address) {
-		g.log.Warn("admin address changes take effect on restart", "running", g.cfg.Admin, "new", cfg.Admin.Address)
-	}
-
-	// Bind every listener that is new or moved before anything else: a
-	// bind failure must leave the old configuration whole. A listener whose
-	// other settings changed keeps its socket and gets a new server.
-	type bound struct {
-		lp   *listenerPlan
-		sock *listener.Socket
-		new  bool
-	}
-	var fresh []bound
-	for _, lp := range p.listeners {
-		s, running := g.servers[lp.cfg.Name]
-		if running && s.Settings == lp.settings {
-			continue
-		}
-		if sock, ok := g.sockets[lp.cfg.Name]; ok && running && s.Settings.Address == lp.settings.Address {
-			fresh = append(fresh, bound{lp, sock, false})
-			continue
-		}
-		sock, err := listener.Bind(context.Background(), lp.settings.Address)
-		if err != nil {
-			for _, b := range fresh {
-				if b.new {
-					b.sock.Close()
-				}
-			}
-			return &config.Error{Pos: lp.cfg.Pos, Msg: fmt.Sprintf("listener %q: %v", lp.cfg.Name, err),
-				Hint: "is another process using the address?"}
-		}
-		fresh = append(fresh, bound{lp, sock, true})
-	}
-
-	// Upstreams: keep pools (and their targets' state) by name.
-	grace := cfg.Shutdown.GracePeriod
-	for name, up := range p.upstreams {
-		cur, ok := g.upstreams[name]
-		if !ok {
-			cur = &upstream{pool: balancer.NewPool(name), counters: g.metrics.Upstream(name)}
-			g.upstreams[name] = cur
-		}
-		cur.updateResilience(up.cfg)
-		if cur.transport == nil || cur.key != up.key {
-			rt, err := buildTransport(up.cfg, cur.counters)
-			if err != nil { // checked by compile; a file changed in between
-				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
-			}
-			if old := cur.transport; old != nil {
-				g.closeIdleLater(old, grace)
-			}
-			cur.transport, cur.key = rt, up.key
-		}
-		if cur.resolver != nil { // a new one (if any) starts below, with the new targets
-			cur.resolver.Stop()
-			cur.resolver = nil
-		}
-		if up.cfg.Discovery != nil {
-			if err := g.startDiscovery(cur, up.cfg, grace); err != nil {
-				return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: discovery: %v", name, err),
-					Hint: "no target name resolved; check the names and the DNS server"}
-			}
-		} else if err := g.setTargets(cur, up.cfg, up.targets, grace); err != nil {
-			return &config.Error{Pos: up.cfg.Pos, Msg: fmt.Sprintf("upstream %q: %v", name, err)}
-		}
-	}
-	for name, cur := range g.upstreams {
-		if _, ok := p.upstreams[name]; !ok {
-			delete(g.upstreams, name)
-			if cur.resolver != nil {
-				cur.resolver.Stop()
-			}
-			cur.health.stop()
-			for _, t := range cur.pool.Targets() {
-				t.SetDraining(true)
-			}
-			g.closeIdleLater(cur.transport, grace)
-		}
-	}
-
-	for _, rt := range p.routes {
-		rt.handler = g.routeHandler(rt.cfg)
-		if wrap := ps.wrap[rt.name]; wrap != nil {
-			rt.handler = wrap(rt.handler)
-		}
-		rt.metrics = g.metrics.Route(rt.name)
-	}
-
-	var log *observe.AccessLog
-	if cfg.AccessLog.Enabled {
-		log = g.accessLog
-	}
-	noRoute, badInput := g.metrics.Route("(none)"), g.metrics.Route("(bad-request)")
-	for _, lp := range p.listeners {
-		name := lp.cfg.Name
-		e, ok := g.entries[name]
-		if !ok {
-			e = &entry{name: name, gw: g}
-			g.entries[name] = e
-			g.certs[name] = &atomic.Pointer[listener.Certificates]{}
-		}
-		e.state.Store(&listenerState{router: lp.router, trusted: lp.trusted, noRoute: noRoute, badInput: badInput,
-			log: log, inFlight: g.metrics.InFlight()})
-		if lp.certs != nil {
-			g.certs[name].Store(lp.certs)
-		}
-	}
-	for _, b := range fresh {
-		name := b.lp.cfg.Name
-		certs := g.certs[name]
-		getCert := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) }
-		srv := listener.Serve(b.sock.Listener(), b.lp.settings, g.entries[name], getCert, g.log)
-		if old, ok := g.servers[name]; ok {
-			var oldSock *listener.Socket
-			if b.new {
-				oldSock = g.sockets[name]
-			}
-			g.stopLater(old, oldSock, grace)
-		}
-		g.servers[name] = srv
-		g.sockets[name] = b.sock
-		g.log.Info("listening", "listener", name, "address", srv.Addr().String(), "tls", b.lp.settings.TLS)
-	}
-	for name, s := range g.servers {
-		if _, ok := g.entries[name]; ok && listenerIn(p, name) {
-			continue
-		}
-		sock := g.sockets[name]
-		delete(g.servers, name)
-		delete(g.entries, name)
-		delete(g.sockets, name)
-		g.stopLater(s, sock, grace)
-	}
-	g.cfg = cfg
-	ps.commit(g)
-	committed = true
-	return nil
-}
-
-func listenerIn(p *plan, name string) bool {
-	for _, lp := range p.listeners {
-		if lp.cfg.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // stopLater shuts a replaced server down in the background, letting its
@@ -391,9 +207,6 @@ func (g *Gateway) Shutdown() {
 	g.mu.Unlock()
 	if g.accessLog != nil {
 		g.accessLog.Close()
-	}
-	if g.logFile != nil {
-		g.logFile.Close()
 	}
 	g.log.Info("gatehouse stopped")
 }

@@ -1,12 +1,11 @@
 package gateway
 
 import (
-	"crypto/tls"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gateway/translate"
 	"github.com/gatehouse/gatehouse/internal/health"
 )
 
@@ -31,39 +30,6 @@ func (h *upstreamHealth) report(t *balancer.Target, failed bool) {
 	}
 }
 
-// checkConfig translates the configuration (validated, defaults applied).
-func checkConfig(hc *config.HealthCheck, tlsConf *tls.Config) health.CheckConfig {
-	c := health.CheckConfig{
-		Type: hc.Type, Path: hc.Path, Method: hc.Method, Host: hc.Host, ExpectBody: hc.ExpectBody,
-		GRPCService: hc.GRPCService, Interval: hc.Interval, Timeout: hc.Timeout,
-		HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, TLS: tlsConf,
-	}
-	for _, s := range hc.ExpectStatus {
-		if lo, hi, err := config.ParseStatusRange(s); err == nil {
-			c.ExpectStatus = append(c.ExpectStatus, [2]int{lo, hi})
-		}
-	}
-	return c
-}
-
-func healthKey(hc *config.HealthCheck) string {
-	if hc == nil {
-		return ""
-	}
-	c := *hc
-	c.Pos = config.Pos{}
-	return fmt.Sprintf("%+v", c)
-}
-
-func outlierKey(o *config.OutlierDetection) string {
-	if o == nil {
-		return ""
-	}
-	c := *o
-	c.Pos = config.Pos{}
-	return fmt.Sprintf("%+v", c)
-}
-
 // updateHealth brings an upstream's checker and detector in line with u
 // and its current targets. A changed check config starts a new checker on
 // the same registry before the old one stops, so a down target stays down.
@@ -72,15 +38,15 @@ func (g *Gateway) updateHealth(cur *upstream, u *config.Upstream, targets []*bal
 	if h.reg == nil {
 		h.reg = health.NewRegistry(u.Name, g.log, g.healthMetrics)
 	}
-	if k := healthKey(u.HealthCheck); k != h.checkKey {
+	if k := translate.HealthKey(u.HealthCheck); k != h.checkKey {
 		old := h.checker
 		h.checker, h.checkKey = nil, ""
 		if u.HealthCheck != nil {
-			tlsConf, err := upstreamTLS(u)
+			tlsConf, err := translate.UpstreamTLS(u)
 			if err != nil {
 				return err
 			}
-			c, err := health.NewChecker(h.reg, checkConfig(u.HealthCheck, tlsConf))
+			c, err := health.NewChecker(h.reg, translate.HealthCheck(u.HealthCheck, tlsConf))
 			if err != nil {
 				return err
 			}
@@ -93,14 +59,11 @@ func (g *Gateway) updateHealth(cur *upstream, u *config.Upstream, targets []*bal
 	} else if h.checker != nil {
 		h.checker.Update(targets)
 	}
-	if k := outlierKey(u.OutlierDetection); k != h.outlierKey {
+	if k := translate.OutlierKey(u.OutlierDetection); k != h.outlierKey {
 		old := h.outlier
 		h.outlier, h.outlierKey = nil, ""
 		if o := u.OutlierDetection; o != nil {
-			out, err := health.NewOutlier(h.reg, health.OutlierConfig{
-				ConsecutiveFailures: o.ConsecutiveFailures, BaseEjection: o.BaseEjection,
-				MaxEjection: o.MaxEjection, MaxEjectedPercent: o.MaxEjectedPercent,
-			})
+			out, err := health.NewOutlier(h.reg, translate.Outlier(o))
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keystore"
 	"github.com/gatehouse/gatehouse/internal/policy/apikey"
+	"github.com/gatehouse/gatehouse/internal/policy/auth"
 	"github.com/gatehouse/gatehouse/internal/policy/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -37,12 +38,11 @@ func BenchmarkPolicyChain(b *testing.B) {
 		b.Fatal(err)
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	chain := &authChain{methods: []identity.Authenticator{ak}, headers: defaultIdentityHeaders,
-		strip: []string{hdrConsumer, hdrGroups, hdrMethod}, next: rl.Wrap(ok)}
+	chain := auth.New(auth.Config{Methods: []identity.Authenticator{ak}})
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"none", ok}, {"api_key", &authChain{methods: chain.methods, headers: chain.headers, strip: chain.strip, next: ok}}, {"api_key+rate_limit", chain}} {
+	}{{"none", ok}, {"api_key", chain.Wrap(ok)}, {"api_key+rate_limit", chain.Wrap(rl.Wrap(ok))}} {
 		b.Run(c.name, func(b *testing.B) {
 			w := httptest.NewRecorder()
 			b.ReportAllocs()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/gatehouse/gatehouse/internal/configwatch"
 )
 
 // Run starts the gateway and serves until SIGTERM or SIGINT (or ctx ends),
@@ -25,7 +23,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	var changes <-chan struct{}
 	if g.cfg.Reload.Watch {
-		changes = g.watch(ctx)
+		changes = configwatch.Watch(ctx, g.path, g.cfg.Files, g.log)
 	}
 	for {
 		select {
@@ -41,78 +39,4 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.Reload()
 		}
 	}
-}
-
-// watchDebounce lets an editor finish writing (often several events: a
-// temp file, a rename, a chmod) before one reload runs.
-const watchDebounce = 300 * time.Millisecond
-
-// watch reports changes to the configuration. It watches directories, not
-// files, because editors and Kubernetes ConfigMaps replace files by rename,
-// which would silently end a watch on the file itself.
-func (g *Gateway) watch(ctx context.Context) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		g.log.Warn("file watch unavailable; reload with SIGHUP", "error", err)
-		return out
-	}
-	dirs := map[string]bool{}
-	if fi, err := os.Stat(g.path); err == nil && fi.IsDir() {
-		dirs[g.path] = true
-	} else {
-		dirs[filepath.Dir(g.path)] = true
-	}
-	for _, f := range g.cfg.Files {
-		dirs[filepath.Dir(f)] = true
-	}
-	for d := range dirs {
-		if err := w.Add(d); err != nil {
-			g.log.Warn("cannot watch directory", "dir", d, "error", err)
-		}
-	}
-	relevant := func(name string) bool {
-		ext := filepath.Ext(name)
-		if ext == ".yaml" || ext == ".yml" {
-			return true
-		}
-		// Kubernetes ConfigMap volumes swap a "..data" symlink.
-		return filepath.Base(name) == "..data"
-	}
-	go func() {
-		defer w.Close()
-		var timer *time.Timer
-		var fire <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if !relevant(ev.Name) || ev.Op == fsnotify.Chmod {
-					continue
-				}
-				if timer == nil {
-					timer = time.NewTimer(watchDebounce)
-				} else {
-					timer.Reset(watchDebounce)
-				}
-				fire = timer.C
-			case <-fire:
-				fire = nil
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				g.log.Warn("file watch error", "error", err)
-			}
-		}
-	}()
-	return out
 }

@@ -3,8 +3,10 @@ package observe
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 )
@@ -15,6 +17,7 @@ import (
 type AccessLog struct {
 	logger *slog.Logger
 	w      *flushWriter
+	file   io.Closer // the file OpenAccessLog opened, closed by Close
 }
 
 // FlushInterval bounds how long an access log line may sit in the buffer.
@@ -75,6 +78,27 @@ func (a *AccessLog) Log(e *Entry) {
 func (a *AccessLog) Close() {
 	close(a.w.stop)
 	<-a.w.stopped
+	if a.file != nil {
+		a.file.Close()
+	}
+}
+
+// OpenAccessLog writes to path: "stdout" (or ""), "stderr", or a file
+// opened for appending (created 0644 if missing).
+func OpenAccessLog(path string) (*AccessLog, error) {
+	switch path {
+	case "", "stdout":
+		return NewAccessLog(os.Stdout), nil
+	case "stderr":
+		return NewAccessLog(os.Stderr), nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	a := NewAccessLog(f)
+	a.file = f
+	return a, nil
 }
 
 type flushWriter struct {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/router"
+	"github.com/gatehouse/gatehouse/internal/pathparams"
 )
 
 // Info is the per-request record shared by the listener, the route chain,
@@ -32,7 +32,7 @@ type Info struct {
 	// Filters that rewrite the path update it.
 	Path string
 	// Params are the route's path template parameters.
-	Params router.Params
+	Params pathparams.Params
 	// Target is the upstream target (host:port) of the last attempt.
 	Target string
 	// Attempts counts upstream attempts (retries included).

@@ -319,7 +319,7 @@ func (c *candidate) matches(method, path string, header http.Header, rawQuery st
 	if c.path.match(path, params) && c.matchRest(method, header, rawQuery) {
 		return true
 	}
-	if params != nil && params.n > 0 {
+	if params != nil && params.Len() > 0 {
 		params.Reset()
 	}
 	return false

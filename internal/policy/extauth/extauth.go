@@ -24,7 +24,8 @@ import (
 )
 
 const (
-	defaultTimeout      = 2 * time.Second
+	// DefaultTimeout bounds one auth call when Config.Timeout is 0.
+	DefaultTimeout      = 2 * time.Second
 	defaultMaxBodyBytes = 64 << 10
 	// DefaultSubjectHeader is the auth-response header read as the
 	// subject when Config.SubjectHeader is empty.
@@ -119,7 +120,7 @@ func New(cfg Config) (*Authenticator, error) {
 		maxBody:       cfg.MaxBodyBytes,
 	}
 	if a.timeout == 0 {
-		a.timeout = defaultTimeout
+		a.timeout = DefaultTimeout
 	}
 	if a.maxBody == 0 {
 		a.maxBody = defaultMaxBodyBytes

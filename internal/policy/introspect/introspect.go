@@ -22,8 +22,10 @@ import (
 )
 
 const (
-	defaultTimeout   = 2 * time.Second
-	defaultCacheTTL  = 60 * time.Second
+	// DefaultTimeout bounds one introspection call (Config.Timeout 0).
+	DefaultTimeout = 2 * time.Second
+	// DefaultCacheTTL is how long an active verdict is reused (Config.CacheTTL 0).
+	DefaultCacheTTL  = 60 * time.Second
 	defaultCacheSize = 10000
 	// inactiveTTL is how long an inactive verdict is remembered: long
 	// enough to absorb a client retrying a revoked token in a loop, short
@@ -126,8 +128,8 @@ func New(cfg Config) (*Authenticator, error) {
 		clientID:      cfg.ClientID,
 		clientSecret:  cfg.ClientSecret,
 		hint:          cfg.TokenTypeHint,
-		timeout:       cmp.Or(cfg.Timeout, defaultTimeout),
-		ttl:           cmp.Or(cfg.CacheTTL, defaultCacheTTL),
+		timeout:       cmp.Or(cfg.Timeout, DefaultTimeout),
+		ttl:           cmp.Or(cfg.CacheTTL, DefaultCacheTTL),
 		query:         cfg.Query,
 		cookie:        cfg.Cookie,
 		consumers:     cfg.Consumers,

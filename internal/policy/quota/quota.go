@@ -38,7 +38,8 @@ const (
 )
 
 const (
-	defaultTimeout = 50 * time.Millisecond
+	// DefaultTimeout bounds one store call when Config.Timeout is 0.
+	DefaultTimeout = 50 * time.Millisecond
 	// expiryGrace keeps a counter a little past its period's end, so an
 	// instance whose clock lags does not recreate (and re-expire) an
 	// already-expired counter around the boundary.
@@ -130,7 +131,7 @@ func newQuota(cfg Config) (*Quota, error) {
 		return nil, fmt.Errorf("unknown fail mode %q (use open or closed)", cfg.FailMode)
 	}
 	if q.timeout == 0 {
-		q.timeout = defaultTimeout
+		q.timeout = DefaultTimeout
 	}
 	if _, ok := cfg.Store.(*store.Memory); ok {
 		// It never blocks and ignores contexts: a deadline would only

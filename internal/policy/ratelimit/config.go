@@ -87,7 +87,8 @@ type BreakerConfig struct {
 }
 
 const (
-	defaultTimeout  = 20 * time.Millisecond
+	// DefaultTimeout bounds one store decision when Config.Timeout is 0.
+	DefaultTimeout  = 20 * time.Millisecond
 	defaultFailures = 5
 	defaultOpenFor  = time.Second
 	// DefaultLogEvery is the least interval between two store-failure log

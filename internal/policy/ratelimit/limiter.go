@@ -66,7 +66,7 @@ func newLimiter(cfg Config) (*Limiter, error) {
 		onDecision: cfg.OnDecision,
 	}
 	if l.timeout == 0 {
-		l.timeout = defaultTimeout
+		l.timeout = DefaultTimeout
 	}
 	instances := int64(max(cfg.Instances, 1))
 	switch l.failMode {

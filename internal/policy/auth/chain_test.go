@@ -1,8 +1,7 @@
-package gateway
+package auth
 
 import (
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,10 +32,10 @@ type denyAll struct{}
 
 func (denyAll) Check(*identity.Identity) error { return identity.Forbidden("not allowed") }
 
-func runChain(t *testing.T, a *authChain, hdr ...string) (*httptest.ResponseRecorder, http.Header, *reqinfo.Info) {
+func runChain(t *testing.T, a *Chain, hdr ...string) (*httptest.ResponseRecorder, http.Header, *reqinfo.Info) {
 	t.Helper()
 	var seen http.Header
-	a.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() })
+	h := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
 	req := httptest.NewRequest("GET", "/", nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
@@ -44,12 +43,12 @@ func runChain(t *testing.T, a *authChain, hdr ...string) (*httptest.ResponseReco
 	info := &reqinfo.Info{}
 	req = req.WithContext(reqinfo.NewContext(req.Context(), info))
 	rec := httptest.NewRecorder()
-	a.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	return rec, seen, info
 }
 
-func TestAuthChainNoCredentialsChallengesEveryMethod(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{fakeAuth{`ApiKey realm="x"`}, fakeAuth{`Bearer realm="x"`}}}
+func TestChainNoCredentialsChallengesEveryMethod(t *testing.T) {
+	a := New(Config{Methods: []identity.Authenticator{fakeAuth{`ApiKey realm="x"`}, fakeAuth{`Bearer realm="x"`}}})
 	rec, seen, _ := runChain(t, a)
 	if rec.Code != 401 || seen != nil || len(rec.Header().Values("WWW-Authenticate")) != 2 ||
 		!strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
@@ -57,23 +56,22 @@ func TestAuthChainNoCredentialsChallengesEveryMethod(t *testing.T) {
 	}
 }
 
-func TestAuthChainRefusalStops(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{fakeAuth{"A"}, fakeAuth{"B"}}}
+func TestChainRefusalStops(t *testing.T) {
+	a := New(Config{Methods: []identity.Authenticator{fakeAuth{"A"}, fakeAuth{"B"}}})
 	rec, seen, info := runChain(t, a, "X-Cred", "forged")
 	if rec.Code != 401 || seen != nil || info.UpstreamError == "" {
 		t.Fatalf("%d %v %q", rec.Code, seen, info.UpstreamError)
 	}
 }
 
-func TestAuthChainSetsIdentityHeadersAndStripsForgeries(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{fakeAuth{}}, strip: []string{hdrConsumer, hdrGroups, hdrMethod, "X-Claim"},
-		headers: defaultIdentityHeaders}
-	rec, seen, info := runChain(t, a, "X-Cred", "good", hdrConsumer, "root", "X-Claim", "forged",
+func TestChainSetsIdentityHeadersAndStripsForgeries(t *testing.T) {
+	a := New(Config{Methods: []identity.Authenticator{fakeAuth{}}, Strip: []string{"x-claim"}})
+	rec, seen, info := runChain(t, a, "X-Cred", "good", HeaderConsumer, "root", "X-Claim", "forged",
 		"Connection", "X-Consumer-Name, X-Other, upgrade", "X-Other", "1", "Upgrade", "websocket")
 	if rec.Code != 200 || info.Identity == nil || info.Identity.Name() != "alice" {
 		t.Fatalf("%d %+v", rec.Code, info.Identity)
 	}
-	if seen.Get(hdrConsumer) != "alice" || seen.Get(hdrGroups) != "a,b" || seen.Get("X-Claim") != "v" || len(seen.Values("X-Claim")) != 1 {
+	if seen.Get(HeaderConsumer) != "alice" || seen.Get(HeaderGroups) != "a,b" || seen.Get("X-Claim") != "v" || len(seen.Values("X-Claim")) != 1 {
 		t.Errorf("identity headers: %v", seen)
 	}
 	if seen.Get("X-Other") != "" || seen.Get("Connection") != "upgrade" {
@@ -81,16 +79,16 @@ func TestAuthChainSetsIdentityHeadersAndStripsForgeries(t *testing.T) {
 	}
 }
 
-func TestAuthChainOptionalAndAuthorization(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{fakeAuth{}}, optional: true, strip: []string{hdrConsumer}}
-	rec, seen, info := runChain(t, a, hdrConsumer, "root")
-	if rec.Code != 200 || info.Identity != nil || seen.Get(hdrConsumer) != "" {
+func TestChainOptionalAndAuthorization(t *testing.T) {
+	a := New(Config{Methods: []identity.Authenticator{fakeAuth{}}, Optional: true})
+	rec, seen, info := runChain(t, a, HeaderConsumer, "root")
+	if rec.Code != 200 || info.Identity != nil || seen.Get(HeaderConsumer) != "" {
 		t.Fatalf("anonymous: %d %v", rec.Code, seen)
 	}
 	if rec, _, _ := runChain(t, a, "X-Cred", "bad"); rec.Code != 401 {
 		t.Fatalf("optional auth must still refuse a bad credential: %d", rec.Code)
 	}
-	a = &authChain{methods: []identity.Authenticator{fakeAuth{}}, authz: denyAll{}}
+	a = New(Config{Methods: []identity.Authenticator{fakeAuth{}}, Authorize: denyAll{}})
 	if rec, seen, _ := runChain(t, a, "X-Cred", "good"); rec.Code != 403 || seen != nil {
 		t.Fatalf("authorization: %d", rec.Code)
 	}
@@ -105,12 +103,12 @@ func TestWriteRefusalRelaysResponse(t *testing.T) {
 	}
 }
 
-func TestAuthChainConfiguredHeaders(t *testing.T) {
-	a := &authChain{methods: []identity.Authenticator{consumerAuth{}}, strip: []string{"X-Team", "X-Plan", "X-Sub"},
-		headers: []identityHeader{{"X-Team", "metadata.team"}, {"X-Plan", "plan"}, {"X-Sub", "subject"}, {"X-Scopes", "scopes"}}}
-	_, seen, _ := runChain(t, a, "X-Team", "forged", "X-Plan", "forged")
+func TestChainConfiguredHeaders(t *testing.T) {
+	a := New(Config{Methods: []identity.Authenticator{consumerAuth{}},
+		Headers: []IdentityHeader{{"x-team", "metadata.team"}, {"X-Plan", "plan"}, {"X-Sub", "subject"}, {"X-Scopes", "scopes"}}})
+	_, seen, _ := runChain(t, a, "X-Team", "forged", "X-Plan", "forged", HeaderConsumer, "forged")
 	if seen.Get("X-Team") != "billing" || seen.Get("X-Plan") != "gold" || seen.Get("X-Sub") != "key-1" ||
-		seen.Get("X-Scopes") != "a b" || seen.Get(hdrConsumer) != "" {
+		seen.Get("X-Scopes") != "a b" || seen.Get(HeaderConsumer) != "" {
 		t.Fatalf("configured headers: %v", seen)
 	}
 }
@@ -122,30 +120,3 @@ func (consumerAuth) Authenticate(*http.Request) (*identity.Identity, error) {
 		Consumer: &identity.Consumer{Name: "acme", Plan: "gold", Metadata: map[string]string{"team": "billing"}}}, nil
 }
 func (consumerAuth) Challenge() string { return "" }
-
-func TestPolicyErr(t *testing.T) {
-	for _, c := range [][3]string{
-		{"jwt", "jwt: no provider", "jwt: no provider"},
-		{"ip_filter", "ipfilter: bad prefix", "ip_filter: bad prefix"},
-		{"basic_auth", "bad hash", "basic_auth: bad hash"},
-	} {
-		if got := policyErr(config.Pos{}, c[0], errors.New(c[1])).Error(); got != c[2] {
-			t.Errorf("policyErr(%q, %q) = %q", c[0], c[1], got)
-		}
-	}
-}
-
-// TestCheckNamesThePolicyLine: a policy the config package accepts but
-// its constructor refuses is reported at the policy's own line.
-func TestCheckNamesThePolicyLine(t *testing.T) {
-	src := "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nroutes:\n  - name: r\n    respond: {}\n    policies:\n" +
-		"      rate_limit: {limit: 1, window: 1s}\n      waf: {directives: \"SecRuleEngine Nonsense\"}\n"
-	cfg, err := config.Parse("gw.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Check(cfg)
-	if err == nil || !strings.HasPrefix(err.Error(), `gw.yaml:7: route "r": waf: `) || strings.Contains(err.Error(), "waf: waf:") {
-		t.Fatalf("Check: %v", err)
-	}
-}

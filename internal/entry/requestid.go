@@ -1,4 +1,4 @@
-package gateway
+package entry
 
 import (
 	"math/rand/v2"

@@ -1,0 +1,88 @@
+package translate
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/action"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/filter"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+)
+
+// Filters compiles a route's filters, in configuration order (the first
+// outermost), into one layer.
+func Filters(rc *config.Route) func(http.Handler) http.Handler {
+	prefixes := routePrefixes(rc)
+	fs := make([]func(http.Handler) http.Handler, len(rc.Filters))
+	for i, f := range rc.Filters {
+		fs[i] = routeFilter(f, prefixes)
+	}
+	return func(h http.Handler) http.Handler {
+		for i := len(fs) - 1; i >= 0; i-- {
+			h = fs[i](h)
+		}
+		return h
+	}
+}
+
+// Action is a route's direct action (respond, redirect), or nil for a
+// route that proxies to a backend.
+func Action(rc *config.Route) http.Handler {
+	switch {
+	case rc.Respond != nil:
+		return action.NewRespond(action.RespondConfig{Status: rc.Respond.Status, Headers: rc.Respond.Headers, Body: rc.Respond.Body})
+	case rc.Redirect != nil:
+		rd := rc.Redirect
+		return action.NewRedirect(action.RedirectConfig{Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status})
+	}
+	return nil
+}
+
+// routeFilter compiles one filter of a route.
+func routeFilter(f *config.Filter, prefixes []string) layer {
+	switch {
+	case f.RequestHeaders != nil:
+		return filter.RequestHeaders(headersConfig(f.RequestHeaders))
+	case f.ResponseHeaders != nil:
+		return filter.ResponseHeaders(headersConfig(f.ResponseHeaders))
+	case f.URLRewrite != nil:
+		c := filter.URLRewriteConfig{Hostname: f.URLRewrite.Hostname, Prefixes: prefixes}
+		if p := f.URLRewrite.Path; p != nil {
+			c.PathEdit, c.FullPath, c.PrefixTo = true, p.ReplaceFullPath, p.ReplacePrefixMatch
+		}
+		return filter.URLRewrite(c)
+	}
+	return func(h http.Handler) http.Handler { return h }
+}
+
+func headersConfig(c *config.HeaderFilter) filter.HeadersConfig {
+	return filter.HeadersConfig{Set: c.Set, Add: c.Add, Remove: c.Remove}
+}
+
+// routePrefixes are the route's prefix matches, which a URL rewrite's
+// ReplacePrefixMatch replaces; a route without matches matches every path.
+func routePrefixes(rc *config.Route) []string {
+	matches := rc.Matches
+	if rc.Match != nil {
+		matches = []*config.Match{rc.Match}
+	}
+	if len(matches) == 0 {
+		return []string{"/"}
+	}
+	var prefixes []string
+	for _, m := range matches {
+		if m.Path != nil && m.Path.Prefix != "" {
+			prefixes = append(prefixes, m.Path.Prefix)
+		}
+	}
+	return prefixes
+}
+
+// Retry translates a route's retry policy; budget is its upstream's.
+func Retry(rt *config.Retry, budget *proxy.Budget) *proxy.RetryPolicy {
+	return &proxy.RetryPolicy{
+		Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
+		PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
+		BufferBytes: rt.BufferBytes, Budget: budget,
+	}
+}
