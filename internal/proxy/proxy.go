@@ -44,7 +44,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
@@ -148,6 +147,7 @@ type exchange struct {
 	url     url.URL
 	body    requestBody
 	interim interim
+	tries   attempts
 	// vals backs the header values the proxy sets, so setting one does not
 	// allocate a one-element slice; one slot per header.
 	vals [numSlots]string
@@ -172,17 +172,12 @@ func (ex *exchange) setHeader(h http.Header, i int, key, v string) {
 	h[key] = ex.vals[i : i+1 : i+1]
 }
 
-// ServeHTTP forwards r to a target of the pool and streams the response.
+// ServeHTTP forwards r to a target of the pool and streams the response:
+// admit → bound (route timeout, circuit breaker) → pick → prepare →
+// attempts → respond.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := reqinfo.FromContext(r.Context())
-	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
-		// See "Request smuggling" in the package documentation.
-		w.Header().Set("Connection", "close")
-	}
-	if r.Method == http.MethodConnect {
-		// A reverse proxy has no business opening tunnels to arbitrary
-		// authorities; HTTP/2 extended CONNECT is not supported yet.
-		problem.Write(w, r, http.StatusMethodNotAllowed, "CONNECT is not proxied")
+	if !h.admit(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -200,6 +195,62 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer h.breaker.release()
 	}
+	t := h.pick(w, r, info)
+	if t == nil {
+		return
+	}
+	ex := new(exchange)
+	a := &ex.tries
+	a.h, a.w, a.r, a.info, a.t, a.ex = h, w, r, info, t, ex
+	if b := h.retry.budget; b != nil {
+		b.begin()
+		defer b.end(&a.retrying)
+	}
+	if a.ex.interim.init(w, r) {
+		ctx = httptrace.WithClientTrace(ctx, &a.ex.interim.trace)
+	}
+	a.ctx = ctx
+	upType, ok := a.ex.prepare(ctx, r, info, t)
+	if !ok {
+		problem.Write(w, r, http.StatusBadRequest, "invalid Upgrade header")
+		return
+	}
+	a.out = &a.ex.out
+	a.keepBody()
+	defer a.close()
+	res, latency := a.run()
+	if res == nil {
+		return // answered
+	}
+	if info != nil {
+		info.UpstreamError = ""
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		h.switchProtocols(w, r, info, a.t, res, latency, upType)
+		return
+	}
+	h.respond(w, r, info, a.t, res, latency)
+}
+
+// admit refuses what a reverse proxy never forwards (CONNECT) and marks a
+// chunked HTTP/1 request's connection for closing.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) bool {
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// See "Request smuggling" in the package documentation.
+		w.Header().Set("Connection", "close")
+	}
+	if r.Method == http.MethodConnect {
+		// A reverse proxy has no business opening tunnels to arbitrary
+		// authorities; HTTP/2 extended CONNECT is not supported yet.
+		problem.Write(w, r, http.StatusMethodNotAllowed, "CONNECT is not proxied")
+		return false
+	}
+	return true
+}
+
+// pick chooses the first attempt's target, answering 503 when the pool
+// has none available.
+func (h *handler) pick(w http.ResponseWriter, r *http.Request, info *reqinfo.Info) *balancer.Target {
 	var t *balancer.Target
 	if h.pool != nil {
 		t = h.pool.Pick(r, nil)
@@ -209,215 +260,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			info.UpstreamError = "no available target"
 		}
 		problem.Write(w, r, http.StatusServiceUnavailable, "no upstream server is available")
-		return
 	}
-	p := h.retry
-	var retrying bool // the request holds a retry of p.budget
-	if p.budget != nil {
-		p.budget.begin()
-		defer p.budget.end(&retrying)
-	}
-
-	ex := new(exchange)
-	if ex.interim.init(w, r) {
-		ctx = httptrace.WithClientTrace(ctx, &ex.interim.trace)
-	}
-	upType, ok := ex.prepare(ctx, r, info, t)
-	if !ok {
-		problem.Write(w, r, http.StatusBadRequest, "invalid Upgrade header")
-		return
-	}
-	out := &ex.out
-	var (
-		body   *requestBody
-		replay *replayBody
-	)
-	if out.Body != nil {
-		body = &ex.body
-		defer body.done.Store(true)
-		if p.bufferBytes >= 0 {
-			// Allocated apart: most requests have no body or no policy.
-			replay = &replayBody{src: body, limit: p.bufferBytes}
-			if r.ContentLength > p.bufferBytes || (!p.nonIdempotent && !idempotent(r)) {
-				// It cannot fit, or only a connect failure (nothing sent)
-				// could be retried: keep nothing.
-				replay.limit = 0
-			}
-			out.Body = replay.first()
-		}
-	}
-
-	var (
-		res       *http.Response
-		latency   time.Duration // to response headers, what the balancer steers by
-		cancelTry context.CancelCauseFunc
-	)
-	if p.perTry > 0 {
-		defer func() { cancelTry(nil) }()
-	}
-	for tries := 1; ; tries++ {
-		var timer *time.Timer
-		if p.perTry > 0 {
-			if cancelTry != nil {
-				cancelTry(nil) // the previous attempt's
-			}
-			var tctx context.Context
-			tctx, cancelTry = context.WithCancelCause(ctx)
-			cancel := cancelTry
-			timer = time.AfterFunc(p.perTry, func() { cancel(errPerTryTimeout) })
-			out = out.WithContext(tctx)
-		}
-		t.Begin()
-		if info != nil {
-			info.Target = t.Addr
-			info.Attempts++
-		}
-		start := time.Now()
-		var err error
-		ex.interim.attempt(true)
-		res, err = h.transport.RoundTrip(out)
-		ex.interim.attempt(false)
-		latency = time.Since(start)
-		if timer != nil && !timer.Stop() {
-			// The attempt ran out of time; a response that made it anyway
-			// has its body cut off by the cancellation.
-			if err == nil {
-				res.Body.Close()
-			}
-			res, err = nil, errPerTryTimeout
-		}
-		if err != nil {
-			if errors.Is(err, ErrConnectionLimit) {
-				t.End() // not the target's doing
-				h.overloaded(w, r, info)
-				return
-			}
-			f := classify(err, r, body)
-			h.finish(t, latency, f, 0)
-			h.report(r, info, t, f, err)
-			if c := errorCondition(err, f); f.upstreamFault() && p.on&c != 0 {
-				next, nb, wait, ok := h.retryTarget(ctx, r, t, tries, c == onConnectFailure, out.Body != nil, replay, &retrying)
-				if ok {
-					if !h.retryAfter(ctx, r, info, t, next, tries, c.String(), wait) {
-						answerCanceled(w, r)
-						return
-					}
-					t, out = next, ex.retarget(next, nb)
-					continue
-				}
-			}
-			answer(w, r, f)
-			return
-		}
-		if p.retriesStatus(res.StatusCode) {
-			next, nb, wait, ok := h.retryTarget(ctx, r, t, tries, false, out.Body != nil, replay, &retrying)
-			if ok {
-				// Nothing of this response has reached the client.
-				discardResponse(res)
-				h.finish(t, latency, upstreamFailed, res.StatusCode)
-				h.report(r, info, t, upstreamFailed, statusError(res.StatusCode))
-				if !h.retryAfter(ctx, r, info, t, next, tries, statusText(res.StatusCode), wait) {
-					answerCanceled(w, r)
-					return
-				}
-				t, out = next, ex.retarget(next, nb)
-				continue
-			}
-		}
-		break
-	}
-	if info != nil {
-		info.UpstreamError = ""
-	}
-	if res.StatusCode == http.StatusSwitchingProtocols {
-		h.switchProtocols(w, r, info, t, res, latency, upType)
-		return
-	}
-	h.respond(w, r, info, t, res, latency)
-}
-
-// retryTarget decides whether attempt n, which failed on t, is retried and
-// if so takes what the retry needs: another target, a share of the retry
-// budget and the rewound request body (nil without a body). wait is the
-// backoff before the retry. connectFailure says the target never saw the
-// request; hasBody that the request has a body.
-func (h *handler) retryTarget(ctx context.Context, r *http.Request, t *balancer.Target, n int, connectFailure, hasBody bool, replay *replayBody, retrying *bool) (next *balancer.Target, body *attemptBody, wait time.Duration, ok bool) {
-	p := h.retry
-	if n >= p.attempts || ctx.Err() != nil {
-		return nil, nil, 0, false
-	}
-	if !(connectFailure && p.anyMethodOnConnect) && !p.nonIdempotent && !idempotent(r) {
-		return nil, nil, 0, false
-	}
-	if hasBody && (replay == nil || !replay.replayable()) {
-		return nil, nil, 0, false
-	}
-	if next = h.pool.Pick(r, t); next == nil {
-		return nil, nil, 0, false
-	}
-	wait = backoff(p.base, p.max, n, randN)
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-		// The retry could not finish in time; the client is better served
-		// by this attempt's answer than by a timeout.
-		return nil, nil, 0, false
-	}
-	took := false
-	if p.budget != nil && !*retrying {
-		if !p.budget.tryRetry() {
-			if h.onBudgetOut != nil {
-				h.onBudgetOut()
-			}
-			return nil, nil, 0, false
-		}
-		*retrying, took = true, true
-	}
-	if hasBody {
-		// Last, because it commits: the failed attempt loses its body.
-		if body = replay.rewind(); body == nil {
-			if took {
-				p.budget.retries.Add(-1)
-				*retrying = false
-			}
-			return nil, nil, 0, false
-		}
-	}
-	return next, body, wait, true
-}
-
-// retryAfter announces the retry of attempt n from t to next and waits
-// wait. It returns false if ctx ended while waiting.
-func (h *handler) retryAfter(ctx context.Context, r *http.Request, info *reqinfo.Info, t, next *balancer.Target, n int, reason string, wait time.Duration) bool {
-	if h.onRetry != nil {
-		h.onRetry()
-	}
-	var id string
-	if info != nil {
-		id = info.RequestID
-	}
-	// The default redispatch is told by its failed attempt's record alone,
-	// as it always was; a policy's retries get their own.
-	if h.retry != &defaultRetry {
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy: retrying",
-			slog.String("route", h.route),
-			slog.String("target", t.Addr),
-			slog.String("next_target", next.Addr),
-			slog.String("reason", reason),
-			slog.Int("attempt", n),
-			slog.Duration("backoff", wait),
-			slog.String("request_id", id),
-		)
-	}
-	if wait <= 0 {
-		return ctx.Err() == nil
-	}
-	tm := time.NewTimer(wait)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return t
 }
 
 // answerCanceled answers a request whose context ended between attempts:

@@ -1,16 +1,20 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
 // RetryPolicy says when a failed attempt is tried again on another target
@@ -250,66 +254,6 @@ func (perTryTimeoutError) Error() string   { return "per-try timeout expired" }
 func (perTryTimeoutError) Timeout() bool   { return true }
 func (perTryTimeoutError) Temporary() bool { return true }
 
-// Budget caps the retries to one upstream to a share of its live requests,
-// as Envoy's and Finagle's retry budgets do: a retry may start while the
-// requests in a retry are fewer than max(MinRetries, Ratio × active
-// requests), rounded down. When an upstream fails wholesale, retries then
-// add a fraction of load instead of multiplying it by Attempts. A request
-// counts against the budget from its first retry until it ends. Share one
-// Budget among every route to the upstream; it is safe for concurrent use
-// and lock-free.
-type Budget struct {
-	ratioPPM int64 // Ratio in parts per million: integer arithmetic, no float rounding at the boundary
-	min      int64
-	active   atomic.Int64
-	retries  atomic.Int64
-}
-
-// NewBudget returns a budget allowing ratio (e.g. 0.2) of the upstream's
-// active requests to be retries, and at least minConcurrent retries
-// whatever the load (so a quiet upstream can still retry).
-func NewBudget(ratio float64, minConcurrent int) *Budget {
-	if !(ratio > 0) { // also NaN
-		ratio = 0
-	}
-	return &Budget{ratioPPM: int64(min(ratio, 1e6)*1e6 + 0.5), min: int64(max(minConcurrent, 0))}
-}
-
-// Active is the number of requests to the upstream in progress.
-func (b *Budget) Active() int64 { return b.active.Load() }
-
-// Retries is the number of requests in a retry.
-func (b *Budget) Retries() int64 { return b.retries.Load() }
-
-// limit is the number of concurrent retries allowed with active requests.
-func (b *Budget) limit(active int64) int64 {
-	return max(b.min, b.ratioPPM*active/1_000_000)
-}
-
-// tryRetry takes a retry from the budget, or reports there is none left.
-func (b *Budget) tryRetry() bool {
-	for {
-		cur := b.retries.Load()
-		if cur >= b.limit(b.active.Load()) {
-			return false
-		}
-		if b.retries.CompareAndSwap(cur, cur+1) {
-			return true
-		}
-	}
-}
-
-// begin counts an active request; end ends it, returning its retry if it
-// held one.
-func (b *Budget) begin() { b.active.Add(1) }
-
-func (b *Budget) end(retrying *bool) {
-	if *retrying {
-		b.retries.Add(-1)
-	}
-	b.active.Add(-1)
-}
-
 // randN is the jitter source: math/rand/v2's global generator is safe for
 // concurrent use and does not allocate.
 func randN(n int64) int64 {
@@ -327,4 +271,245 @@ func discardResponse(res *http.Response) {
 		io.CopyN(io.Discard, res.Body, drainMax+1)
 	}
 	res.Body.Close()
+}
+
+// attempts is one request's tries: it sends the request to a target,
+// classifies the outcome, decides whether the retry policy tries again,
+// rewinds the body and retargets — until an attempt's response is to be
+// relayed or the client has been answered.
+type attempts struct {
+	h    *handler
+	w    http.ResponseWriter
+	r    *http.Request
+	info *reqinfo.Info
+	ctx  context.Context // the route's, bounded by its timeout
+	ex   *exchange
+	out  *http.Request // the current attempt's request
+	t    *balancer.Target
+	n    int // the current attempt, from 1
+
+	body   *requestBody // nil without a request body
+	replay *replayBody  // the replay buffer (nil: the policy keeps none)
+	// retrying: the request holds a retry of the policy's budget.
+	retrying  bool
+	cancelTry context.CancelCauseFunc // the current attempt's, with PerTryTimeout
+}
+
+// keepBody sets up the request body's replay buffer, if the policy keeps
+// one and the body can be retried at all.
+func (a *attempts) keepBody() {
+	if a.out.Body == nil {
+		return
+	}
+	p := a.h.retry
+	a.body = &a.ex.body
+	if p.bufferBytes < 0 {
+		return
+	}
+	// Allocated apart: most requests have no body or no policy.
+	a.replay = &replayBody{src: a.body, limit: p.bufferBytes}
+	if a.r.ContentLength > p.bufferBytes || (!p.nonIdempotent && !idempotent(a.r)) {
+		// It cannot fit, or only a connect failure (nothing sent) could be
+		// retried: keep nothing.
+		a.replay.limit = 0
+	}
+	a.out.Body = a.replay.first()
+}
+
+// close ends the last attempt's per-try context and marks the body done.
+func (a *attempts) close() {
+	if a.cancelTry != nil {
+		a.cancelTry(nil)
+	}
+	if a.body != nil {
+		a.body.done.Store(true)
+	}
+}
+
+// run makes attempts until one yields the response to relay, with its
+// latency to response headers (what the balancer steers by). A nil
+// response means the client has been answered (or is gone).
+func (a *attempts) run() (*http.Response, time.Duration) {
+	h := a.h
+	for a.n = 1; ; a.n++ {
+		res, latency, err := a.send()
+		if err != nil {
+			if errors.Is(err, ErrConnectionLimit) {
+				a.t.End() // not the target's doing
+				h.overloaded(a.w, a.r, a.info)
+				return nil, 0
+			}
+			f := classify(err, a.r, a.body)
+			h.finish(a.t, latency, f, 0)
+			h.report(a.r, a.info, a.t, f, err)
+			if c := errorCondition(err, f); f.upstreamFault() && h.retry.on&c != 0 {
+				if again, answered := a.retry(c == onConnectFailure, c.String()); again {
+					continue
+				} else if answered {
+					return nil, 0
+				}
+			}
+			answer(a.w, a.r, f)
+			return nil, 0
+		}
+		if h.retry.retriesStatus(res.StatusCode) {
+			next, nb, wait, ok := a.decide(false)
+			if ok {
+				// Nothing of this response has reached the client.
+				discardResponse(res)
+				h.finish(a.t, latency, upstreamFailed, res.StatusCode)
+				h.report(a.r, a.info, a.t, upstreamFailed, statusError(res.StatusCode))
+				if !a.wait(next, statusText(res.StatusCode), wait) {
+					answerCanceled(a.w, a.r)
+					return nil, 0
+				}
+				a.retarget(next, nb)
+				continue
+			}
+		}
+		return res, latency
+	}
+}
+
+// send makes the current attempt on a.t.
+func (a *attempts) send() (*http.Response, time.Duration, error) {
+	p := a.h.retry
+	var timer *time.Timer
+	if p.perTry > 0 {
+		if a.cancelTry != nil {
+			a.cancelTry(nil) // the previous attempt's
+		}
+		var tctx context.Context
+		tctx, a.cancelTry = context.WithCancelCause(a.ctx)
+		cancel := a.cancelTry
+		timer = time.AfterFunc(p.perTry, func() { cancel(errPerTryTimeout) })
+		a.out = a.out.WithContext(tctx)
+	}
+	a.t.Begin()
+	if a.info != nil {
+		a.info.Target = a.t.Addr
+		a.info.Attempts++
+	}
+	start := time.Now()
+	a.ex.interim.attempt(true)
+	res, err := a.h.transport.RoundTrip(a.out)
+	a.ex.interim.attempt(false)
+	latency := time.Since(start)
+	if timer != nil && !timer.Stop() {
+		// The attempt ran out of time; a response that made it anyway has
+		// its body cut off by the cancellation.
+		if err == nil {
+			res.Body.Close()
+		}
+		res, err = nil, errPerTryTimeout
+	}
+	return res, latency, err
+}
+
+// retry retries a failed attempt if the policy allows: again reports
+// that the next attempt is set up; answered that the client was answered
+// while waiting (the context ended).
+func (a *attempts) retry(connectFailure bool, reason string) (again, answered bool) {
+	next, nb, wait, ok := a.decide(connectFailure)
+	if !ok {
+		return false, false
+	}
+	if !a.wait(next, reason, wait) {
+		answerCanceled(a.w, a.r)
+		return false, true
+	}
+	a.retarget(next, nb)
+	return true, false
+}
+
+// retarget points the next attempt at next, with the rewound body.
+func (a *attempts) retarget(next *balancer.Target, body *attemptBody) {
+	a.t, a.out = next, a.ex.retarget(next, body)
+}
+
+// decide says whether the current attempt, which failed on a.t, is
+// retried and if so takes what the retry needs: another target, a share
+// of the retry budget and the rewound request body (nil without a body).
+// wait is the backoff before the retry. connectFailure says the target
+// never saw the request.
+func (a *attempts) decide(connectFailure bool) (next *balancer.Target, body *attemptBody, wait time.Duration, ok bool) {
+	h, ctx, r, t, n, replay, retrying := a.h, a.ctx, a.r, a.t, a.n, a.replay, &a.retrying
+	hasBody := a.out.Body != nil
+	p := h.retry
+	if n >= p.attempts || ctx.Err() != nil {
+		return nil, nil, 0, false
+	}
+	if !(connectFailure && p.anyMethodOnConnect) && !p.nonIdempotent && !idempotent(r) {
+		return nil, nil, 0, false
+	}
+	if hasBody && (replay == nil || !replay.replayable()) {
+		return nil, nil, 0, false
+	}
+	if next = h.pool.Pick(r, t); next == nil {
+		return nil, nil, 0, false
+	}
+	wait = backoff(p.base, p.max, n, randN)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+		// The retry could not finish in time; the client is better served
+		// by this attempt's answer than by a timeout.
+		return nil, nil, 0, false
+	}
+	took := false
+	if p.budget != nil && !*retrying {
+		if !p.budget.tryRetry() {
+			if h.onBudgetOut != nil {
+				h.onBudgetOut()
+			}
+			return nil, nil, 0, false
+		}
+		*retrying, took = true, true
+	}
+	if hasBody {
+		// Last, because it commits: the failed attempt loses its body.
+		if body = replay.rewind(); body == nil {
+			if took {
+				p.budget.retries.Add(-1)
+				*retrying = false
+			}
+			return nil, nil, 0, false
+		}
+	}
+	return next, body, wait, true
+}
+
+// wait announces the retry of the current attempt from a.t to next and
+// waits wait. It returns false if the context ended while waiting.
+func (a *attempts) wait(next *balancer.Target, reason string, wait time.Duration) bool {
+	h, ctx, r, info, t, n := a.h, a.ctx, a.r, a.info, a.t, a.n
+	if h.onRetry != nil {
+		h.onRetry()
+	}
+	var id string
+	if info != nil {
+		id = info.RequestID
+	}
+	// The default redispatch is told by its failed attempt's record alone,
+	// as it always was; a policy's retries get their own.
+	if h.retry != &defaultRetry {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy: retrying",
+			slog.String("route", h.route),
+			slog.String("target", t.Addr),
+			slog.String("next_target", next.Addr),
+			slog.String("reason", reason),
+			slog.Int("attempt", n),
+			slog.Duration("backoff", wait),
+			slog.String("request_id", id),
+		)
+	}
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
