@@ -74,7 +74,9 @@ func ResponseHeaders(c HeadersConfig) func(http.Handler) http.Handler {
 	e := newHeaderEdit(c)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(&respwriter.Writer{ResponseWriter: w, Hook: e}, r)
+			rw := &respwriter.Writer{ResponseWriter: w, Hook: e}
+			next.ServeHTTP(rw, r)
+			rw.Finish() // a handler that wrote nothing gets the edits too
 		})
 	}
 }

@@ -61,6 +61,18 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Finish runs the hook for a handler that returned without writing, so
+// the response the server then sends implicitly (200, no body) carries
+// the hook's edits too. Call it after the handler returns.
+func (w *Writer) Finish() {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
+		if w.Hook != nil {
+			w.Hook.BeforeFinal(w.ResponseWriter.Header(), http.StatusOK)
+		}
+	}
+}
+
 // Flush sends the header (with the hook applied) and any buffered body.
 func (w *Writer) Flush() {
 	w.start()

@@ -60,3 +60,14 @@ func TestWriterUpgradeIsFinal(t *testing.T) {
 		t.Fatalf("101 not recorded: %d", w.Status)
 	}
 }
+
+func TestWriterFinishEditsTheImplicitResponse(t *testing.T) {
+	rec := httptest.NewRecorder()
+	hook := &tagHook{}
+	w := &Writer{ResponseWriter: rec, Hook: hook}
+	w.Finish()
+	w.Finish()
+	if hook.calls != 1 || rec.Header().Get("X-Final") != "OK" || w.Status != http.StatusOK {
+		t.Fatalf("hook calls %d, header %q, status %d", hook.calls, rec.Header().Get("X-Final"), w.Status)
+	}
+}

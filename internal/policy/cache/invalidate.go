@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
+	"github.com/gatehouse/gatehouse/internal/respwriter"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
 
@@ -20,9 +21,9 @@ func (c *Cache) invalidateAfter(next http.Handler, w http.ResponseWriter, r *htt
 	var stack [256]byte
 	info := reqinfo.FromContext(r.Context())
 	key := c.appendKey(stack[:0], r, info, http.MethodGet) // a string only when needed
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &respwriter.Writer{ResponseWriter: w}
 	next.ServeHTTP(sw, r)
-	if sw.status < 200 || sw.status >= 400 {
+	if sw.Status < 200 || sw.Status >= 400 {
 		return
 	}
 	c.deleteVariants(string(key))

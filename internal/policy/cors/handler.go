@@ -1,13 +1,12 @@
 package cors
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/respwriter"
 )
 
 // Response headers the policy owns. On requests carrying an Origin the
@@ -54,9 +53,10 @@ func (c *CORS) Wrap(next http.Handler) http.Handler {
 			c.preflight(w, r, value, allowed)
 			return
 		}
-		cw := &writer{ResponseWriter: w, c: c, allowed: allowed}
+		cw := &writer{c: c, allowed: allowed}
+		cw.Writer = respwriter.Writer{ResponseWriter: w, Hook: cw}
 		cw.origin[0] = value
-		defer cw.apply() // the handler may return without writing
+		defer cw.Finish() // the handler may return without writing
 		next.ServeHTTP(cw, r)
 	})
 }
@@ -120,23 +120,19 @@ func addVaryOrigin(h http.Header) {
 }
 
 // writer sets the policy's headers on a cross-origin response the moment
-// the header is written, after the upstream's have been copied in.
+// its final header is written, after the upstream's have been copied in;
+// informational responses (103 Early Hints) go out as they are.
 type writer struct {
-	http.ResponseWriter
+	respwriter.Writer
 	c       *CORS
 	allowed bool
-	applied bool
 	// origin backs the Access-Control-Allow-Origin value, saving an
 	// allocation.
 	origin [1]string
 }
 
-func (w *writer) apply() {
-	if w.applied {
-		return
-	}
-	w.applied = true
-	h := w.ResponseWriter.Header()
+// BeforeFinal applies the policy (respwriter.Hook).
+func (w *writer) BeforeFinal(h http.Header, _ int) {
 	for _, k := range ownedHeaders {
 		delete(h, k)
 	}
@@ -152,31 +148,3 @@ func (w *writer) apply() {
 		h["Access-Control-Expose-Headers"] = w.c.exposeValue
 	}
 }
-
-func (w *writer) WriteHeader(code int) {
-	// Informational responses (103 Early Hints) go out with the header as
-	// it is now; the final one is fixed up when it comes.
-	if code >= 200 || code == http.StatusSwitchingProtocols {
-		w.apply()
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *writer) Write(p []byte) (int, error) {
-	w.apply()
-	return w.ResponseWriter.Write(p)
-}
-
-// Flush sends the header (with the policy applied) and any buffered body.
-func (w *writer) Flush() {
-	w.apply()
-	http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Hijack hands over the connection (protocol upgrades).
-func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/respwriter"
 )
 
 // Config sets a route's limits; zero means no limit.
@@ -79,7 +80,7 @@ func (l *Limits) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		lw := &limitedWriter{ResponseWriter: w, r: r}
+		lw := &limitedWriter{Writer: respwriter.Writer{ResponseWriter: w}, r: r}
 		lw.body = body{rc: r.Body, left: max, limit: max}
 		r2 := *r // shallow copy, as http.MaxBytesHandler does
 		r2.Body = &lw.body

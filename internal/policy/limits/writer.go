@@ -1,17 +1,18 @@
 package limits
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/respwriter"
 )
 
 // limitedWriter turns the response into 413 when the body limit was hit
 // before the response started.
+// Hijack and Unwrap come from the embedded respwriter.Writer, whose own
+// status recording stays unused: this writer's methods write through.
 type limitedWriter struct {
-	http.ResponseWriter
+	respwriter.Writer
 	r    *http.Request
 	body body
 	// started: the response header went out (ours or next's).
@@ -62,14 +63,6 @@ func (w *limitedWriter) Flush() {
 	w.started = true
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
-
-// Hijack hands over the connection (protocol upgrades).
-func (w *limitedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *limitedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // finish runs after next: a handler that gave up on the body without
 // answering still yields a 413, not an empty 200.
