@@ -6,6 +6,8 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // interim relays the upstream's 1xx interim responses (103 Early Hints,
@@ -73,7 +75,7 @@ func (ir *interim) got(code int, h textproto.MIMEHeader) error {
 	for k, vv := range h {
 		dst[k] = vv
 	}
-	removeHopByHop(dst)
+	h1wire.RemoveHopByHop(dst)
 	delete(dst, "Content-Length")
 	ir.w.WriteHeader(code)
 	clear(dst)

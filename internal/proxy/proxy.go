@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
@@ -313,7 +314,7 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 		}
 	}
 	teTrailers := hasToken(h["Te"], "trailers")
-	removeHopByHop(h)
+	h1wire.RemoveHopByHop(h)
 	// Headers the proxy owns are set only after stripping.
 	if teTrailers {
 		// gRPC needs it, and it tells any upstream trailers get through.
@@ -383,7 +384,7 @@ func (ex *exchange) retarget(t *balancer.Target, body *attemptBody) *http.Reques
 // Once the header is sent an upstream failure can only abort the client's
 // connection, so the client sees a truncated response, not a clean one.
 func (h *handler) respond(w http.ResponseWriter, r *http.Request, info *reqinfo.Info, t *balancer.Target, res *http.Response, latency time.Duration) {
-	removeHopByHop(res.Header)
+	h1wire.RemoveHopByHop(res.Header)
 	dst := w.Header()
 	copyResponseHeader(dst, res.Header)
 	if h.pool != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -64,7 +65,7 @@ func (h *handler) switchProtocols(w http.ResponseWriter, r *http.Request, info *
 	// deadlines on Hijack today but documents that as the caller's job.
 	client.SetDeadline(time.Time{})
 
-	removeHopByHop(res.Header)
+	h1wire.RemoveHopByHop(res.Header)
 	res.Header["Connection"] = []string{"Upgrade"}
 	res.Header["Upgrade"] = []string{resType}
 	for k, vv := range w.Header() { // the gateway's headers, e.g. X-Request-Id

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -103,7 +103,7 @@ func (a *Chain) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		// after the identity headers are set, a client could use
 		// "Connection: X-Consumer-Name" to strip what the gateway asserts.
 		// Authentication has already seen the request as sent.
-		proxy.StripConnectionListed(r.Header)
+		h1wire.StripConnectionListed(r.Header)
 		setIdentityHeaders(r.Header, a.headers, id)
 		for k, vs := range id.Upstream {
 			r.Header[k] = vs

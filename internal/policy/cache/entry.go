@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // entry is one stored response with what freshness needs.
@@ -334,7 +334,7 @@ func decodeEntry(b []byte) (*entry, error) {
 }
 
 // unstored are headers never stored besides the hop-by-hop ones
-// (proxy.IsHopByHop): cookies of one client, and what is recomputed on
+// (h1wire.IsHopByHop): cookies of one client, and what is recomputed on
 // every response (Content-Length, Age, X-Cache).
 var unstored = map[string]bool{"Set-Cookie": true, "Content-Length": true, "Age": true, "X-Cache": true}
 
@@ -345,7 +345,7 @@ func storedFields(h http.Header, withheld []string) []field {
 	connTokens := appendTokens(nil, h["Connection"]) // canonical, as h's keys
 	fields := make([]field, 0, len(h))
 	for k, vs := range h {
-		if unstored[k] || proxy.IsHopByHop(k) || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) || slices.Contains(withheld, k) {
+		if unstored[k] || h1wire.IsHopByHop(k) || len(vs) == 0 || isTrailerKey(k) || slices.Contains(connTokens, k) || slices.Contains(withheld, k) {
 			continue
 		}
 		fields = append(fields, field{name: k, vals: slices.Clone(vs)})

@@ -19,7 +19,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -44,7 +43,7 @@ var (
 // hop-by-hop headers describe one connection, and Host and
 // Content-Length describe the message they arrived in.
 func forbidden(name string) bool {
-	return proxy.IsHopByHop(name) || name == "Host" || name == "Content-Length"
+	return h1wire.IsHopByHop(name) || name == "Host" || name == "Content-Length"
 }
 
 // Config configures an Authenticator.
@@ -199,7 +198,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 		return nil, identity.Unavailable("external auth unavailable", err)
 	}
 	defer resp.Body.Close()
-	skip := proxy.ConnectionListed(resp.Header)
+	skip := h1wire.ConnectionListed(resp.Header)
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		io.CopyN(io.Discard, resp.Body, drainLimit)
@@ -234,7 +233,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*identity.Identity, error
 // minus any the client's Connection header marks hop-by-hop, and the
 // X-Forwarded-* description of the original request.
 func (a *Authenticator) describe(h http.Header, r *http.Request) {
-	skip := proxy.ConnectionListed(r.Header)
+	skip := h1wire.ConnectionListed(r.Header)
 	for _, name := range a.requestHeaders {
 		if vs := r.Header[name]; len(vs) > 0 && !slices.Contains(skip, name) {
 			h[name] = slices.Clone(vs)
