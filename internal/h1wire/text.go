@@ -113,3 +113,17 @@ func ParseDecimal(s string) (int64, bool) {
 	}
 	return n, true
 }
+
+// Unhex returns the value of a hex digit and whether c is one: the
+// decoding of a percent-encoded octet (RFC 3986 §2.1) and of a chunk size.
+func Unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,6 +1,10 @@
 package router
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
+)
 
 // ErrBadPath reports a request path that is not a valid origin-form path:
 // it does not start with "/", has a malformed percent-escape, or contains a raw
@@ -66,19 +70,6 @@ func isSubDelimOrColonAt(c byte) bool {
 
 const upperHex = "0123456789ABCDEF"
 
-// unhex returns the value of a hex digit and whether c is one.
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // isForbiddenOctet reports decoded octets that must never reach routing or an
 // upstream: separators whose meaning differs between servers, and NUL.
 func isForbiddenOctet(v byte) bool { return v == '/' || v == '\\' || v == 0 }
@@ -135,8 +126,8 @@ func isCanonical(s string) bool {
 			if i+2 >= len(s) || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) {
 				return false
 			}
-			hi, _ := unhex(s[i+1])
-			lo, _ := unhex(s[i+2])
+			hi, _ := h1wire.Unhex(s[i+1])
+			lo, _ := h1wire.Unhex(s[i+2])
 			v := hi<<4 | lo
 			if isUnreserved(v) || isForbiddenOctet(v) {
 				return false
@@ -174,8 +165,8 @@ func normalizeSlow(s string) (string, error) {
 				if i+2 >= len(s) {
 					return "", ErrBadPath
 				}
-				hi, ok1 := unhex(s[i+1])
-				lo, ok2 := unhex(s[i+2])
+				hi, ok1 := h1wire.Unhex(s[i+1])
+				lo, ok2 := h1wire.Unhex(s[i+2])
 				if !ok1 || !ok2 {
 					return "", ErrBadPath
 				}

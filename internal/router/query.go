@@ -3,6 +3,8 @@ package router
 import (
 	"strings"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // queryValue finds the first occurrence of the parameter name in rawQuery and
@@ -41,8 +43,8 @@ func decodedEquals(enc, want string) bool {
 			if i+2 >= len(enc) {
 				return false
 			}
-			hi, ok1 := unhex(enc[i+1])
-			lo, ok2 := unhex(enc[i+2])
+			hi, ok1 := h1wire.Unhex(enc[i+1])
+			lo, ok2 := h1wire.Unhex(enc[i+2])
 			if !ok1 || !ok2 {
 				return false
 			}
@@ -64,10 +66,10 @@ func validQueryEscapes(s string) bool {
 			if i+2 >= len(s) {
 				return false
 			}
-			if _, ok := unhex(s[i+1]); !ok {
+			if _, ok := h1wire.Unhex(s[i+1]); !ok {
 				return false
 			}
-			if _, ok := unhex(s[i+2]); !ok {
+			if _, ok := h1wire.Unhex(s[i+2]); !ok {
 				return false
 			}
 			i += 2
@@ -104,8 +106,8 @@ func (m *valueMatcher) matchQuery(rawQuery string) bool {
 			case '+':
 				b = append(b, ' ')
 			case '%': // validated by queryValue
-				hi, _ := unhex(v[i+1])
-				lo, _ := unhex(v[i+2])
+				hi, _ := h1wire.Unhex(v[i+1])
+				lo, _ := h1wire.Unhex(v[i+2])
 				b = append(b, hi<<4|lo)
 				i += 2
 			default:

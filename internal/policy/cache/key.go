@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 	"github.com/gatehouse/gatehouse/internal/router"
 )
@@ -232,7 +233,9 @@ func appendQueryComponent(b []byte, s string) []byte {
 		case c == '+':
 			c = ' '
 		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			hi, _ := h1wire.Unhex(s[i+1])
+			lo, _ := h1wire.Unhex(s[i+2])
+			c = hi<<4 | lo
 			i += 2
 		}
 		b = appendEscapedByte(b, c)
@@ -262,16 +265,6 @@ func appendEscapedByte(b []byte, c byte) []byte {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 // Purge deletes the entry stored under key (as returned by Key), with all
