@@ -5,8 +5,14 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/action"
 	"github.com/gatehouse/gatehouse/internal/discovery"
+	"github.com/gatehouse/gatehouse/internal/h1client"
 	"github.com/gatehouse/gatehouse/internal/health"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 )
+
+// DefaultGracePeriod is shutdown.grace_period when not given; the
+// gateway also uses it for a shutdown before any configuration loaded.
+const DefaultGracePeriod = 30 * time.Second
 
 // Defaults live here, in one place, so that documentation and code
 // cannot drift apart and consumers never need their own fallbacks.
@@ -17,13 +23,13 @@ const (
 	defaultTLSMinVersion     = "1.2"
 	defaultLogLevel          = "info"
 	defaultAccessLogPath     = "stdout"
-	defaultGracePeriod       = 30 * time.Second
+	defaultGracePeriod       = DefaultGracePeriod
 	defaultGCPercent         = 400
 	defaultBalance           = "round_robin"
 	defaultUpstreamProtocol  = "auto"
-	defaultConnectTimeout    = 5 * time.Second
-	defaultUpstreamIdle      = 90 * time.Second
-	defaultMaxIdlePerTarget  = 512
+	defaultConnectTimeout    = h1client.DefaultConnectTimeout
+	defaultUpstreamIdle      = h1client.DefaultIdleTimeout
+	defaultMaxIdlePerTarget  = h1client.DefaultMaxIdlePerHost
 	defaultWeight            = 1
 	defaultRouteTimeout      = 60 * time.Second
 	defaultRespondStatus     = action.DefaultRespondStatus
@@ -107,19 +113,19 @@ func applyDefaults(c *Config, set map[any]Pos) {
 		}
 		if rt := r.Retry; rt != nil {
 			if !given(&rt.Attempts) {
-				rt.Attempts = 2
+				rt.Attempts = proxy.DefaultRetryAttempts
 			}
 			if !given(&rt.On) {
-				rt.On = []string{"connect-failure", "reset"}
+				rt.On = []string{proxy.RetryOnConnectFailure, proxy.RetryOnReset}
 			}
 			if !given(&rt.BackoffBase) {
-				rt.BackoffBase = 25 * time.Millisecond
+				rt.BackoffBase = proxy.DefaultBackoffBase
 			}
 			if !given(&rt.BackoffMax) {
-				rt.BackoffMax = 250 * time.Millisecond
+				rt.BackoffMax = proxy.DefaultBackoffMax
 			}
 			if !given(&rt.BufferBytes) {
-				rt.BufferBytes = 64 << 10
+				rt.BufferBytes = proxy.DefaultRetryBufferBytes
 			}
 		}
 		if r.Redirect != nil && !given(&r.Redirect.Status) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/gatehouse/gatehouse/internal/policy/cache"
 	"github.com/gatehouse/gatehouse/internal/policy/quota"
 	"github.com/gatehouse/gatehouse/internal/policy/ratelimit"
 )
@@ -10,8 +11,8 @@ const (
 	defaultRateTimeout   = ratelimit.DefaultTimeout
 	defaultQuotaFail     = "open"
 	defaultQuotaTimeout  = quota.DefaultTimeout
-	defaultCacheMaxBody  = 1 << 20
-	defaultCacheMaxBytes = 256 << 20
+	defaultCacheMaxBody  = cache.DefaultMaxBodyBytes
+	defaultCacheMaxBytes = cache.DefaultMemoryBytes
 )
 
 // trafficDefaults fills rate limits, quotas, plans and caches.

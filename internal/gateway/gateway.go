@@ -167,7 +167,7 @@ func (g *Gateway) closeIdleLater(rt http.RoundTripper, grace time.Duration) {
 func (g *Gateway) Shutdown() {
 	g.ready.Store(false)
 	g.mu.Lock()
-	grace := 30 * time.Second
+	grace := config.DefaultGracePeriod
 	if g.cfg != nil {
 		grace = g.cfg.Shutdown.GracePeriod
 	}

@@ -42,10 +42,12 @@ type Config struct {
 	OnRetry func()
 }
 
+// Defaults for zero Config fields; the gateway's upstream settings
+// default to the same values.
 const (
-	defaultConnectTimeout         = 5 * time.Second
-	defaultIdleTimeout            = 90 * time.Second
-	defaultMaxIdlePerHost         = 512
+	DefaultConnectTimeout         = 5 * time.Second
+	DefaultIdleTimeout            = 90 * time.Second
+	DefaultMaxIdlePerHost         = 512
 	defaultMaxResponseHeaderBytes = 64 << 10
 )
 
@@ -80,10 +82,10 @@ func New(c Config) *Transport {
 		onRetry:       c.OnRetry,
 	}
 	if t.idleTimeout <= 0 {
-		t.idleTimeout = defaultIdleTimeout
+		t.idleTimeout = DefaultIdleTimeout
 	}
 	if t.maxIdle <= 0 {
-		t.maxIdle = defaultMaxIdlePerHost
+		t.maxIdle = DefaultMaxIdlePerHost
 	}
 	switch {
 	case c.MaxResponseHeaderBytes <= 0:
@@ -95,7 +97,7 @@ func New(c Config) *Transport {
 	}
 	t.dialer.Timeout = c.ConnectTimeout
 	if t.dialer.Timeout <= 0 {
-		t.dialer.Timeout = defaultConnectTimeout
+		t.dialer.Timeout = DefaultConnectTimeout
 	}
 	empty := map[string]*hostPool{}
 	t.pools.Store(&empty)

@@ -3,7 +3,6 @@ package translate
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/policy/cache"
@@ -162,7 +161,7 @@ func buildCache(b *routeBuild) (layer, error) {
 	c, err := cache.New(cache.Config{Backend: backend, Namespace: "cache:" + r.Name + ":", TTL: ch.TTL, OverrideTTL: ch.OverrideTTL,
 		StaleWhileRevalidate: ch.StaleWhileRevalidate, StaleIfError: ch.StaleIfError, Methods: ch.Methods, Statuses: ch.Statuses,
 		KeyHeaders: ch.KeyHeaders, KeyConsumer: ch.KeyConsumer, CacheAuthenticated: ch.CacheAuthenticated,
-		MaxBodyBytes: ch.MaxBodyBytes, Timeout: 50 * time.Millisecond, Logger: b.env.Log.With("route", r.Name),
+		MaxBodyBytes: ch.MaxBodyBytes, Logger: b.env.Log.With("route", r.Name),
 		CacheControlField: ch.CacheControlField, KeepForRevalidation: ch.KeepForRevalidation,
 		HeuristicPercent: ch.HeuristicPercent, HeuristicMax: ch.HeuristicMax, ExplicitStatuses: ch.ExplicitStatuses,
 		StoreAuthorized: ch.StoreAuthorized, VaryFoldCase: ch.VaryFoldCase})

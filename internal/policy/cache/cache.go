@@ -19,9 +19,13 @@ import (
 )
 
 const (
-	defaultMemoryBytes  = 64 << 20
+	// DefaultMemoryBytes bounds the in-memory backend New makes when
+	// Config.Backend is nil (and the gateway's store.cache_max_bytes).
+	DefaultMemoryBytes = 256 << 20
 	defaultNamespace    = "cache:"
-	defaultMaxBodyBytes = 1 << 20
+	// DefaultMaxBodyBytes is the largest body stored when
+	// Config.MaxBodyBytes is 0.
+	DefaultMaxBodyBytes = 1 << 20
 	defaultTimeout      = 50 * time.Millisecond
 	defaultKeep         = 24 * time.Hour
 	defaultHeuristicMax = 24 * time.Hour
@@ -202,7 +206,7 @@ func New(cfg Config) (*Cache, error) {
 		c.cfg.Namespace = defaultNamespace
 	}
 	if c.cfg.MaxBodyBytes == 0 {
-		c.cfg.MaxBodyBytes = defaultMaxBodyBytes
+		c.cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.cfg.Timeout == 0 {
 		c.cfg.Timeout = defaultTimeout
@@ -220,7 +224,7 @@ func New(cfg Config) (*Cache, error) {
 	c.targets = append(c.targets, cdnCacheControl)
 	c.backend = cfg.Backend
 	if c.backend == nil {
-		c.backend = NewMemoryBackend(defaultMemoryBytes)
+		c.backend = NewMemoryBackend(DefaultMemoryBytes)
 	}
 	_, c.inProcess = c.backend.(*memoryBackend)
 	c.log = cfg.Logger
