@@ -22,7 +22,7 @@ const (
 	// DefaultMemoryBytes bounds the in-memory backend New makes when
 	// Config.Backend is nil (and the gateway's store.cache_max_bytes).
 	DefaultMemoryBytes = 256 << 20
-	defaultNamespace    = "cache:"
+	defaultNamespace   = "cache:"
 	// DefaultMaxBodyBytes is the largest body stored when
 	// Config.MaxBodyBytes is 0.
 	DefaultMaxBodyBytes = 1 << 20
