@@ -122,24 +122,25 @@ func (o *respOutcome) normalise(method string, pragmaSynth bool) {
 	o.header = h1difftest.CollapseOWS(h)
 }
 
-// diffResponse compares the two parsers on in and returns "" when they
-// agree (or disagree only as a named rule allows), else a description.
-func diffResponse(tr *Transport, in []byte, method string) string {
+// diffResponse compares the two parsers on in. It returns the name of the
+// rule that excuses an accept/refuse disagreement, and a description of
+// any disagreement no rule excuses ("" when they agree).
+func diffResponse(tr *Transport, in []byte, method string) (rule, diff string) {
 	g, gerr := gatehouseResponse(tr, bytes.Clone(in), method)
 	s, serr := netHTTPResponse(bytes.Clone(in), method)
 	switch {
 	case gerr != nil && serr != nil:
-		return ""
+		return "", ""
 	case gerr != nil:
-		if matchChain(responseStricter, in) != "" {
-			return ""
+		if rule := matchChain(responseStricter, in); rule != "" {
+			return rule, ""
 		}
-		return "Gatehouse refuses (" + gerr.Error() + "), net/http accepts"
+		return "", "Gatehouse refuses (" + gerr.Error() + "), net/http accepts"
 	case serr != nil:
-		if matchChain(responseLaxer, in) != "" {
-			return ""
+		if rule := matchChain(responseLaxer, in); rule != "" {
+			return rule, ""
 		}
-		return "Gatehouse accepts, net/http refuses (" + serr.Error() + ")"
+		return "", "Gatehouse accepts, net/http refuses (" + serr.Error() + ")"
 	}
 	_, gcc := g.header["Cache-Control"]
 	g.normalise(method, false)
@@ -160,7 +161,7 @@ func diffResponse(tr *Transport, in []byte, method string) string {
 	check("body", string(g.body), string(s.body))
 	check("trailer", g.trailer, s.trailer)
 	check("rest", string(g.rest), string(s.rest))
-	return strings.Join(diffs, "\n")
+	return "", strings.Join(diffs, "\n")
 }
 
 // matchChain matches rules against each response in in: the interim (1xx)
@@ -197,8 +198,37 @@ func FuzzDiffResponse(f *testing.F) {
 		if head {
 			method = http.MethodHead
 		}
-		if d := diffResponse(tr, in, method); d != "" {
+		if _, d := diffResponse(tr, in, method); d != "" {
 			t.Fatalf("%s response %q\n%s", method, in, d)
 		}
 	})
+}
+
+// TestDiffResponseRulesUsed checks that the seed corpus exercises every
+// deliberate difference: a rule no input needs is a hole in the
+// differential check, or a difference that no longer exists.
+func TestDiffResponseRulesUsed(t *testing.T) {
+	corpus, err := h1difftest.ReadCorpus("testdata/fuzz/FuzzDiffResponse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := New(Config{MaxResponseHeaderBytes: diffMaxHeader})
+	defer tr.CloseIdleConnections()
+	used := make(map[string]bool)
+	for _, vals := range corpus {
+		method := http.MethodGet
+		if vals[1].(bool) {
+			method = http.MethodHead
+		}
+		rule, diff := diffResponse(tr, vals[0].([]byte), method)
+		if diff != "" {
+			t.Errorf("%s %q: %s", method, vals[0], diff)
+		}
+		used[rule] = true
+	}
+	for _, r := range append(responseStricter, responseLaxer...) {
+		if !used[r.Name] {
+			t.Errorf("rule %q is not exercised by any seed in testdata/fuzz/FuzzDiffResponse", r.Name)
+		}
+	}
 }

@@ -161,24 +161,25 @@ func hasTokenStd(v, token string) bool {
 	return false
 }
 
-// diffRequest compares the two parsers on in and returns "" when they
-// agree (or disagree only as a named rule allows), else a description.
-func diffRequest(in []byte) string {
+// diffRequest compares the two parsers on in. It returns the name of the
+// rule that excuses an accept/refuse disagreement, and a description of
+// any disagreement no rule excuses ("" when they agree).
+func diffRequest(in []byte) (rule, diff string) {
 	g, gerr := gatehouseRequest(bytes.Clone(in))
 	s, serr := netHTTPRequest(bytes.Clone(in))
 	switch {
 	case gerr != nil && serr != nil:
-		return ""
+		return "", ""
 	case gerr != nil:
 		if rule := h1difftest.Match(requestStricter, scanRequest(in)); rule != "" {
-			return ""
+			return rule, ""
 		}
-		return "Gatehouse refuses (" + gerr.Error() + "), net/http accepts"
+		return "", "Gatehouse refuses (" + gerr.Error() + "), net/http accepts"
 	case serr != nil:
 		if rule := h1difftest.Match(requestLaxer, scanRequest(in)); rule != "" {
-			return ""
+			return rule, ""
 		}
-		return "Gatehouse accepts, net/http refuses (" + serr.Error() + ")"
+		return "", "Gatehouse accepts, net/http refuses (" + serr.Error() + ")"
 	}
 	var diffs []string
 	check := func(what string, a, b any) {
@@ -198,7 +199,7 @@ func diffRequest(in []byte) string {
 	check("body", string(g.body), string(s.body))
 	check("trailer", g.trailer, s.trailer)
 	check("rest", string(g.rest), string(s.rest))
-	return strings.Join(diffs, "\n")
+	return "", strings.Join(diffs, "\n")
 }
 
 func q(v any) string {
@@ -219,8 +220,31 @@ func FuzzDiffRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if d := diffRequest(in); d != "" {
+		if _, d := diffRequest(in); d != "" {
 			t.Fatalf("input %q\n%s", in, d)
 		}
 	})
+}
+
+// TestDiffRequestRulesUsed checks that the seed corpus exercises every
+// deliberate difference: a rule no input needs is a hole in the
+// differential check, or a difference that no longer exists.
+func TestDiffRequestRulesUsed(t *testing.T) {
+	corpus, err := h1difftest.ReadCorpus("testdata/fuzz/FuzzDiffRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := make(map[string]bool)
+	for _, vals := range corpus {
+		rule, diff := diffRequest(vals[0].([]byte))
+		if diff != "" {
+			t.Errorf("%q: %s", vals[0], diff)
+		}
+		used[rule] = true
+	}
+	for _, r := range append(requestStricter, requestLaxer...) {
+		if !used[r.Name] {
+			t.Errorf("rule %q is not exercised by any seed in testdata/fuzz/FuzzDiffRequest", r.Name)
+		}
+	}
 }

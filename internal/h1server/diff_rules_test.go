@@ -93,6 +93,13 @@ var requestStricter = []h1difftest.Rule{
 		return false
 	}},
 
+	// RFC 9112 section 7.1: the chunked decoder shared with the client is
+	// stricter than net/http's; see h1difftest.StrictChunks for each
+	// difference. The server also refuses framing fields in trailers.
+	{Name: "chunked-coding-strict", Applies: func(m *h1difftest.Message) bool {
+		return m.Has("Transfer-Encoding") && h1difftest.StrictChunks(m.Body, true)
+	}},
+
 	// RFC 9110 section 6.6.2: Trailer lists field names (tokens); naming a
 	// framing or routing field (Host among them) announces a trailer the
 	// server refuses anyway. net/http only refuses Transfer-Encoding,
@@ -108,15 +115,6 @@ var requestStricter = []h1difftest.Rule{
 		}
 		return false
 	}},
-}
-
-func init() {
-	// RFC 9112 section 7.1: the chunked decoder shared with the client is
-	// stricter than net/http's; see h1difftest.StrictChunks for each
-	// difference. The server also refuses framing fields in trailers.
-	requestStricter = append(requestStricter, h1difftest.Rule{Name: "chunked-coding-strict", Applies: func(m *h1difftest.Message) bool {
-		return m.Has("Transfer-Encoding") && h1difftest.StrictChunks(m.Body, true)
-	}})
 }
 
 // requestLaxer lists what Gatehouse accepts and net/http refuses. Only

@@ -61,7 +61,7 @@ func WalkChunks(body []byte) Chunks {
 		if n == 0 {
 			break
 		}
-		if uint64(len(body)) < n+2 {
+		if n > uint64(len(body)) || uint64(len(body))-n < 2 {
 			return c
 		}
 		body = body[n+2:]
