@@ -117,7 +117,7 @@ func netHTTPRequest(in []byte) (*reqOutcome, error) {
 	if req.ProtoAtLeast(1, 1) && len(hosts) == 0 && req.Method != http.MethodConnect {
 		return nil, errMissingHost
 	}
-	if len(hosts) == 1 && !validHost(hosts[0]) {
+	if len(hosts) == 1 && !validHost(hosts[0]) { // hostTable is httpguts.ValidHostHeader's set
 		return nil, errBadHost
 	}
 	for k, vv := range req.Header {
@@ -150,11 +150,18 @@ func netHTTPRequest(in []byte) (*reqOutcome, error) {
 	return o, nil
 }
 
-// hasTokenStd is net/http's hasToken for Expect: a case-insensitive
-// substring match on token boundaries.
+// hasTokenStd is net/http's hasToken, which its server uses for Expect:
+// token found case-insensitively between SP, HTAB or comma boundaries.
 func hasTokenStd(v, token string) bool {
-	for _, e := range strings.Split(v, ",") {
-		if strings.EqualFold(strings.Trim(e, " \t"), token) {
+	boundary := func(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
+	for sp := 0; sp+len(token) <= len(v); sp++ {
+		if sp > 0 && !boundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !boundary(v[end]) {
+			continue
+		}
+		if strings.EqualFold(v[sp:sp+len(token)], token) {
 			return true
 		}
 	}
