@@ -77,6 +77,7 @@ var (
 	errTransferEnc     = &protocolError{"unsupported Transfer-Encoding"}
 	errTEOnHTTP10      = &protocolError{"Transfer-Encoding in an HTTP/1.0 response"}
 	errTooManyInterim  = &protocolError{"too many 1xx responses"}
+	errBadTrailerKey   = &protocolError{"Trailer declares a framing field"}
 	errChunkSize       = &protocolError{"invalid chunk size line"}
 	errChunkDataEnd    = &protocolError{"missing CRLF after chunk data"}
 	errTrailerLine     = &protocolError{"invalid trailer line"}

@@ -14,7 +14,7 @@ import (
 
 // bytesConn is a net.Conn that reads from a fixed byte string, so the fuzzer
 // drives the real parser and body readers without sockets.
-type bytesConn struct{ r *bytes.Reader }
+type bytesConn struct{ r io.Reader }
 
 func (c *bytesConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
 func (c *bytesConn) Write(p []byte) (int, error)      { return len(p), nil }

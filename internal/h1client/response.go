@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/h1wire"
@@ -53,6 +54,10 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		if interim == maxInterim {
 			return nil, c.fail(errTooManyInterim)
 		}
+		// An interim response ends at its head whatever its fields say,
+		// but a malformed field line means the origin's framing cannot be
+		// trusted for what follows either (net/http refuses it too), so
+		// gotInterim checks the fields whether or not it relays them.
 		if err := c.gotInterim(req, code, h); err != nil {
 			return nil, c.fail(err)
 		}
@@ -101,6 +106,10 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 		if cl, err = parseContentLength(vv); err != nil {
 			return nil, c.fail(err)
 		}
+		if len(vv) > 1 || strings.IndexByte(vv[0], ',') >= 0 {
+			// Agreeing repeats: pass on one value, as net/http does.
+			h["Content-Length"] = []string{strconv.FormatInt(cl, 10)}
+		}
 	}
 	chunked := false
 	if vv := h["Transfer-Encoding"]; vv != nil {
@@ -118,6 +127,14 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 			return nil, c.fail(errCLAndChunked)
 		default:
 			chunked = true
+		}
+	}
+	var trailer http.Header
+	if vv := h["Trailer"]; vv != nil && chunked {
+		// Checked for bodiless responses too: the declaration is the
+		// origin's, whether or not this response carries the body.
+		if trailer, err = announcedTrailers(vv); err != nil {
+			return nil, c.fail(err)
 		}
 	}
 	keepAlive := minor == 1
@@ -180,9 +197,9 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 	case chunked:
 		delete(h, "Transfer-Encoding")
 		resp.TransferEncoding = []string{"chunked"}
-		if vv := h["Trailer"]; vv != nil {
+		if trailer != nil {
 			delete(h, "Trailer")
-			resp.Trailer = announcedTrailers(vv)
+			resp.Trailer = trailer
 		}
 		b.mode = bodyChunked
 		b.chunked = chunkedReader{h1wire.ChunkedReader{BR: c.bufs.br, Trailer: &resp.Trailer, MaxTrailer: t.maxHeader}}
@@ -374,19 +391,23 @@ func parseContentLength(vv []string) (int64, error) {
 
 // announcedTrailers pre-populates resp.Trailer with the keys of the Trailer
 // header, as net/http does, so a proxy can announce them before the body.
-func announcedTrailers(vv []string) http.Header {
+// Declaring a framing field as a trailer is refused, as net/http does
+// (RFC 9110 section 6.5.1: framing cannot be settled after the body).
+func announcedTrailers(vv []string) (http.Header, error) {
 	tr := make(http.Header)
 	for _, v := range vv {
 		for _, k := range strings.Split(v, ",") {
 			k = http.CanonicalHeaderKey(strings.Trim(k, " \t"))
 			switch k {
-			case "", "Transfer-Encoding", "Trailer", "Content-Length":
+			case "":
 				continue
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return nil, errBadTrailerKey
 			}
 			tr[k] = nil
 		}
 	}
-	return tr
+	return tr, nil
 }
 
 // upgradeBody is resp.Body after 101 Switching Protocols: the raw connection

@@ -248,20 +248,21 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 		}
 	}
 
+	// Connection (RFC 9112 section 9.3): "close" wins over "keep-alive",
+	// in HTTP/1.0 too, as in net/http.
 	conn := h["Connection"]
+	p.closeConn = headerHasToken(conn, "close")
 	if p.minor == 0 {
-		p.keepAlive10 = headerHasToken(conn, "keep-alive")
+		p.keepAlive10 = !p.closeConn && headerHasToken(conn, "keep-alive")
 		p.closeConn = !p.keepAlive10
-	} else {
-		p.closeConn = headerHasToken(conn, "close")
 	}
 	if ev, ok := h["Expect"]; ok {
 		delete(h, "Expect")
-		if headerHasToken(ev, "100-continue") {
-			p.expectContinue = p.minor == 1
-		} else if ev[0] != "" || len(ev) > 1 {
+		cont, known := expectations(ev)
+		if !known {
 			return spans, errExpectation
 		}
+		p.expectContinue = cont && p.minor == 1
 	}
 	if hp, ok := h["Pragma"]; ok && len(hp) > 0 && hp[0] == "no-cache" {
 		if _, ok := h["Cache-Control"]; !ok {
@@ -269,6 +270,27 @@ func parseHead(head []byte, spans []span, vals []string, p *parsedHead) ([]span,
 		}
 	}
 	return spans, nil
+}
+
+// expectations reads the Expect field lines: whether 100-continue is
+// expected, and whether every member is one the server knows (RFC 9110
+// section 10.1.1: any other member MAY be answered 417, which we do for
+// all of them, whichever line they are on; empty members are ignored).
+func expectations(vv []string) (cont, known bool) {
+	for _, v := range vv {
+		for v != "" {
+			elem, rest, _ := strings.Cut(v, ",")
+			v = rest
+			switch elem = strings.Trim(elem, " \t"); {
+			case elem == "":
+			case strings.EqualFold(elem, "100-continue"):
+				cont = true
+			default:
+				return false, false
+			}
+		}
+	}
+	return cont, true
 }
 
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
