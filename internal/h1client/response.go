@@ -257,29 +257,12 @@ func (c *conn) headErr(err error, nothingReceived bool) error {
 // connection's scratch buffer. Lines longer than the bufio buffer are
 // assembled piecewise; the total is bounded by limit.
 func (c *conn) readHead(limit int) ([]byte, error) {
-	br := c.bufs.br
-	buf := c.bufs.head[:0]
-	lineStart := 0
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(buf)+len(frag) > limit {
-			return buf, errHeaderTooLarge
-		}
-		buf = append(buf, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			c.bufs.head = buf
-			return buf, err
-		}
-		if n := len(buf) - lineStart; lineStart > 0 && (n == 1 || n == 2 && buf[lineStart] == '\r') {
-			break
-		}
-		lineStart = len(buf)
-	}
+	buf, err := h1wire.ReadHead(c.bufs.br, c.bufs.head, limit, false)
 	c.bufs.head = buf
-	return buf, nil
+	if err == h1wire.ErrHeadTooLarge {
+		err = errHeaderTooLarge
+	}
+	return buf, err
 }
 
 // parseStatusLine parses "HTTP/1.x NNN[ reason]" at the start of head.

@@ -43,35 +43,14 @@ var (
 // span locates one header field in the head buffer.
 type span struct{ ks, ke, vs, ve int32 }
 
-// readHead reads one request head, request line through the empty line,
-// into buf. Empty lines before the request line are skipped (RFC 9112
-// section 2.2). Lines longer than the bufio buffer are assembled
-// piecewise; the total is bounded by limit.
+// readHead reads one request head into buf, skipping empty lines before
+// the request line (RFC 9112 section 2.2).
 func readHead(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
-	buf = buf[:0]
-	lineStart := 0
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(buf)+len(frag) > limit {
-			return buf, errHeaderTooLarge
-		}
-		buf = append(buf, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return buf, err
-		}
-		n := len(buf) - lineStart
-		if n == 1 || n == 2 && buf[lineStart] == '\r' {
-			if lineStart > 0 {
-				return buf, nil
-			}
-			buf = buf[:0] // leading empty line
-			continue
-		}
-		lineStart = len(buf)
+	buf, err := h1wire.ReadHead(br, buf, limit, true)
+	if err == h1wire.ErrHeadTooLarge {
+		err = errHeaderTooLarge
 	}
+	return buf, err
 }
 
 // parsedHead is everything parseHead extracts, ready for building the
