@@ -216,9 +216,20 @@ func (c *conn) awaitRequest(first bool) bool {
 // serveRequest reads, handles and answers one request, and reports whether
 // the connection can carry another.
 func (c *conn) serveRequest(first bool) bool {
+	x, u := c.readRequest(first)
+	if x == nil {
+		return false
+	}
+	r, w, b := c.newRequest(x, u)
+	return c.handle(x, r, w, b)
+}
+
+// readRequest reads and parses one request head under the read
+// deadlines, answering a malformed one itself. nil: the connection is
+// done (closed, timed out, or refused).
+func (c *conn) readRequest(first bool) (*exchange, *url.URL) {
 	s := c.s
 	cfg := &s.cfg
-	br := c.rb.br
 	start := time.Now()
 	if !first {
 		switch {
@@ -230,7 +241,7 @@ func (c *conn) serveRequest(first bool) bool {
 			c.setReadDeadline(time.Time{})
 		}
 	}
-	head, err := readHead(br, c.rb.head, s.maxHead)
+	head, err := readHead(c.rb.br, c.rb.head, s.maxHead)
 	if cap(head) <= maxHeadKeep {
 		c.rb.head = head[:0]
 	}
@@ -238,7 +249,7 @@ func (c *conn) serveRequest(first bool) bool {
 		if se, ok := err.(*statusError); ok {
 			c.reject(se)
 		}
-		return false // EOF, timeout or reset mid-head: nobody to answer
+		return nil, nil // EOF, timeout or reset mid-head: nobody to answer
 	}
 	x := new(exchange)
 	ph := &x.ph
@@ -246,12 +257,12 @@ func (c *conn) serveRequest(first bool) bool {
 	c.rb.spans = spans[:0]
 	if err != nil {
 		c.reject(err.(*statusError))
-		return false
+		return nil, nil
 	}
 	u, err := parseTarget(ph.method, ph.target, &x.url)
 	if err != nil {
 		c.reject(err.(*statusError))
-		return false
+		return nil, nil
 	}
 	if cfg.ReadTimeout > 0 {
 		if cfg.ReadHeaderTimeout > 0 || first {
@@ -263,7 +274,13 @@ func (c *conn) serveRequest(first bool) bool {
 	if d := cfg.WriteTimeout; d > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 	}
+	return x, u
+}
 
+// newRequest builds the handler's request, response writer and body
+// reader from a parsed head.
+func (c *conn) newRequest(x *exchange, u *url.URL) (*http.Request, *response, *body) {
+	ph := &x.ph
 	tmp := http.Request{
 		Method:     ph.method,
 		URL:        u,
@@ -294,13 +311,14 @@ func (c *conn) serveRequest(first bool) bool {
 	w.wantsClose = ph.minor == 1 && ph.closeConn
 	w.keepAlive10 = ph.keepAlive10
 	b := &x.body
+	br := c.rb.br
 	switch {
 	case ph.chunked:
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
 		r.Trailer = ph.trailer
 		b.mode = bodyChunked
-		b.cr = chunkedReader{h1wire.ChunkedReader{BR: br, Trailer: &r.Trailer, MaxTrailer: s.maxHead, RejectFramingTrailers: true}}
+		b.cr = chunkedReader{h1wire.ChunkedReader{BR: br, Trailer: &r.Trailer, MaxTrailer: c.s.maxHead, RejectFramingTrailers: true}}
 	case ph.contentLength > 0:
 		r.ContentLength = ph.contentLength
 		b.mode = bodyLength
@@ -311,7 +329,12 @@ func (c *conn) serveRequest(first bool) bool {
 		r.Body = b
 		w.body = b
 	}
+	return r, w, b
+}
 
+// handle runs the handler and finishes the exchange, reporting whether
+// the connection stays open for the next request.
+func (c *conn) handle(x *exchange, r *http.Request, w *response, b *body) bool {
 	c.cur.Store(&x.ctx)
 	if b.mode == 0 {
 		c.armWatch(&x.ctx)
