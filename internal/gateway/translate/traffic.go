@@ -67,20 +67,36 @@ func buildRateLimit(b *routeBuild) (layer, error) {
 		}
 		def = l
 	}
-	byPlan := map[string]plans.Wrapper{}
-	if rl.UsePlan {
-		for _, pl := range b.env.Config.Plans {
-			if len(pl.RateLimits) == 0 {
-				continue
-			}
-			l, err := build(plans.Scope(pl.Name), pl.RateLimits)
-			if err != nil {
-				return nil, fmt.Errorf("plan %q: rate_limits: %w", pl.Name, err)
-			}
-			byPlan[pl.Name] = l
+	if !rl.UsePlan {
+		return plans.Select(def, nil), nil
+	}
+	byPlan, err := perPlan(b.env.Config.Plans, "rate_limits", func(pl *config.Plan) (plans.Wrapper, error) {
+		if len(pl.RateLimits) == 0 {
+			return nil, nil
 		}
+		return build(plans.Scope(pl.Name), pl.RateLimits)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return plans.Select(def, byPlan), nil
+}
+
+// perPlan builds a plan-aware policy for every plan build returns one for
+// (a nil policy: the plan has none of this kind); section names the
+// plan's section in errors.
+func perPlan(ps []*config.Plan, section string, build func(*config.Plan) (plans.Wrapper, error)) (map[string]plans.Wrapper, error) {
+	byPlan := map[string]plans.Wrapper{}
+	for _, pl := range ps {
+		w, err := build(pl)
+		if err != nil {
+			return nil, fmt.Errorf("plan %q: %s: %w", pl.Name, section, err)
+		}
+		if w != nil {
+			byPlan[pl.Name] = w
+		}
+	}
+	return byPlan, nil
 }
 
 func buildConcurrencyLimit(b *routeBuild) (layer, error) {
@@ -132,18 +148,17 @@ func buildQuota(b *routeBuild) (layer, error) {
 		}
 		def = qq
 	}
-	byPlan := map[string]plans.Wrapper{}
-	if q.UsePlan {
-		for _, pl := range b.env.Config.Plans {
-			if pl.Quota == nil {
-				continue
-			}
-			qq, err := build(plans.Scope(pl.Name), pl.Quota)
-			if err != nil {
-				return nil, fmt.Errorf("plan %q: quota: %w", pl.Name, err)
-			}
-			byPlan[pl.Name] = qq
+	if !q.UsePlan {
+		return plans.Select(def, nil), nil
+	}
+	byPlan, err := perPlan(b.env.Config.Plans, "quota", func(pl *config.Plan) (plans.Wrapper, error) {
+		if pl.Quota == nil {
+			return nil, nil
 		}
+		return build(plans.Scope(pl.Name), pl.Quota)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return plans.Select(def, byPlan), nil
 }

@@ -3,8 +3,11 @@ package cache
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/h1wire"
 )
 
 // freshness is what a response's headers say about storing it.
@@ -160,10 +163,7 @@ func (c *Cache) heuristicLifetime(h http.Header, now time.Time) time.Duration {
 	if !ok {
 		return 0
 	}
-	date := now
-	if d, ok := parseHTTPDate(h["Date"]); ok {
-		date = d
-	}
+	date := responseDate(h, now)
 	since := date.Sub(lm)
 	if since <= 0 {
 		return 0
@@ -179,10 +179,7 @@ func expiresLifetime(h http.Header, now time.Time) time.Duration {
 	if !ok {
 		return 0
 	}
-	date := now
-	if d, ok := parseHTTPDate(h["Date"]); ok {
-		date = d
-	}
+	date := responseDate(h, now)
 	return exp.Sub(date)
 }
 
@@ -217,31 +214,25 @@ func parseAge(values []string) time.Duration {
 	return time.Duration(min(n, maxDelta)) * time.Second
 }
 
+// responseDate is the response's Date, or now when it has none or an
+// invalid one (RFC 9110 §6.6.1: a recipient with a clock may add it).
+func responseDate(h http.Header, now time.Time) time.Time {
+	if d, ok := parseHTTPDate(h["Date"]); ok {
+		return d
+	}
+	return now
+}
+
 // appendTokens appends the comma-separated tokens of values, as canonical
 // header names, skipping empties and duplicates.
 func appendTokens(dst []string, values []string) []string {
-	for _, v := range values {
-		for v != "" {
-			var tok string
-			tok, v, _ = strings.Cut(v, ",")
-			tok = textproto.TrimString(tok)
-			if tok == "" {
-				continue
-			}
-			if tok != "*" {
-				tok = http.CanonicalHeaderKey(tok)
-			}
-			dup := false
-			for _, d := range dst {
-				if d == tok {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				dst = append(dst, tok)
-			}
+	h1wire.EachToken(values, func(tok string) {
+		if tok != "*" {
+			tok = http.CanonicalHeaderKey(tok)
 		}
-	}
+		if !slices.Contains(dst, tok) {
+			dst = append(dst, tok)
+		}
+	})
 	return dst
 }
