@@ -3,11 +3,8 @@ package h1client
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
-	"reflect"
-	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -145,12 +142,8 @@ func diffResponse(tr *Transport, in []byte, method string) (rule, diff string) {
 	_, gcc := g.header["Cache-Control"]
 	g.normalise(method, false)
 	s.normalise(method, !gcc)
-	var diffs []string
-	check := func(what string, a, b any) {
-		if !reflect.DeepEqual(a, b) {
-			diffs = append(diffs, fmt.Sprintf("%s: Gatehouse %#v, net/http %#v", what, a, b))
-		}
-	}
+	var d h1difftest.Diff
+	check := d.Check
 	check("status", g.status, s.status)
 	check("code", g.code, s.code)
 	check("minor", g.minor, s.minor)
@@ -161,7 +154,7 @@ func diffResponse(tr *Transport, in []byte, method string) (rule, diff string) {
 	check("body", string(g.body), string(s.body))
 	check("trailer", g.trailer, s.trailer)
 	check("rest", string(g.rest), string(s.rest))
-	return "", strings.Join(diffs, "\n")
+	return "", d.String()
 }
 
 // matchChain matches rules against each response in in: the interim (1xx)

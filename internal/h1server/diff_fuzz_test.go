@@ -3,11 +3,9 @@ package h1server
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -188,12 +186,8 @@ func diffRequest(in []byte) (rule, diff string) {
 		}
 		return "", "Gatehouse accepts, net/http refuses (" + serr.Error() + ")"
 	}
-	var diffs []string
-	check := func(what string, a, b any) {
-		if !reflect.DeepEqual(a, b) {
-			diffs = append(diffs, what+": Gatehouse "+q(a)+", net/http "+q(b))
-		}
-	}
+	var d h1difftest.Diff
+	check := d.Check
 	check("method", g.method, s.method)
 	check("target", g.target, s.target)
 	check("minor", g.minor, s.minor)
@@ -206,14 +200,7 @@ func diffRequest(in []byte) (rule, diff string) {
 	check("body", string(g.body), string(s.body))
 	check("trailer", g.trailer, s.trailer)
 	check("rest", string(g.rest), string(s.rest))
-	return "", strings.Join(diffs, "\n")
-}
-
-func q(v any) string {
-	if s, ok := v.(string); ok {
-		return fmt.Sprintf("%q", s)
-	}
-	return fmt.Sprintf("%#v", v)
+	return "", d.String()
 }
 
 // FuzzDiffRequest feeds the same bytes to Gatehouse's request parser and to
