@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/wiretest"
 )
 
 func TestKeepAliveReuse(t *testing.T) {
@@ -819,18 +821,11 @@ func TestRequestWriting(t *testing.T) {
 	got := make(chan string, 4)
 	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
 		for {
-			var head strings.Builder
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head.WriteString(line)
-				if line == "\r\n" {
-					break
-				}
+			head, err := wiretest.ReadHead(br)
+			if err != nil {
+				return
 			}
-			got <- head.String()
+			got <- head
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 		}
 	})

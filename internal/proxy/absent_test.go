@@ -1,77 +1,24 @@
 package proxy
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/h1client"
+	"github.com/gatehouse/gatehouse/internal/wiretest"
 )
-
-// wireOrigin is a raw TCP origin that records the exact bytes of each
-// request head it receives and answers 200.
-func wireOrigin(t *testing.T) (url string, heads chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	heads = make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var head strings.Builder
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						head.WriteString(line)
-						if line == "\r\n" {
-							break
-						}
-					}
-					heads <- head.String()
-					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), heads
-}
 
 // checkAbsent fails if head carries a field the client did not send and
 // the proxy has no business adding, or any field with an empty value.
 func checkAbsent(t *testing.T, head string) {
 	t.Helper()
-	for _, line := range strings.Split(head, "\r\n")[1:] {
-		if line == "" {
-			continue
-		}
-		name, value, _ := strings.Cut(line, ":")
-		if strings.TrimSpace(value) == "" {
-			t.Errorf("empty field sent upstream: %q", line)
-		}
-		switch http.CanonicalHeaderKey(name) {
-		case "User-Agent", "Accept-Encoding", "Accept", "Date", "Content-Length", "Transfer-Encoding",
-			"Te", "Trailer", "Connection", "Expect", "Cookie", "Authorization":
-			t.Errorf("%s added upstream: %q", name, line)
-		}
+	for _, bad := range wiretest.UnwantedFields(head, "User-Agent", "Accept-Encoding", "Accept", "Date", "Content-Length",
+		"Transfer-Encoding", "Te", "Trailer", "Connection", "Expect", "Cookie", "Authorization") {
+		t.Errorf("sent upstream: %s", bad)
 	}
 }
 
@@ -79,7 +26,7 @@ func checkAbsent(t *testing.T, head string) {
 // optional field) reaches the upstream without one, not with an empty one
 // nor with a transport's default, whichever transport and client protocol.
 func TestAbsentHeadersStayAbsent(t *testing.T) {
-	originURL, heads := wireOrigin(t)
+	originURL, heads := wiretest.RecordingOrigin(t)
 	h1 := h1client.New(h1client.Config{})
 	t.Cleanup(h1.CloseIdleConnections)
 	for tname, tr := range map[string]http.RoundTripper{"net/http": testTransport(t), "h1client": h1} {

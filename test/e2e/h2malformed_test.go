@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/wiretest"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -49,19 +50,12 @@ func newRawOrigin(t *testing.T) *rawOrigin {
 				go func() { <-t.Context().Done(); c.Close() }()
 				br := bufio.NewReader(c)
 				for {
-					var head bytes.Buffer
-					for {
-						line, err := br.ReadString('\n')
-						head.WriteString(line)
-						if err != nil {
-							return
-						}
-						if line == "\r\n" {
-							break
-						}
+					head, err := wiretest.ReadHead(br)
+					if err != nil {
+						return
 					}
 					o.mu.Lock()
-					o.seen.Write(head.Bytes())
+					o.seen.WriteString(head)
 					o.reqs++
 					o.mu.Unlock()
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/wiretest"
 )
 
 // What the gateway puts on the upstream wire, and what it relays back
@@ -47,54 +47,12 @@ func wireClients(t *testing.T, pki *testPKI) (h2, h2c *http.Client) {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, &http.Client{Transport: trc, Timeout: 10 * time.Second}
 }
 
-// recordingOrigin is a raw TCP origin that records each request head's
-// exact bytes and answers 200 "ok".
-func recordingOrigin(t *testing.T) (url string, heads chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	heads = make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var head strings.Builder
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						head.WriteString(line)
-						if line == "\r\n" {
-							break
-						}
-					}
-					heads <- head.String()
-					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), heads
-}
-
 // TestAbsentHeadersStayAbsentOnTheWire: a request without User-Agent,
 // Accept-Encoding and the like reaches the origin without them, and with
 // no empty field, from every listener kind (issue 9, part 4).
 func TestAbsentHeadersStayAbsentOnTheWire(t *testing.T) {
 	t.Parallel()
-	origin, heads := recordingOrigin(t)
+	origin, heads := wiretest.RecordingOrigin(t)
 	pki := newPKI(t, "a.test")
 	web, secure, clear := freeAddr(t), freeAddr(t), freeAddr(t)
 	startGateway(t, wireListeners(web, secure, clear, pki)+fmt.Sprintf(`
@@ -116,18 +74,9 @@ routes:
 	}
 	check := func(label, head string) {
 		t.Helper()
-		for _, line := range strings.Split(head, "\r\n")[1:] {
-			if line == "" {
-				continue
-			}
-			name, value, _ := strings.Cut(line, ":")
-			if strings.TrimSpace(value) == "" {
-				t.Errorf("%s: empty field sent upstream: %q", label, line)
-			}
-			switch http.CanonicalHeaderKey(name) {
-			case "User-Agent", "Accept-Encoding", "Accept", "Date", "Content-Length", "Transfer-Encoding", "Te", "Expect", "Connection":
-				t.Errorf("%s: %s added upstream: %q", label, name, line)
-			}
+		for _, bad := range wiretest.UnwantedFields(head, "User-Agent", "Accept-Encoding", "Accept", "Date",
+			"Content-Length", "Transfer-Encoding", "Te", "Expect", "Connection") {
+			t.Errorf("%s: sent upstream: %s", label, bad)
 		}
 	}
 	resp, _ := rawExchange(t, web, "GET /a HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
