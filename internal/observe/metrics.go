@@ -31,6 +31,7 @@ type Metrics struct {
 	limitDecisions *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
 	cacheResults   *prometheus.CounterVec
+	l4             *L4Metrics
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and
@@ -96,11 +97,16 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_cache_requests_total",
 		Help: "Requests through a response cache, by route and X-Cache result (HIT, MISS, STALE, REVALIDATED, BYPASS).",
 	}, []string{"route", "result"})
+	m.l4 = newL4Metrics()
+	m.Registry.MustRegister(m.l4.collectors()...)
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
 		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// L4 is the TCP/UDP forwarding collectors.
+func (m *Metrics) L4() *L4Metrics { return m.l4 }
 
 // Reloaded counts a configuration load attempt.
 func (m *Metrics) Reloaded(ok bool) {
