@@ -491,6 +491,19 @@ func (d *decoder) decodeItem(item *yaml.Node, s reflect.Value, et reflect.Type, 
 			return s
 		}
 		return reflect.Append(s, reflect.ValueOf(p))
+	case et.Kind() == reflect.Int:
+		str, ok := d.scalar(item, sc, key+" item", et)
+		if !ok {
+			return s
+		}
+		i, prob := parseInt(str, key)
+		if prob != nil {
+			d.problem(item, sc, prob)
+			return s
+		}
+		s = reflect.Append(s, reflect.ValueOf(int(i)))
+		d.set[s.Index(s.Len()-1).Addr().Interface()] = d.pos(item)
+		return s
 	case et.Kind() == reflect.String:
 		str, ok := d.scalar(item, sc, key+" item", et)
 		if !ok {

@@ -47,6 +47,9 @@ func applyDefaults(c *Config, set map[any]Pos) {
 		if l.Protocol == "" {
 			l.Protocol = "http"
 		}
+		if l.Protocol == "tcp" || l.Protocol == "tls" || l.Protocol == "udp" {
+			continue // l4Defaults; HTTP limits do not apply
+		}
 		if l.Protocol == "https" && !given(&l.HTTP2) {
 			l.HTTP2 = true
 		}
@@ -63,6 +66,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 			l.TLS.MinVersion = defaultTLSMinVersion
 		}
 	}
+	l4Defaults(c, given)
 	if !given(&c.AccessLog.Enabled) {
 		c.AccessLog.Enabled = true
 	}

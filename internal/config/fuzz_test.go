@@ -34,6 +34,8 @@ func FuzzParse(f *testing.F) {
 		secBase + "      jwt: {secret: " + strings.Repeat("s", 32) + ", required_claims: {a: [b], c: d}, keys: [{pem: x}]}\n      rate_limit: {limit: 1, window: 1s, limits: [{limit: 2, window: 1m, key: \"consumer+header:X\"}]}\n",
 		"plans: [{name: p, quota: {limit: 1, period: rolling, window: 1h}}]\nconsumers: [{name: c, plan: p, api_keys: [{key_hash: zz}]}]\n" + secBase + "      quota: {use_plan: true}\n      consumer_headers: {X-A: metadata.}\n",
 		"a: 1\n---\nb: 2\n",
+		l4Base + "l4_routes:\n  - {name: r, listeners: [t], upstream: db, match: {sni: [\"*.a.b\", A.B.], alpn: [h2], client_ips: [10.0.0.0/8, \"::1\"], destination_ports: [1, 65536, -1]}, idle_timeout: 1h}\n  - {name: s, listeners: [u], upstream: dns, responses: -2}\n",
+		"listeners:\n  - {name: a, address: \":1\", protocol: tls, proxy_protocol: {trusted: [1.2.3.4], timeout: 0s, required: true}, max_connections: -1}\nupstreams:\n  - {name: u, proxy_protocol: v2, max_connections_per_target: 3, hash: {on: sni}, balance: least_connections, targets: [{url: \"udp://[::1]:53\"}], health_check: {type: udp, send: x, expect: y}}\n",
 		"? [a, b]\n: c\n",
 		"*unknown\n",
 		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",

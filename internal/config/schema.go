@@ -25,6 +25,9 @@ type Config struct {
 	Runtime   Runtime     `yaml:"runtime"`
 	Upstreams []*Upstream `yaml:"upstreams"`
 	Routes    []*Route    `yaml:"routes"`
+	// L4Routes route tcp, tls and udp listeners (and SNI passthrough on
+	// https listeners).
+	L4Routes []*L4Route `yaml:"l4_routes"`
 
 	Consumers    []*Consumer    `yaml:"consumers"`
 	Plans        []*Plan        `yaml:"plans"`
@@ -48,8 +51,8 @@ type Listener struct {
 	Name string `yaml:"name"`
 	// Address is host:port; port 0 picks a free port (useful in tests).
 	Address string `yaml:"address"`
-	// Protocol is "http" or "https" after defaults; tcp and udp are
-	// rejected until L4 listeners exist.
+	// Protocol is http (the default), https, tcp, tls (TLS terminated,
+	// plain TCP to the upstream) or udp.
 	Protocol string `yaml:"protocol"`
 	// H2C serves cleartext HTTP/2 (prior knowledge and Upgrade) on a plain
 	// http listener.
@@ -57,9 +60,17 @@ type Listener struct {
 	// HTTP2 offers h2 via ALPN on https listeners; true by default there and
 	// always false on http listeners (use H2C for cleartext HTTP/2).
 	HTTP2 bool `yaml:"http2"`
-	// TLS is non-nil exactly when Protocol is "https".
-	TLS      *ListenerTLS   `yaml:"tls"`
+	// TLS is non-nil exactly when Protocol is "https" or "tls".
+	TLS *ListenerTLS `yaml:"tls"`
+	// Timeouts: for tcp and tls listeners only Idle applies (inactivity
+	// both ways), for udp Idle is the session idle time.
 	Timeouts ServerTimeouts `yaml:"timeouts"`
+	// ProxyProtocol, when set, accepts PROXY protocol headers from
+	// trusted peers (not on udp listeners).
+	ProxyProtocol *ProxyProtocolAccept `yaml:"proxy_protocol"`
+	// MaxConnections caps open connections (udp: sessions); 0 = no cap,
+	// except on udp listeners where it is never 0 after Load.
+	MaxConnections int `yaml:"max_connections"`
 	// MaxHeaderBytes caps request line plus headers; never 0 after Load, so
 	// net/http's own 1 MiB default never silently applies.
 	MaxHeaderBytes int64 `yaml:"max_header_bytes" gatehouse:"size"`
@@ -174,6 +185,12 @@ type Upstream struct {
 	WhenNoneHealthy string `yaml:"when_none_healthy"`
 	// Discovery re-resolves targets given by DNS name.
 	Discovery *Discovery `yaml:"discovery"`
+	// ProxyProtocol is "" (none), v1 or v2: the PROXY protocol header sent
+	// on every new connection to a target (v2 only for udp).
+	ProxyProtocol string `yaml:"proxy_protocol"`
+	// MaxConnectionsPerTarget caps L4 connections (udp: sessions) per
+	// target; a full target is skipped. 0 = no cap.
+	MaxConnectionsPerTarget int `yaml:"max_connections_per_target"`
 }
 
 // HashConfig chooses the key of consistent hashing.
@@ -189,7 +206,7 @@ type HashConfig struct {
 // HealthCheck is an active health check.
 type HealthCheck struct {
 	Pos Pos `yaml:"-"`
-	// Type is http (default), tcp or grpc.
+	// Type is http (default), tcp, tls (handshake), udp or grpc.
 	Type   string `yaml:"type"`
 	Path   string `yaml:"path"`
 	Method string `yaml:"method"`
@@ -197,8 +214,12 @@ type HealthCheck struct {
 	// ExpectStatus lists codes or inclusive ranges ("200-399", the default).
 	ExpectStatus []string `yaml:"expect_status"`
 	// ExpectBody is a substring required in the first 64 KiB of the body.
-	ExpectBody         string        `yaml:"expect_body"`
-	GRPCService        string        `yaml:"grpc_service"`
+	ExpectBody  string `yaml:"expect_body"`
+	GRPCService string `yaml:"grpc_service"`
+	// Send is the udp check's datagram; Expect, when set, must occur in
+	// the reply.
+	Send               string        `yaml:"send"`
+	Expect             string        `yaml:"expect"`
 	Interval           time.Duration `yaml:"interval"`
 	Timeout            time.Duration `yaml:"timeout"`
 	HealthyThreshold   int           `yaml:"healthy_threshold"`

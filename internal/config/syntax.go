@@ -165,7 +165,7 @@ func validIdentifier(s string) bool {
 // normalizeTargetURL checks a target URL and returns it as
 // scheme://host:port, so consumers never apply scheme default ports.
 func normalizeTargetURL(raw string) (string, *problem) {
-	const hint = "use http://host:port or https://host"
+	const hint = "use http://host:port, https://host, tcp://host:port or udp://host:port"
 	if !strings.Contains(raw, "://") {
 		return "", newProblem(fmt.Sprintf("write http://%s", raw), "target URL %q has no scheme", raw)
 	}
@@ -179,8 +179,10 @@ func normalizeTargetURL(raw string) (string, *problem) {
 		defPort = "80"
 	case "https":
 		defPort = "443"
+	case "tcp", "udp":
+		// No default port: L4 services have none in common.
 	default:
-		return "", newProblem(hint, "target URL %q must use http:// or https://", raw)
+		return "", newProblem(hint, "target URL %q must use http://, https://, tcp:// or udp://", raw)
 	}
 	if u.User != nil {
 		return "", newProblem("set credentials with a request_headers filter", "target URL %q must not contain user info", raw)
@@ -194,6 +196,9 @@ func normalizeTargetURL(raw string) (string, *problem) {
 		return "", newProblem(hint, "target URL %q has no host", raw)
 	}
 	port := u.Port()
+	if port == "" && defPort == "" {
+		return "", newProblem(fmt.Sprintf("write %s://%s:PORT", u.Scheme, host), "target URL %q needs a port", raw)
+	}
 	if port == "" {
 		port = defPort
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {

@@ -102,13 +102,15 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	v.global(c)
 	upstreamNames := v.upstreams(c)
 	v.routes(c, listenerNames, upstreamNames)
+	v.l4Routes(c, upstreamNames)
 	v.security(c)
 	v.traffic(c)
 }
 
 var (
 	logLevels      = []string{"debug", "info", "warn", "error"}
-	balancers      = []string{"round_robin", "weighted_round_robin", "least_request", "random", "hash", "p2c_ewma"}
+	balancers      = []string{"round_robin", "weighted_round_robin", "least_request", "least_connections", "random", "hash", "p2c_ewma"}
+	listenerProtos = []string{"http", "https", "tcp", "tls", "udp"}
 	upstreamProtos = []string{"auto", "http1", "http2"}
 	tlsVersions    = []string{"1.2", "1.3"}
 )
@@ -144,30 +146,29 @@ func (v *validator) listeners(c *Config) []string {
 
 		protoPos := v.at(&l.Protocol, l.Pos)
 		switch l.Protocol {
-		case "http", "https":
-		case "tcp", "udp":
-			v.errorf(protoPos, owner, "use http or https", "protocol %s is not supported yet", l.Protocol)
+		case "http", "https", "tcp", "tls", "udp":
 		default:
-			v.oneOf(protoPos, owner, "protocol", l.Protocol, []string{"http", "https"})
+			v.oneOf(protoPos, owner, "protocol", l.Protocol, listenerProtos)
 		}
-		https := l.Protocol == "https"
-		if l.H2C && https {
+		v.l4Listener(l, owner)
+		https := l.Protocol == "https" || l.Protocol == "tls"
+		if l.H2C && l.Protocol != "http" {
 			v.errorf(v.at(&l.H2C, l.Pos), owner, "https listeners offer HTTP/2 through ALPN (http2: true); remove h2c",
 				"h2c is only for plain http listeners")
 		}
-		if l.HTTP2 && !https {
+		if l.HTTP2 && l.Protocol != "https" {
 			v.errorf(v.at(&l.HTTP2, l.Pos), owner, "use h2c: true for cleartext HTTP/2",
 				"http2 applies to https listeners only")
 		}
 		switch {
 		case https && l.TLS == nil:
-			v.errorf(protoPos, owner, "add tls: {certificates: [{cert_file: ..., key_file: ...}]}", "https listener needs tls")
-		case !https && l.TLS != nil && l.Protocol == "http":
-			v.errorf(v.at(&l.TLS, l.Pos), owner, "set protocol: https, or remove tls", "tls is set on an http listener")
+			v.errorf(protoPos, owner, "add tls: {certificates: [{cert_file: ..., key_file: ...}]}", "%s listener needs tls", l.Protocol)
+		case !https && l.TLS != nil:
+			v.errorf(v.at(&l.TLS, l.Pos), owner, "set protocol: https or tls, or remove tls", "tls is set on an %s listener", l.Protocol)
 		case https:
 			v.listenerTLS(l, owner)
 		}
-		if l.MaxHeaderBytes < minHeaderBytes || l.MaxHeaderBytes > maxHeaderBytes {
+		if isHTTPListener(l) && (l.MaxHeaderBytes < minHeaderBytes || l.MaxHeaderBytes > maxHeaderBytes) {
 			v.errorf(v.at(&l.MaxHeaderBytes, l.Pos), owner, "use a size between 1KiB and 64MiB, e.g. 64KiB",
 				"max_header_bytes %d is out of range", l.MaxHeaderBytes)
 		}
@@ -276,6 +277,7 @@ func (v *validator) upstreams(c *Config) []string {
 			v.upstreamTLS(u, owner)
 		}
 		v.resilience(u, owner)
+		v.upstreamL4(u, owner)
 	}
 	return names
 }

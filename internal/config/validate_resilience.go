@@ -8,9 +8,9 @@ import (
 )
 
 var (
-	hashOn         = []string{"client_ip", "header", "cookie", "query"}
-	hashFallbacks  = []string{"random", "round_robin", "weighted_round_robin", "least_request", "p2c_ewma"}
-	checkTypes     = []string{"http", "tcp", "grpc"}
+	hashOn         = []string{"client_ip", "sni", "header", "cookie", "query"}
+	hashFallbacks  = []string{"random", "round_robin", "weighted_round_robin", "least_request", "least_connections", "p2c_ewma"}
+	checkTypes     = []string{"http", "tcp", "tls", "udp", "grpc"}
 	noneHealthy    = []string{"fail", "all"}
 	sameSites      = []string{"lax", "strict", "none"}
 	retryOnAliases = []string{"connect-failure", "reset", "timeout", "5xx"}
