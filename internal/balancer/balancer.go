@@ -27,7 +27,7 @@ type Factory func(targets []*Target) Balancer
 // are not theirs.
 type Options struct {
 	// HashOn selects the key the hash algorithm reads: "client_ip" (the
-	// default when empty), "header", "cookie" or "query".
+	// default when empty), "sni", "header", "cookie" or "query".
 	HashOn string
 	// HashKey names the header, cookie or query parameter HashOn reads.
 	// Required unless HashOn is "client_ip".
@@ -66,6 +66,9 @@ const (
 	HashOnHeader   = "header"
 	HashOnCookie   = "cookie"
 	HashOnQuery    = "query"
+	// HashOnSNI hashes the TLS server name: of an L4 connection (read from
+	// its ClientHello) or of an HTTPS request's connection.
+	HashOnSNI = "sni"
 )
 
 // builder is what factories hold: every algorithm sees the options so that
@@ -109,6 +112,7 @@ func init() {
 		}),
 		"hash": func(ts []*Target, o Options) (Balancer, error) { return NewHash(ts, o) },
 	}
+	factories[leastConnections] = factories["least_request"] // see leastconn.go
 }
 
 // ramped adapts the constructor of an algorithm whose only option is slow

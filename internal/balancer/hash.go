@@ -25,6 +25,7 @@ const (
 	fromHeader
 	fromCookie
 	fromQuery
+	fromSNI
 )
 
 // Hash sends requests with the same key (client IP, header, cookie or query
@@ -61,11 +62,13 @@ func NewHash(targets []*Target, o Options) (*Hash, error) {
 		b.source = fromCookie
 	case HashOnQuery:
 		b.source = fromQuery
+	case HashOnSNI:
+		b.source = fromSNI
 	default:
-		return nil, fmt.Errorf("hash: hash_on %q is not one of %s, %s, %s, %s",
-			o.HashOn, HashOnClientIP, HashOnHeader, HashOnCookie, HashOnQuery)
+		return nil, fmt.Errorf("hash: hash_on %q is not one of %s, %s, %s, %s, %s",
+			o.HashOn, HashOnClientIP, HashOnSNI, HashOnHeader, HashOnCookie, HashOnQuery)
 	}
-	if b.source != fromClientIP && o.HashKey == "" {
+	if b.source != fromClientIP && b.source != fromSNI && o.HashKey == "" {
 		return nil, fmt.Errorf("hash: hash_on %q needs hash_key, the %s name to hash", o.HashOn, o.HashOn)
 	}
 	if len(targets) > maglevMaxTargets {
@@ -146,6 +149,10 @@ func (b *Hash) key(r *http.Request) (uint64, bool) {
 			v = r.Host
 		} else if vs := r.Header[b.name]; len(vs) > 0 {
 			v = vs[0]
+		}
+	case fromSNI:
+		if r.TLS != nil {
+			v = r.TLS.ServerName
 		}
 	case fromCookie:
 		v = cookieValue(r.Header, b.name)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestAlgorithmsRegistered(t *testing.T) {
-	want := []string{"hash", "least_request", "p2c_ewma", "random", "round_robin", "weighted_round_robin"}
+	want := []string{"hash", "least_connections", "least_request", "p2c_ewma", "random", "round_robin", "weighted_round_robin"}
 	if got := Algorithms(); !slices.Equal(got, want) {
 		t.Fatalf("Algorithms() = %v, want %v", got, want)
 	}
