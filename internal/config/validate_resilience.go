@@ -25,7 +25,7 @@ func (v *validator) resilience(u *Upstream, owner string) {
 			v.errorf(p, owner, "set balance: hash, or remove hash:", "hash: is only used with balance: hash")
 		}
 		v.oneOf(v.at(&h.On, p), owner, "hash.on", h.On, hashOn)
-		if h.On != "client_ip" && h.Key == "" {
+		if h.On != "client_ip" && h.On != "sni" && h.Key == "" {
 			v.errorf(p, owner, "name the "+h.On+" to hash, e.g. key: X-User-Id", "hash on %s needs a key", h.On)
 		}
 		v.oneOf(v.at(&h.Fallback, p), owner, "hash.fallback", h.Fallback, hashFallbacks)
