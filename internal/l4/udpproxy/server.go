@@ -149,13 +149,21 @@ func (s *Server) handle(client netip.AddrPort, buf []byte, n int) {
 		return
 	}
 	sess = s.open(client)
-	if sess != nil && !sess.forward(buf, headroom, n) {
-		sess.dropped()
+	if sess == nil {
+		return
 	}
+	// Queued before the session runs: a fire-and-forget session ends as
+	// soon as its socket is open and its queue sent, so a datagram
+	// forwarded after start could find it ended already.
+	if !sess.forward(buf, headroom, n) {
+		sess.dropped() // Close ended it as soon as it was in the table
+	}
+	sess.start()
 }
 
-// open starts a session for client, or counts the datagram dropped and
-// returns nil when it has no route or target or the table is full.
+// open returns a new session for client, in the table but not started,
+// or counts the datagram dropped and returns nil when it has no route or
+// target or the table is full.
 func (s *Server) open(client netip.AddrPort) *session {
 	c := &l4.Conn{Client: unmap(client), Local: unmap(s.local)}
 	route := s.routes.Load().Find(c)
@@ -199,7 +207,6 @@ func (s *Server) open(client netip.AddrPort) *session {
 	s.sessions[client] = sess
 	s.wg.Add(1)
 	s.mu.Unlock()
-	sess.start()
 	return sess
 }
 
