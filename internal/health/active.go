@@ -54,6 +54,10 @@ func NewChecker(reg *Registry, cfg CheckConfig) (*Checker, error) {
 	switch cfg.Type {
 	case CheckTCP:
 		c.prober = newTCPProber(cfg)
+	case CheckTLS:
+		c.prober = newTLSProber(cfg)
+	case CheckUDP:
+		c.prober = newUDPProber(cfg)
 	case CheckGRPC:
 		c.prober = newGRPCProber(cfg)
 	default:

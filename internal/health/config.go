@@ -15,6 +15,8 @@ const (
 	CheckHTTP = "http"
 	CheckTCP  = "tcp"
 	CheckGRPC = "grpc"
+	CheckTLS  = "tls"
+	CheckUDP  = "udp"
 )
 
 // Defaults applied to zero fields of CheckConfig and OutlierConfig. Zero
@@ -42,8 +44,11 @@ const maxBody = 64 << 10
 // value is valid: an HTTP GET / every 5s±10% with a 1s timeout, healthy on
 // 200–399, down after 3 failures and back after 2 successes.
 type CheckConfig struct {
-	// Type is "http" (the default when empty), "tcp" (connect only) or
-	// "grpc" (grpc.health.v1 Check).
+	// Type is "http" (the default when empty), "tcp" (connect only),
+	// "tls" (connect and TLS handshake), "udp" (a datagram probe: Send,
+	// then Expect in the reply) or "grpc" (grpc.health.v1 Check).
+	// Targets may be http(s)://, tcp:// or udp:// URLs; an http check of a
+	// tcp:// target speaks plain HTTP to it.
 	Type string
 	// Path is the request path, query included (http; default "/").
 	Path string
@@ -59,6 +64,13 @@ type CheckConfig struct {
 	ExpectStatus [][2]int
 	// ExpectBody, when set, must occur in the first 64 KiB of the body.
 	ExpectBody string
+	// Send is the datagram a udp check sends (required for udp: an empty
+	// datagram is a probe most UDP services silently ignore).
+	Send string
+	// Expect, when set, must occur in the reply to a udp check; empty
+	// accepts any reply. No reply within Timeout, or an ICMP port
+	// unreachable (ECONNREFUSED), is a failure.
+	Expect string
 	// GRPCService is the service name sent in the grpc.health.v1 Check
 	// request; "" asks about the server as a whole.
 	GRPCService string
@@ -74,7 +86,7 @@ type CheckConfig struct {
 	// one down (default 3).
 	HealthyThreshold, UnhealthyThreshold int
 	// TLS is the client configuration for https targets (and gRPC checks of
-	// https targets); nil means system roots. http targets are always
+	// https targets) and for tls checks; nil means system roots. http targets are always
 	// checked in plaintext, so the upstream's TLS config can be passed
 	// unconditionally.
 	TLS *tls.Config
@@ -93,9 +105,16 @@ func (c CheckConfig) withDefaults() (CheckConfig, error) {
 	switch c.Type {
 	case "":
 		c.Type = CheckHTTP
-	case CheckHTTP, CheckTCP, CheckGRPC:
+	case CheckHTTP, CheckTCP, CheckTLS, CheckGRPC:
+	case CheckUDP:
+		if c.Send == "" {
+			return c, errors.New("health check type udp needs send: the datagram to probe with")
+		}
+		if len(c.Send) > maxDatagram {
+			return c, fmt.Errorf("health check send is %d bytes, more than a UDP datagram holds (%d)", len(c.Send), maxDatagram)
+		}
 	default:
-		return c, fmt.Errorf("health check type %q is not supported (use http, tcp or grpc)", c.Type)
+		return c, fmt.Errorf("health check type %q is not supported (use http, tcp, tls, udp or grpc)", c.Type)
 	}
 	if c.Path == "" {
 		c.Path = "/"

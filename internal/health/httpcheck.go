@@ -64,9 +64,16 @@ func checkTLS(cfg CheckConfig) *tls.Config {
 }
 
 func (p *httpProber) check(ctx context.Context, t *balancer.Target) error {
+	// An L4 upstream's tcp:// target speaks whatever the route carries;
+	// an http check of it speaks plain HTTP, as for http:// targets.
 	scheme := "http"
-	if t.URL != nil && t.URL.Scheme == "https" {
-		scheme = "https"
+	if t.URL != nil {
+		switch t.URL.Scheme {
+		case "https":
+			scheme = "https"
+		case "udp":
+			return fmt.Errorf("an http check cannot probe the UDP target %s (use a udp check)", t.Addr)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, p.cfg.Method, scheme+"://"+t.Addr+p.cfg.Path, nil)
 	if err != nil {

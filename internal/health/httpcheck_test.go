@@ -154,3 +154,23 @@ func TestHTTPCheckTLS(t *testing.T) {
 		t.Fatal("untrusted certificate accepted with system roots")
 	}
 }
+
+// TestHTTPCheckL4Targets: an L4 upstream's tcp:// target is probed with
+// plain HTTP, and a udp:// target is refused with a clear reason rather
+// than dialled over TCP.
+func TestHTTPCheckL4Targets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil || r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if err := probeHTTP(t, CheckConfig{Path: "/healthz"}, "tcp://"+addr); err != nil {
+		t.Fatalf("http check of a tcp:// target: %v", err)
+	}
+	err := probeHTTP(t, CheckConfig{}, "udp://"+addr)
+	if err == nil || !strings.Contains(err.Error(), "udp check") {
+		t.Fatalf("http check of a udp:// target: err = %v, want a refusal naming the udp check", err)
+	}
+}
