@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/l4/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/l4/udpproxy"
 )
 
 // L4 defaults. The idle times follow the stream proxies users know:
@@ -13,8 +14,8 @@ import (
 // client sessions).
 const (
 	defaultTCPIdleTimeout = 10 * time.Minute
-	defaultUDPIdleTimeout = 30 * time.Second
-	defaultUDPMaxSessions = 10000
+	defaultUDPIdleTimeout = udpproxy.DefaultIdleTimeout
+	defaultUDPMaxSessions = udpproxy.DefaultMaxSessions
 	defaultUDPResponses   = -1
 )
 

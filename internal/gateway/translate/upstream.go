@@ -132,7 +132,7 @@ func BalancerOptions(u *config.Upstream, key []byte) balancer.Options {
 func HealthCheck(hc *config.HealthCheck, tlsConf *tls.Config) health.CheckConfig {
 	c := health.CheckConfig{
 		Type: hc.Type, Path: hc.Path, Method: hc.Method, Host: hc.Host, ExpectBody: hc.ExpectBody,
-		GRPCService: hc.GRPCService, Interval: hc.Interval, Timeout: hc.Timeout,
+		GRPCService: hc.GRPCService, Send: hc.Send, Expect: hc.Expect, Interval: hc.Interval, Timeout: hc.Timeout,
 		HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, TLS: tlsConf,
 	}
 	for _, s := range hc.ExpectStatus {
