@@ -409,5 +409,4 @@ func needProxyProto(t *testing.T) {
 	}
 }
 
-
 func netipAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -3,6 +3,7 @@ package tcpproxy
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -137,14 +138,28 @@ func TestIdleTimeoutCountsEitherDirection(t *testing.T) {
 	e.waitLine(t, map[string]any{"close": "upstream_closed", "bytes_down": n})
 }
 
-// The watchdog's pokes interrupt splicing copies many times during a
-// transfer; every byte still arrives, in order.
+// The watchdog's pokes interrupt the copies many times during a
+// transfer, spliced (Plain) or through crypto/tls (Terminate); every byte
+// still arrives, in order.
 func TestIdlePokesLoseNothing(t *testing.T) {
 	const idle = 400 * time.Millisecond // pokes every 100ms
 	a, _ := backend(t, echo)
 	p, _ := newPool(t, "round_robin", a)
-	e := start(t, Config{}, &l4.Route{Name: "r", Backend: &l4.Backend{Pool: p}, IdleTimeout: idle})
-	c := e.dial(t)
+	r := &l4.Route{Name: "r", Backend: &l4.Backend{Pool: p}, IdleTimeout: idle}
+	t.Run("plain", func(t *testing.T) {
+		e := start(t, Config{}, r)
+		pokedTransfer(t, e, e.dial(t))
+	})
+	t.Run("terminate", func(t *testing.T) {
+		cert, leaf := selfSigned(t, "a.example.com")
+		e := start(t, Config{Mode: Terminate, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, r)
+		pokedTransfer(t, e, tlsDial(t, e.addr, "a.example.com", leaf))
+	})
+}
+
+// pokedTransfer echoes paced chunks through c until the server has
+// resumed copies after six pokes, and checks what came back.
+func pokedTransfer(t *testing.T, e *env, c net.Conn) {
 	c.SetDeadline(time.Time{})
 	sent, recv := sha256.New(), sha256.New()
 	var total int64
@@ -171,7 +186,9 @@ func TestIdlePokesLoseNothing(t *testing.T) {
 		wrote += int64(len(chunk))
 		time.Sleep(2 * time.Millisecond)
 	}
-	c.(*net.TCPConn).CloseWrite()
+	if err := closeWrite(c); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {

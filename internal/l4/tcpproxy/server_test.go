@@ -2,12 +2,14 @@ package tcpproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
 	"github.com/gatehouse/gatehouse/internal/l4"
@@ -200,6 +202,36 @@ func TestShutdownLeavesConnectionsToTracker(t *testing.T) {
 	}
 	expectClosed(t, c)
 	e.waitLine(t, map[string]any{"close": "shutdown"})
+}
+
+// Shutdown waits for connections still being set up only until its
+// context ends, then closes them.
+func TestShutdownClosesStalledSetupAtDeadline(t *testing.T) {
+	a, _ := backend(t, echo)
+	p, _ := newPool(t, "round_robin", a)
+	cert, _ := selfSigned(t, "a.example.com")
+	e := start(t, Config{Mode: Terminate, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, route("r", &l4.Backend{Pool: p}, l4.Match{}))
+	c := e.dial(t) // sends no ClientHello: stays in the handshake
+	waitFor(t, "the connection to be accepted", func() bool { return e.s.open.Load() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's deadline", err)
+	}
+	expectClosed(t, c)
+	e.waitLine(t, map[string]any{"close": "shutdown"})
+}
+
+// Close ends forwarded connections too.
+func TestCloseEndsForwardedConnections(t *testing.T) {
+	a, _ := backend(t, echo)
+	p, _ := newPool(t, "round_robin", a)
+	e := start(t, Config{}, route("r", &l4.Backend{Pool: p}, l4.Match{}))
+	c := e.dial(t)
+	roundTrip(t, c, "x")
+	e.s.Close()
+	expectClosed(t, c)
+	e.waitLine(t, map[string]any{"close": "shutdown", "bytes_up": 1})
 }
 
 func TestServeAfterCloseReturns(t *testing.T) {
