@@ -42,6 +42,10 @@ func (c *conn) connect(ctx context.Context, b *l4.Backend) (net.Conn, *balancer.
 		}
 		start := time.Now()
 		up, err := d.DialContext(ctx, "tcp", t.Addr)
+		if err != nil && ctx.Err() != nil {
+			t.End() // the server closed: not the target's fault
+			return nil, nil, reasonShutdown
+		}
 		t.Observe(time.Since(start), err != nil)
 		if b.Report != nil {
 			b.Report(t, err)
@@ -52,9 +56,6 @@ func (c *conn) connect(ctx context.Context, b *l4.Backend) (net.Conn, *balancer.
 		t.End()
 		c.s.cfg.Log.Debug("l4 connect failed", "listener", c.s.cfg.Listener, "upstream", b.Upstream, "target", t.Addr, "err", err)
 		skip, reason = t, reasonConnectFailed
-		if ctx.Err() != nil {
-			return nil, nil, reasonShutdown
-		}
 	}
 	return nil, nil, reason
 }

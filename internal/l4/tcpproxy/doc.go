@@ -54,4 +54,13 @@
 //     and the other direction keeps flowing until it ends too; an error or
 //     reset on either side closes both at once, with a reset (SO_LINGER 0)
 //     so the peer does not mistake a truncated stream for a complete one.
+//     Without an idle timeout a half-closed connection lives until its other
+//     direction ends too (HAProxy bounds that with timeout client-fin; here
+//     the idle timeout does).
+//
+//   - Connect. A failed connect is retried on another target (up to
+//     Backend.ConnectAttempts), so a dead target costs no client its
+//     connection while another is up; each outcome feeds passive health
+//     (Backend.Report) and the target's latency estimate. A target at
+//     Backend.MaxConnsPerTarget is skipped like an unavailable one.
 package tcpproxy

@@ -53,10 +53,10 @@ func TestNoRouteClosesConnection(t *testing.T) {
 // failed connect is retried on the other target and reported to passive
 // health checking.
 func TestConnectRetryOnAnotherTarget(t *testing.T) {
-	dead := listen(t)
+	live, _ := backend(t, echo)
+	dead := listen(t) // bound after live, so live cannot take its port
 	deadAddr := dead.Addr().String()
 	dead.Close() // connects are refused from now on
-	live, _ := backend(t, echo)
 	p, ts := newPool(t, "round_robin", deadAddr, live)
 	var mu sync.Mutex
 	failures := map[string]int{}
