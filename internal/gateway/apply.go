@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/gateway/translate"
+	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
 )
@@ -41,14 +42,22 @@ func (g *Gateway) apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	l4fresh, err := g.bindL4(p)
+	if err != nil {
+		fresh.closeNew()
+		return err
+	}
 	grace := cfg.Shutdown.GracePeriod
 	if err := g.applyUpstreams(p, grace); err != nil {
 		fresh.closeNew()
+		l4fresh.closeNew()
 		return err
 	}
 	g.buildRoutes(p, ps)
 	g.publishListeners(p, cfg)
-	g.startServers(fresh, grace)
+	tables := g.l4Tables(p)
+	g.startServers(fresh, tables, cfg, grace)
+	g.applyL4(p, l4fresh, tables, cfg)
 	g.stopRemovedListeners(p, grace)
 	g.cfg = cfg
 	ps.commit(g)
@@ -94,7 +103,8 @@ func (g *Gateway) bindListeners(p *plan) (boundSet, error) {
 	var fresh boundSet
 	for _, lp := range p.listeners {
 		s, running := g.servers[lp.cfg.Name]
-		if running && s.Settings == lp.settings {
+		mixed := g.l4.mixers[lp.cfg.Name] != nil
+		if running && s.Settings == lp.settings && mixed == (len(lp.passthrough) > 0) {
 			continue
 		}
 		if sock, ok := g.sockets[lp.cfg.Name]; ok && running && s.Settings.Address == lp.settings.Address {
@@ -176,6 +186,7 @@ func (g *Gateway) retireUpstream(cur *upstream, grace time.Duration) {
 	for _, t := range cur.pool.Targets() {
 		t.SetDraining(true)
 	}
+	g.l4.tracker.Drain(cur.pool.Targets(), grace)
 	g.closeIdleLater(cur.transport, grace)
 }
 
@@ -219,12 +230,13 @@ func (g *Gateway) publishListeners(p *plan, cfg *config.Config) {
 // startServers starts a server on every bound socket, replacing the
 // listener's running server, which finishes its requests in the
 // background.
-func (g *Gateway) startServers(fresh boundSet, grace time.Duration) {
+func (g *Gateway) startServers(fresh boundSet, tables map[string]*l4.Table, cfg *config.Config, grace time.Duration) {
 	for _, b := range fresh {
 		name := b.lp.cfg.Name
 		certs := g.certs[name]
 		getCert := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) }
-		srv := listener.Serve(b.sock.Listener(), b.lp.settings, g.entries[name], getCert, g.log)
+		ln := g.passthroughFront(b, tables[name], cfg)
+		srv := listener.Serve(ln, b.lp.settings, g.entries[name], getCert, g.log)
 		if old, ok := g.servers[name]; ok {
 			var oldSock *listener.Socket
 			if b.new {
@@ -246,6 +258,7 @@ func (g *Gateway) stopRemovedListeners(p *plan, grace time.Duration) {
 			continue
 		}
 		sock := g.sockets[name]
+		g.stopMixer(name)
 		delete(g.servers, name)
 		delete(g.entries, name)
 		delete(g.sockets, name)

@@ -25,7 +25,8 @@ type route struct {
 // touches nothing that serves traffic, so a bad reload changes nothing.
 type plan struct {
 	cfg       *config.Config
-	listeners []*listenerPlan
+	listeners []*listenerPlan // http and https
+	l4        []*l4Plan       // tcp, tls and udp
 	upstreams map[string]*upstreamPlan
 	routes    []*route
 }
@@ -36,6 +37,9 @@ type listenerPlan struct {
 	certs    *listener.Certificates // nil for plain HTTP
 	trusted  listener.TrustedProxies
 	router   *router.Router[*entry.Route]
+	// passthrough are the L4 routes of an https listener: matching TLS
+	// connections are passed through by SNI, the rest served as HTTP.
+	passthrough []*config.L4Route
 }
 
 type upstreamPlan struct {
@@ -60,8 +64,16 @@ func compile(cfg *config.Config) (*plan, error) {
 		errs = append(errs, uerrs...)
 	}
 	rules := compileRoutes(cfg, p)
+	l4Routes := translate.L4RoutesByListener(cfg)
 	for _, lc := range cfg.Listeners {
+		if translate.IsL4Listener(lc) {
+			lp, lerrs := compileL4Listener(lc, l4Routes[lc.Name])
+			p.l4 = append(p.l4, lp)
+			errs = append(errs, lerrs...)
+			continue
+		}
 		lp, lerrs := compileListener(lc, rules[lc.Name])
+		lp.passthrough = l4Routes[lc.Name]
 		p.listeners = append(p.listeners, lp)
 		errs = append(errs, lerrs...)
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/health"
+	"github.com/gatehouse/gatehouse/internal/l4"
+	"github.com/gatehouse/gatehouse/internal/l4/tcpproxy"
 	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/observe"
 	"github.com/gatehouse/gatehouse/internal/policy/cache"
@@ -47,6 +49,7 @@ type Gateway struct {
 	sockets   map[string]*listener.Socket // by listener name; kept while the address is
 	certs     map[string]*atomic.Pointer[listener.Certificates]
 	upstreams map[string]*upstream
+	l4        l4State
 	accessLog *observe.AccessLog
 	admin     *http.Server
 	adminLn   net.Listener
@@ -72,6 +75,7 @@ func New(path string, log *slog.Logger) *Gateway {
 		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
 		entries: map[string]*entry.Entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
+		l4: l4State{tracker: l4.NewTracker(), running: map[string]*l4Running{}, mixers: map[string]*tcpproxy.Server{}},
 	}
 }
 
@@ -187,6 +191,8 @@ func (g *Gateway) Shutdown() {
 	for _, sock := range sockets {
 		sock.Close()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); g.shutdownL4(grace) }()
 	wg.Wait()
 	if g.admin != nil {
 		actx, acancel := context.WithTimeout(context.Background(), time.Second)

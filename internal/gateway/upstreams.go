@@ -70,6 +70,7 @@ func (g *Gateway) setTargets(cur *upstream, u *config.Upstream, targets []*balan
 		return fmt.Errorf("health: %w", err)
 	}
 	rt := cur.transport
+	g.l4.tracker.Drain(removed, grace)
 	for _, t := range removed {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); g.drain(t, rt, grace) }()
