@@ -21,7 +21,8 @@ type ConnEntry struct {
 	BytesUp, BytesDown int64
 	Duration           time.Duration
 	// Close says why it ended: client_closed, upstream_closed, idle_timeout,
-	// drained, shutdown, no_route, no_target, connect_failed, limited, error.
+	// drained, shutdown, error, no_route, no_target, connect_failed,
+	// limited, proxy_protocol, handshake.
 	Close string
 }
 

@@ -21,7 +21,7 @@ func newL4Metrics() *L4Metrics {
 	return &L4Metrics{
 		conns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_l4_connections_total",
-			Help: "L4 connections (UDP: sessions) ended, by listener, route, upstream, target and result (ok, no_route, no_target, connect_failed, limited, proxy_protocol, handshake).",
+			Help: "L4 connections (UDP: sessions) ended, by listener, route, upstream, target and result (ok, no_route, no_target, connect_failed, limited, proxy_protocol, handshake, error).",
 		}, []string{"listener", "route", "upstream", "target", "result"}),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "gatehouse_l4_active_connections",
