@@ -29,7 +29,7 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	c.consumed += n
 	return n, nil
 }
-func (c *chunkConn) RemoteAddr() net.Addr             { return c.peer }
+func (c *chunkConn) RemoteAddr() net.Addr            { return c.peer }
 func (c *chunkConn) SetReadDeadline(time.Time) error { return nil }
 
 // FuzzRead checks, for a trusted and an untrusted peer and for chunked
