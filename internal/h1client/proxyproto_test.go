@@ -102,25 +102,25 @@ func TestProxyProtocolUnknownClient(t *testing.T) {
 // CloseIdleFor drains a target's.
 func TestProxyProtocolClientPoolsReleased(t *testing.T) {
 	s := proxyBackend(t)
-	tr := newTestTransport(t, Config{ProxyProtocol: 2, IdleTimeout: 50 * time.Millisecond})
+	tr := newTestTransport(t, Config{ProxyProtocol: 1})
 	do(t, tr, clientReq(t, s.URL, "203.0.113.9", "203.0.113.9:1"))
 	do(t, tr, clientReq(t, s.URL, "203.0.113.10", "203.0.113.10:1"))
 	if n := clientPoolCount(tr); n != 2 {
 		t.Fatalf("%d client pools, want 2", n)
 	}
-	deadline := time.Now().Add(waitTimeout)
-	for clientPoolCount(tr) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the idle sweep left client pools behind")
-		}
-		time.Sleep(5 * time.Millisecond)
+	tr.CloseIdleFor(s.Listener.Addr().String())
+	if n := clientPoolCount(tr); n != 0 {
+		t.Fatalf("CloseIdleFor left %d client pools", n)
 	}
 
-	tr2 := newTestTransport(t, Config{ProxyProtocol: 1})
-	do(t, tr2, clientReq(t, s.URL, "203.0.113.9", "203.0.113.9:1"))
-	tr2.CloseIdleFor(s.Listener.Addr().String())
-	if n := clientPoolCount(tr2); n != 0 {
-		t.Fatalf("CloseIdleFor left %d client pools", n)
+	short := newTestTransport(t, Config{ProxyProtocol: 2, IdleTimeout: 50 * time.Millisecond})
+	do(t, short, clientReq(t, s.URL, "203.0.113.9", "203.0.113.9:1"))
+	deadline := time.Now().Add(waitTimeout)
+	for clientPoolCount(short) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle sweep left a client pool behind")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
