@@ -18,6 +18,10 @@ type hostPool struct {
 	mu   sync.Mutex
 	idle []*conn
 	dead bool // removed by CloseIdleFor: returning connections are closed
+
+	// client is set for the pools of a PROXY protocol Transport: the
+	// client every connection's header names (proxyproto.go).
+	client *clientKey
 }
 
 // getConn pops the freshest idle connection that is still open, or dials
@@ -67,6 +71,9 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool) (*conn, error) {
 // put returns a healthy connection to its idle stack, or closes it when the
 // stack is full or the pool was drained.
 func (hp *hostPool) put(c *conn) {
+	if hp.client != nil {
+		hp = hp.t.clientPut(hp)
+	}
 	c.idleAt = time.Now()
 	hp.mu.Lock()
 	if hp.dead || len(hp.idle) >= hp.t.maxIdle {
@@ -108,18 +115,12 @@ func (t *Transport) sweep() {
 	var expired []*conn
 	for _, hp := range *t.pools.Load() {
 		hp.mu.Lock()
-		n := 0
-		for n < len(hp.idle) && !hp.idle[n].idleAt.After(cutoff) {
-			n++
-		}
-		if n > 0 {
-			expired = append(expired, hp.idle[:n]...)
-			rest := copy(hp.idle, hp.idle[n:])
-			clear(hp.idle[rest:])
-			hp.idle = hp.idle[:rest]
-		}
+		expired = hp.expireLocked(cutoff, expired)
 		remaining += len(hp.idle)
 		hp.mu.Unlock()
+	}
+	if t.clientPools != nil {
+		expired, remaining = t.sweepClientPools(cutoff, expired, remaining)
 	}
 	for _, c := range expired {
 		c.nc.Close()
@@ -127,4 +128,20 @@ func (t *Transport) sweep() {
 	if remaining > 0 && t.janitorArmed.CompareAndSwap(false, true) {
 		t.janitor.Reset(t.idleTimeout)
 	}
+}
+
+// expireLocked moves the connections idle since cutoff or longer (the
+// bottom of the stack) to expired.
+func (hp *hostPool) expireLocked(cutoff time.Time, expired []*conn) []*conn {
+	n := 0
+	for n < len(hp.idle) && !hp.idle[n].idleAt.After(cutoff) {
+		n++
+	}
+	if n > 0 {
+		expired = append(expired, hp.idle[:n]...)
+		rest := copy(hp.idle, hp.idle[n:])
+		clear(hp.idle[rest:])
+		hp.idle = hp.idle[:rest]
+	}
+	return expired
 }

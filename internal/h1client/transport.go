@@ -40,6 +40,10 @@ type Config struct {
 	// OnRetry, if set, is called for every request sent again on a fresh
 	// connection after a reused one failed before any response byte.
 	OnRetry func()
+	// ProxyProtocol, 1 or 2, starts every new connection with a PROXY
+	// protocol header of that version naming the request's client
+	// (proxyproto.go); 0 (or any other value) sends none.
+	ProxyProtocol int
 }
 
 // Defaults for zero Config fields; the gateway's upstream settings
@@ -62,6 +66,7 @@ type Transport struct {
 	dialer        net.Dialer
 	onStale       func()
 	onRetry       func()
+	proxyVersion  int // 0, or the PROXY header version (proxyproto.go)
 
 	// pools is copy-on-write: the hot path does one atomic load and a map
 	// lookup, with no lock and no interface conversion of the key.
@@ -70,6 +75,11 @@ type Transport struct {
 
 	janitor      *time.Timer
 	janitorArmed atomic.Bool
+
+	// clientPools are the idle stacks per target and client when
+	// proxyVersion != 0 (proxyproto.go).
+	clientMu    sync.Mutex
+	clientPools map[clientKey]*hostPool
 }
 
 // New returns a Transport configured by c.
@@ -80,6 +90,10 @@ func New(c Config) *Transport {
 		maxIdle:       c.MaxIdlePerHost,
 		onStale:       c.OnStaleConn,
 		onRetry:       c.OnRetry,
+	}
+	if c.ProxyProtocol == 1 || c.ProxyProtocol == 2 {
+		t.proxyVersion = c.ProxyProtocol
+		t.clientPools = map[clientKey]*hostPool{}
 	}
 	if t.idleTimeout <= 0 {
 		t.idleTimeout = DefaultIdleTimeout
@@ -147,7 +161,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(body)
 		return nil, err
 	}
-	hp := t.hostPool(req.URL.Host)
+	var hp *hostPool
+	if t.proxyVersion == 0 {
+		hp = t.hostPool(req.URL.Host)
+	} else {
+		hp = t.clientPool(req)
+	}
 	c, err := t.getConn(ctx, hp)
 	if err != nil {
 		closeBody(body)
@@ -248,6 +267,9 @@ func (t *Transport) CloseIdleConnections() {
 	for _, hp := range *t.pools.Load() {
 		hp.closeIdle(false)
 	}
+	for _, hp := range t.dropClientPools(func(*hostPool) bool { return true }) {
+		hp.closeIdle(false)
+	}
 }
 
 // CloseIdleFor closes idle connections to one host:port (used when a target
@@ -270,6 +292,9 @@ func (t *Transport) CloseIdleFor(hostport string) {
 		t.pools.Store(&next)
 	}
 	t.poolsMu.Unlock()
+	drop = append(drop, t.dropClientPools(func(hp *hostPool) bool {
+		return hp.addr == hostport || hp.addr == dialAddr(hostport)
+	})...)
 	for _, hp := range drop {
 		hp.closeIdle(true)
 	}
@@ -306,6 +331,12 @@ func (t *Transport) dial(ctx context.Context, hp *hostPool) (*conn, error) {
 			return nil, &opError{op: "dial", addr: hp.addr, err: context.Cause(ctx)}
 		}
 		return nil, &connectError{addr: hp.addr, err: err}
+	}
+	if hp.client != nil {
+		if err := t.sendProxyHeader(nc, hp); err != nil {
+			nc.Close()
+			return nil, &connectError{addr: hp.addr, err: err}
+		}
 	}
 	return newConn(hp, nc), nil
 }

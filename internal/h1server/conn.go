@@ -84,7 +84,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, remoteAddr: nc.RemoteAddr().String(), laddr: nc.LocalAddr(), created: time.Now().UnixNano()}
+	c := &conn{s: s, nc: nc, created: time.Now().UnixNano()}
 	return c
 }
 
@@ -131,6 +131,10 @@ func (c *conn) setReadDeadline(t time.Time) {
 
 func (c *conn) serve() {
 	defer c.close()
+	// Addresses are asked for here, in the connection's goroutine, not in
+	// the accept loop: a PROXY protocol listener (proxyproto.Listener)
+	// reads the header to answer, which may take its timeout.
+	c.remoteAddr, c.laddr = c.nc.RemoteAddr().String(), c.nc.LocalAddr()
 	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/h1server"
+	"github.com/gatehouse/gatehouse/internal/l4/proxyproto"
 )
 
 // Settings are the parts of a listener that need a new server to change.
@@ -37,6 +38,10 @@ type Settings struct {
 	// restarts the listener on reload).
 	ClientAuth  tls.ClientAuthType
 	ClientCAPEM string
+	// ProxyProtocol accepts PROXY protocol headers from trusted peers
+	// (proxyproto.Listener, read before TLS); zero = off. Request
+	// RemoteAddr, and so the client IP, is then the header's source.
+	ProxyProtocol ProxyAccept
 }
 
 // Server is one running listener.
@@ -53,6 +58,10 @@ type Server struct {
 // Serve starts serving h on ln in the background. getCert picks the TLS
 // certificate (it may change on reload without a new server).
 func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), errLog *slog.Logger) *Server {
+	if s.ProxyProtocol.Enabled() {
+		// Outermost, below TLS: the header precedes the handshake.
+		ln = proxyproto.Listener(ln, s.ProxyProtocol.Config())
+	}
 	if !s.TLS && !s.H2C {
 		// Plain HTTP/1.1: the synchronous engine, which costs far less CPU
 		// per request than net/http's server (no background read

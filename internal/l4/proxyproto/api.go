@@ -2,13 +2,28 @@
 // binary; haproxy.org/download/3.0/doc/proxy-protocol.txt) on top of
 // github.com/pires/go-proxyproto's parser and header types.
 //
-// STUB: signatures fixed by the integrator; the l4-peek worker implements
-// them (and may add files), keeping these exported names and meanings.
+// Accepting: AcceptConfig.Read (L4 listeners, which keep the raw
+// *net.TCPConn for splice) and Listener (HTTP listeners). Only peers in
+// Trusted may send a header; a header from anyone else is refused, never
+// believed. Sending: Header / HeaderDatagram build what an upstream
+// connection or datagram starts with; DialContext wraps a dialer for
+// net/http transports.
+//
+// Trade-offs. The spec lets a receiver wait for the header; a listener
+// that also serves clients without one cannot tell "slow proxy" from
+// "client that speaks first later" or "server-first protocol", so the wait
+// is bounded by a sub-second Timeout and only as many bytes as have
+// arrived are looked at: a client whose first bytes cannot begin a
+// signature is released at once, a silent one after Timeout. A signature
+// prefix that then stalls is refused rather than passed on. Untrusted
+// peers are read at most 16 bytes (one bufio minimum buffer) to detect a
+// signature; everything read past a header is handed back as Rest. The
+// library parses; this package only decides when to call it and whom to
+// believe.
 package proxyproto
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 )
@@ -50,31 +65,3 @@ type Result struct {
 // ErrRefused is returned for a header from an untrusted peer, a missing
 // header from a trusted one when Required, or a malformed header.
 var ErrRefused = errors.New("proxy protocol: header refused")
-
-// Read reads an optional header from c according to a, with the deadline
-// a.Timeout (reset to none before it returns). An untrusted peer is read
-// only far enough to refuse a header (up to 16 bytes, same timeout).
-func (a *AcceptConfig) Read(c net.Conn) (Result, error) {
-	return Result{}, errors.New("proxyproto: not implemented")
-}
-
-// Listener wraps ln for HTTP listeners: every accepted connection's header
-// is read (per a) before it is handed out, its RemoteAddr/LocalAddr become
-// the header's, and refused connections are closed, never returned.
-// Reading happens in the connection's own first Read, not in Accept, so a
-// slow peer never blocks the accept loop.
-func Listener(ln net.Listener, a AcceptConfig) net.Listener { return ln }
-
-// Header returns the header of version (1 or 2) for a connection from src
-// to dst; for v2 it adds the TLVs AUTHORITY (sni, if not empty) and ALPN
-// (the first of alpn, if any). Addresses of different families are sent
-// as v1 UNKNOWN / v2 LOCAL... (see implementation).
-func Header(version int, src, dst netip.AddrPort, sni string, alpn []string) ([]byte, error) {
-	return nil, errors.New("proxyproto: not implemented")
-}
-
-// HeaderDatagram is Header for UDP (v2 only, DGRAM transport family),
-// prefixed to every datagram.
-func HeaderDatagram(src, dst netip.AddrPort) ([]byte, error) {
-	return nil, errors.New("proxyproto: not implemented")
-}
