@@ -1,11 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/l4/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
 // Upstream protocols accepted by TransportConfig.Protocol.
@@ -45,6 +50,13 @@ type TransportConfig struct {
 	// Breaker, if set, is the upstream's circuit breaker; the transport
 	// enforces its MaxConnections by counting the connections it opens.
 	Breaker *Breaker
+	// ProxyProtocol, 1 or 2, starts every connection with a PROXY header
+	// naming the request's client (reqinfo's ClientIP). Such a connection
+	// belongs to one client, and net/http pools across clients, so
+	// keep-alive is off: HTTPS upstreams that want PROXY headers pay a
+	// handshake per request (plain http:// targets use h1client, which
+	// pools per client instead).
+	ProxyProtocol int
 }
 
 // IdleCloser is implemented by the transports NewTransport returns; call
@@ -85,6 +97,10 @@ func NewTransport(c TransportConfig) http.RoundTripper {
 	if b := c.Breaker; b != nil && b.maxConns > 0 {
 		t.DialContext = b.limitDial(dialer.DialContext)
 	}
+	if c.ProxyProtocol != 0 {
+		t.DialContext = proxyproto.DialContext(t.DialContext, c.ProxyProtocol, requestClient)
+		t.DisableKeepAlives = true
+	}
 	if c.TLS != nil {
 		t.TLSClientConfig = c.TLS.Clone()
 	}
@@ -101,6 +117,15 @@ func NewTransport(c TransportConfig) http.RoundTripper {
 		t.Protocols.SetHTTP2(true)
 	}
 	return t
+}
+
+// requestClient is the client of the request a dial is for (port
+// unknown), or no address outside a listener.
+func requestClient(ctx context.Context) netip.AddrPort {
+	if info := reqinfo.FromContext(ctx); info != nil && info.ClientIP.IsValid() {
+		return netip.AddrPortFrom(info.ClientIP.Unmap(), 0)
+	}
+	return netip.AddrPort{}
 }
 
 // defaultTransport serves handlers built without Options.Transport, so a

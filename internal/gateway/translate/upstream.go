@@ -65,6 +65,7 @@ func Transport(u *config.Upstream, counters observe.UpstreamCounters) (http.Roun
 		IdleTimeout:           u.IdleTimeout,
 		ResponseHeaderTimeout: u.ResponseHeaderTimeout,
 		MaxIdlePerTarget:      u.MaxIdlePerTarget,
+		ProxyProtocol:         ProxyProtocolVersion(u.ProxyProtocol),
 	})
 	if u.Protocol == proxy.ProtocolHTTP2 || u.MaxIdlePerTarget <= 0 {
 		return std, nil
@@ -76,6 +77,7 @@ func Transport(u *config.Upstream, counters observe.UpstreamCounters) (http.Roun
 		MaxIdlePerHost:        u.MaxIdlePerTarget,
 		OnStaleConn:           counters.StaleConns.Inc,
 		OnRetry:               counters.StaleRetries.Inc,
+		ProxyProtocol:         ProxyProtocolVersion(u.ProxyProtocol),
 	})
 	return proxy.NewSchemeTransport(h1, std), nil
 }
@@ -150,7 +152,7 @@ type TransportKey struct {
 	caFile, serverName, certFile, keyFile string
 	insecure                              bool
 	connect, idle, responseHeader         time.Duration
-	maxIdle                               int
+	maxIdle, proxyProtocol                int
 	caStamp, certStamp                    time.Time
 }
 
@@ -168,7 +170,7 @@ func fileStamp(path string) time.Time {
 // time, so a renewed certificate gives a new transport.
 func NewTransportKey(u *config.Upstream) TransportKey {
 	k := TransportKey{protocol: u.Protocol, connect: u.ConnectTimeout, idle: u.IdleTimeout,
-		responseHeader: u.ResponseHeaderTimeout, maxIdle: u.MaxIdlePerTarget}
+		responseHeader: u.ResponseHeaderTimeout, maxIdle: u.MaxIdlePerTarget, proxyProtocol: ProxyProtocolVersion(u.ProxyProtocol)}
 	if t := u.TLS; t != nil {
 		k.caFile, k.serverName, k.certFile, k.keyFile, k.insecure = t.CAFile, t.ServerName, t.CertFile, t.KeyFile, t.InsecureSkipVerify
 		k.caStamp, k.certStamp = fileStamp(t.CAFile), fileStamp(t.CertFile)
