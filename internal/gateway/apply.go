@@ -103,8 +103,7 @@ func (g *Gateway) bindListeners(p *plan) (boundSet, error) {
 	var fresh boundSet
 	for _, lp := range p.listeners {
 		s, running := g.servers[lp.cfg.Name]
-		mixed := g.l4.mixers[lp.cfg.Name] != nil
-		if running && s.Settings == lp.settings && mixed == (len(lp.passthrough) > 0) {
+		if running && s.Settings == lp.settings && g.l4.mixKeys[lp.cfg.Name] == lp.mixKey {
 			continue
 		}
 		if sock, ok := g.sockets[lp.cfg.Name]; ok && running && s.Settings.Address == lp.settings.Address {

@@ -40,6 +40,9 @@ type listenerPlan struct {
 	// passthrough are the L4 routes of an https listener: matching TLS
 	// connections are passed through by SNI, the rest served as HTTP.
 	passthrough []*config.L4Route
+	// mixKey is what needs a new passthrough front to change ("" without
+	// one): the front reads PROXY headers, so the HTTP server does not.
+	mixKey string
 }
 
 type upstreamPlan struct {
@@ -73,7 +76,10 @@ func compile(cfg *config.Config) (*plan, error) {
 			continue
 		}
 		lp, lerrs := compileListener(lc, rules[lc.Name])
-		lp.passthrough = l4Routes[lc.Name]
+		if lp.passthrough = l4Routes[lc.Name]; len(lp.passthrough) > 0 {
+			lp.mixKey = fmt.Sprintf("mixed %+v", lp.settings.ProxyProtocol)
+			lp.settings.ProxyProtocol = listener.ProxyAccept{}
+		}
 		p.listeners = append(p.listeners, lp)
 		errs = append(errs, lerrs...)
 	}

@@ -75,7 +75,8 @@ func New(path string, log *slog.Logger) *Gateway {
 		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
 		entries: map[string]*entry.Entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
-		l4: l4State{tracker: l4.NewTracker(), running: map[string]*l4Running{}, mixers: map[string]*tcpproxy.Server{}},
+		l4: l4State{tracker: l4.NewTracker(), running: map[string]*l4Running{},
+			mixers: map[string]*tcpproxy.Server{}, mixKeys: map[string]string{}},
 	}
 }
 

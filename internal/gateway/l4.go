@@ -27,7 +27,8 @@ type l4State struct {
 	// mixers are the passthrough fronts of https listeners with L4
 	// routes, by listener name; the HTTP server behind one gets the
 	// connections it does not pass through.
-	mixers map[string]*tcpproxy.Server
+	mixers  map[string]*tcpproxy.Server
+	mixKeys map[string]string // listenerPlan.mixKey of each front
 }
 
 // l4Running is one running L4 listener.
@@ -269,7 +270,7 @@ func (g *Gateway) passthroughFront(b bound, table *l4.Table, cfg *config.Config)
 		Tracker: g.l4.tracker, Metrics: g.metrics.L4(), AccessLog: log, Log: g.log,
 	}, table)
 	go m.Serve(b.sock.Listener())
-	g.l4.mixers[name] = m
+	g.l4.mixers[name], g.l4.mixKeys[name] = m, b.lp.mixKey
 	return m.HTTPListener()
 }
 
@@ -278,6 +279,7 @@ func (g *Gateway) stopMixer(name string) {
 	if m := g.l4.mixers[name]; m != nil {
 		g.stopTCPFront(m)
 		delete(g.l4.mixers, name)
+		delete(g.l4.mixKeys, name)
 	}
 }
 
@@ -296,7 +298,7 @@ func (g *Gateway) certPointer(name string) *atomic.Pointer[listener.Certificates
 func (g *Gateway) shutdownL4(grace time.Duration) {
 	g.mu.Lock()
 	running, mixers := g.l4.running, g.l4.mixers
-	g.l4.running, g.l4.mixers = map[string]*l4Running{}, map[string]*tcpproxy.Server{}
+	g.l4.running, g.l4.mixers, g.l4.mixKeys = map[string]*l4Running{}, map[string]*tcpproxy.Server{}, map[string]string{}
 	g.mu.Unlock()
 	for _, r := range running {
 		g.stopL4(r, true)

@@ -26,6 +26,9 @@ func Listener(lc *config.Listener) (ListenerParts, config.Errors) {
 		ReadHeader: lc.Timeouts.ReadHeader, Read: lc.Timeouts.Read, Write: lc.Timeouts.Write, Idle: lc.Timeouts.Idle,
 		MaxHeaderBytes: int(lc.MaxHeaderBytes),
 	}
+	if p := lc.ProxyProtocol; p != nil {
+		l.Settings.ProxyProtocol = listener.NewProxyAccept(p.Trusted, p.Timeout, p.Required)
+	}
 	if lc.TLS == nil {
 		return l, nil
 	}
