@@ -822,7 +822,7 @@ func TestValidateL4Errors(t *testing.T) {
 			}
 			prefix := fmt.Sprintf("%s:%d:", path, c.line)
 			for _, l := range strings.Split(out, "\n") {
-				if strings.HasPrefix(l, prefix) && strings.Contains(l, c.want) {
+				if rest, ok := strings.CutPrefix(l, prefix); ok && strings.Contains(rest, c.want) {
 					return
 				}
 			}
