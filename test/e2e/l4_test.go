@@ -442,6 +442,7 @@ func TestL4BackendDeathUnderConnectionStream(t *testing.T) {
 listeners:
   - {name: tcp-in, address: %s, protocol: tcp}
 access_log: {enabled: false}
+log: {level: debug}
 l4_routes:
   - {name: all, listeners: [tcp-in], upstream: pool}
 upstreams:
@@ -517,7 +518,21 @@ upstreams:
 	if !waitFor(20*time.Second, func() bool { return sent.Load() >= settle }) {
 		t.Fatalf("the stream stalled after the kill: sent=%d failed=%d (%v)", sent.Load(), failed.Load(), firstErr.Load())
 	}
+	// Connect attempts are seen two ways: connections recorded with the
+	// dead target, and the debug line of each failed connect (a failed
+	// attempt that was retried elsewhere is recorded with the target that
+	// took the connection).
+	failedConnects := func() int {
+		n := 0
+		for _, l := range strings.Split(g.logs(), "\n") {
+			if strings.Contains(l, "l4 connect failed") && strings.Contains(l, dead.addr) {
+				n++
+			}
+		}
+		return n
+	}
 	before := sumMetric(g.metrics(), "gatehouse_l4_connections_total", fmt.Sprintf("target=%q", dead.addr))
+	beforeLog := failedConnects()
 	more := sent.Load() + 300
 	if !waitFor(30*time.Second, func() bool { return sent.Load() >= more }) {
 		t.Fatalf("the stream stalled after the dead target left rotation: sent=%d failed=%d (%v)", sent.Load(), failed.Load(), firstErr.Load())
@@ -525,6 +540,14 @@ upstreams:
 	m := g.metrics()
 	if after := sumMetric(m, "gatehouse_l4_connections_total", fmt.Sprintf("target=%q", dead.addr)); after != before {
 		t.Errorf("connections to the dead target grew from %v to %v after it left rotation:\n%s", before, after, grepLines(m, "gatehouse_l4_connections_total"))
+	}
+	if afterLog := failedConnects(); afterLog != beforeLog {
+		t.Errorf("connect attempts to the dead target went on after it left rotation: %d failed connects logged before 300 more connections, %d after", beforeLog, afterLog)
+	}
+	if beforeLog == 0 {
+		t.Logf("note: no \"l4 connect failed\" debug line for the dead target at all; the attempt count rests on the metric only")
+	} else {
+		t.Logf("failed connects to the dead target (all retried elsewhere) before it left rotation: %d", beforeLog)
 	}
 	stopAndWait()
 	t.Logf("backend death under a connection stream: sent=%d failed=%d; a=%d b=%d c=%d; out of rotation after %v",
