@@ -115,6 +115,7 @@ func TestL4SNIPassthrough(t *testing.T) {
 listeners:
   - {name: sni-in, address: %s, protocol: tcp}
 l4_routes:
+  - {name: a-special, listeners: [sni-in], match: {sni: [a.sni.test], alpn: [x-special]}, upstream: e}
   - {name: wild, listeners: [sni-in], match: {sni: ["*.wild.sni.test"]}, upstream: w}
   - {name: exact, listeners: [sni-in], match: {sni: [exact.wild.sni.test]}, upstream: e}
   - {name: a, listeners: [sni-in], match: {sni: [a.sni.test]}, upstream: a}
@@ -156,6 +157,21 @@ upstreams:
 		}
 		conn.Close()
 	}
+	// ALPN: a.sni.test offering x-special matches the route listed first
+	// (same SNI specificity, so configuration order decides).
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{ServerName: "a.sni.test", NextProtos: []string{"h2", "x-special"}, InsecureSkipVerify: true})
+	if err != nil {
+		t.Errorf("SNI a.sni.test with ALPN x-special: %v", err)
+	} else {
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		hello, _ := bufio.NewReader(conn).ReadString('\n')
+		if cn := conn.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "exact.wild.sni.test" || hello != "e\n" {
+			t.Errorf("SNI a.sni.test with ALPN x-special: certificate %q, greeting %q; want backend e (the alpn route)", cn, hello)
+		}
+		conn.Close()
+	}
+
 	// No route: an unknown name and the bare wildcard suffix are closed
 	// without a handshake.
 	for _, sni := range []string{"c.sni.test", "wild.sni.test"} {
@@ -234,6 +250,73 @@ routes:
 	resp2, body2 := get(t, &http.Client{Transport: tr, Timeout: 10 * time.Second}, "https://web.example.test/", "")
 	if resp2.StatusCode != 200 || body2 != "web via gateway" {
 		t.Errorf("https://web.example.test/ with a standard client (%s): %d %q", resp2.Proto, resp2.StatusCode, body2)
+	}
+}
+
+// TestL4TLSTerminated: a tls listener terminates TLS with the certificate
+// chosen by SNI and forwards plain TCP (the echo backends speak no TLS);
+// routes match the negotiated name.
+func TestL4TLSTerminated(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t, "one.tls.test", "two.tls.test")
+	a, b := newEchoBackend(t, "a"), newEchoBackend(t, "b")
+	addr := freeAddr(t)
+	one, two := pki.files["one.tls.test"], pki.files["two.tls.test"]
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - name: tls-in
+    address: %s
+    protocol: tls
+    tls: {certificates: [{cert_file: %s, key_file: %s}, {cert_file: %s, key_file: %s}]}
+l4_routes:
+  - {name: one, listeners: [tls-in], match: {sni: [one.tls.test]}, upstream: a}
+  - {name: other, listeners: [tls-in], upstream: b}
+upstreams:
+  - {name: a, targets: [{url: "tcp://%s"}]}
+  - {name: b, targets: [{url: "tcp://%s"}]}
+`, addr, one[0], one[1], two[0], two[1], a.addr, b.addr))
+
+	for _, c := range []struct{ sni, backend string }{{"one.tls.test", "a"}, {"two.tls.test", "b"}} {
+		conn, cn, err := tlsDial(addr, c.sni, pki)
+		if err != nil {
+			t.Errorf("TLS to the tls listener with SNI %s: %v", c.sni, err)
+			continue
+		}
+		if cn != c.sni {
+			t.Errorf("SNI %s: the gateway presented a certificate for %q", c.sni, cn)
+		}
+		reply, err := exchangeLine(conn, bufio.NewReader(conn), "plain-behind-tls")
+		if err != nil || reply != c.backend+":plain-behind-tls" {
+			t.Errorf("SNI %s: reply %q (%v), want %q (decrypted and forwarded as plain TCP)", c.sni, reply, err, c.backend+":plain-behind-tls")
+		}
+		conn.Close()
+	}
+}
+
+// TestL4DestinationPorts: one route set on two tcp listeners tells them
+// apart by match.destination_ports.
+func TestL4DestinationPorts(t *testing.T) {
+	t.Parallel()
+	a, b := newEchoBackend(t, "a"), newEchoBackend(t, "b")
+	p1, p2 := freePort(t), freePort(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: in-1, address: "127.0.0.1:%d", protocol: tcp}
+  - {name: in-2, address: "127.0.0.1:%d", protocol: tcp}
+l4_routes:
+  - {name: port-1, match: {destination_ports: [%d]}, upstream: a}
+  - {name: rest, upstream: b}
+upstreams:
+  - {name: a, targets: [{url: "tcp://%s"}]}
+  - {name: b, targets: [{url: "tcp://%s"}]}
+`, p1, p2, p1, a.addr, b.addr))
+	for _, c := range []struct {
+		port int
+		want string
+	}{{p1, "a:x"}, {p2, "b:x"}} {
+		if reply, err := echoOnce(fmt.Sprintf("127.0.0.1:%d", c.port), "x"); err != nil || reply != c.want {
+			t.Errorf("port %d: reply %q (%v), want %q", c.port, reply, err, c.want)
+		}
 	}
 }
 
