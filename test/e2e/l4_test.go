@@ -379,20 +379,24 @@ func TestL4ProxyProtocolAcceptTCP(t *testing.T) {
 	t.Parallel()
 	a := newProxyEchoBackend(t, "a")
 	b := newEchoBackend(t, "b")
-	addr := freeAddr(t)
+	addr, strict := freeAddr(t), freeAddr(t)
 	startGateway(t, fmt.Sprintf(`
 listeners:
   - name: pp-in
     address: %s
     protocol: tcp
     proxy_protocol: {trusted: [127.0.0.1/32], timeout: 500ms}
+  - name: pp-required
+    address: %s
+    protocol: tcp
+    proxy_protocol: {trusted: [127.0.0.1/32], required: true}
 l4_routes:
-  - {name: doc, listeners: [pp-in], match: {client_ips: [203.0.113.0/24]}, upstream: a}
-  - {name: rest, listeners: [pp-in], upstream: b}
+  - {name: doc, listeners: [pp-in, pp-required], match: {client_ips: [203.0.113.0/24]}, upstream: a}
+  - {name: rest, listeners: [pp-in, pp-required], upstream: b}
 upstreams:
   - {name: a, proxy_protocol: v2, targets: [{url: "tcp://%s"}]}
   - {name: b, targets: [{url: "tcp://%s"}]}
-`, addr, a.addr, b.addr))
+`, addr, strict, a.addr, b.addr))
 
 	for _, c := range []struct {
 		version byte
@@ -413,6 +417,27 @@ upstreams:
 	if reply, err := echoOnce(addr, "plain"); err != nil || reply != "b:plain" {
 		t.Errorf("no header from a trusted peer (not required): reply %q (%v), want \"b:plain\"", reply, err)
 	}
+
+	// required: true: a trusted peer's header is believed, its absence
+	// closes the connection.
+	conn, err := net.DialTimeout("tcp", strict, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	writeProxyHeader(t, conn, 2, "203.0.113.8:40002")
+	if reply, err := exchangeLine(conn, bufio.NewReader(conn), "hi"); err != nil || reply != "a:v2 203.0.113.8:40002:hi" {
+		t.Errorf("required PROXY header sent: reply %q (%v), want \"a:v2 203.0.113.8:40002:hi\"", reply, err)
+	}
+	conn.Close()
+	if reply, err := echoOnce(strict, "plain"); err == nil || isTimeout(err) {
+		t.Errorf("no header on a listener with required: true: reply %q (%v), want the connection closed unanswered", reply, err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // TestL4ProxyProtocolAcceptHTTP: an HTTP listener accepts a PROXY v2
