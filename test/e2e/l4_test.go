@@ -481,6 +481,56 @@ routes:
 	}
 }
 
+// TestL4ProxyProtocolSendHTTP: an HTTP upstream with proxy_protocol: v2
+// gets a header carrying the client's address on each connection.
+func TestL4ProxyProtocolSendHTTP(t *testing.T) {
+	t.Parallel()
+	be := newProxyHTTPBackend(t)
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: web, address: %s}
+upstreams:
+  - {name: pp, proxy_protocol: v2, targets: [{url: "%s"}]}
+routes:
+  - {name: all, backend: {upstream: pp}}
+`, addr, be))
+	resp, body := get(t, clientFrom(t, "127.0.0.3"), "http://"+addr+"/", "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "127.0.0.3:") {
+		t.Errorf("the HTTP backend saw the client as %q (status %d), want 127.0.0.3:PORT from the PROXY header", body, resp.StatusCode)
+	}
+}
+
+// TestL4TwoTiersKeepClientIP: a tcp listener (the L4 tier) sends PROXY v2
+// to an HTTP listener (the L7 tier) that trusts it; the HTTP backend sees
+// the original client (127.0.0.2) in X-Forwarded-For, not the L4 tier's
+// 127.0.0.1.
+func TestL4TwoTiersKeepClientIP(t *testing.T) {
+	t.Parallel()
+	be := newBackend(t, "web")
+	l4, l7 := freeAddr(t), freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: l4, address: %s, protocol: tcp}
+  - {name: l7, address: %s, proxy_protocol: {trusted: [127.0.0.1/32]}}
+l4_routes:
+  - {name: to-l7, listeners: [l4], upstream: l7-tier}
+upstreams:
+  - {name: l7-tier, proxy_protocol: v2, targets: [{url: "tcp://%s"}]}
+  - {name: web, targets: [{url: "%s"}]}
+routes:
+  - {name: all, listeners: [l7], backend: {upstream: web}}
+`, l4, l7, l7, be.url))
+	resp, body := get(t, clientFrom(t, "127.0.0.2"), "http://"+l4+"/tiers", "")
+	var rep echoReply
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &rep) != nil {
+		t.Fatalf("GET through both tiers: %d %q", resp.StatusCode, body)
+	}
+	if got := rep.Header.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "127.0.0.2" {
+		t.Errorf("X-Forwarded-For at the backend behind two tiers: %q, want [127.0.0.2] (the client, carried by PROXY v2)", got)
+	}
+}
+
 // TestL4ProxyProtocolUntrustedRefused: a PROXY header from a peer outside
 // the listener's trusted ranges closes the connection before any upstream
 // is contacted; the same peer without a header is served normally.

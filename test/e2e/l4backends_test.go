@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,4 +276,36 @@ func sumMetric(text, name string, labels ...string) float64 {
 		}
 	}
 	return sum
+}
+
+// newProxyHTTPBackend is an HTTP server behind go-proxyproto's Listener:
+// it answers every request with the client address it saw: the PROXY
+// header's source when one came, else the socket peer's.
+func newProxyHTTPBackend(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := &proxyproto.Listener{Listener: ln, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, r.RemoteAddr)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(pl); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip (any 127.0.0.0/8 address is local on Linux), so a test can
+// tell the client's address from the gateway's own 127.0.0.1.
+func clientFrom(t *testing.T, ip string) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
