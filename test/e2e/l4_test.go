@@ -1,10 +1,14 @@
 package e2e
 
-// Layer 4 forwarding, black box: tcp and udp listeners, SNI passthrough,
-// an https listener mixing passthrough and termination, PROXY protocol
-// sent and accepted, health and connect retry, draining on reload, UDP
-// sessions, a 1 GiB transfer in flat memory, validation errors and the
-// L4 example. Backends are in l4backends_test.go.
+// Layer 4 forwarding, black box: tcp, tls and udp listeners; SNI, ALPN,
+// client IP and destination port routing; SNI passthrough and an https
+// listener mixing passthrough and termination; PROXY protocol sent (TCP
+// and HTTP upstreams), accepted (tcp and http listeners, required) and
+// refused; two tiers keeping the client address; health and connect
+// retry; draining on reload; idle timeout; listener connection limit;
+// hash affinity; UDP sessions; a 1 GiB transfer in flat memory;
+// validation errors and the L4 example. Backends are in
+// l4backends_test.go.
 
 import (
 	"bufio"
@@ -795,6 +799,140 @@ upstreams:
 		t.Errorf("B's connection closed %v after the reload, before the %v grace period ended", closedAfter.Round(time.Millisecond), grace)
 	}
 	t.Logf("drained connection closed %v after the reload (grace %v): %v", closedAfter.Round(time.Millisecond), grace, err)
+}
+
+// TestL4IdleTimeout: a route's idle_timeout closes a connection after that
+// long without a byte either way, not after that long in total: traffic
+// every 100ms keeps it open for 2.5 × the timeout, then silence closes it.
+func TestL4IdleTimeout(t *testing.T) {
+	t.Parallel()
+	a := newEchoBackend(t, "a")
+	addr := freeAddr(t)
+	const idle = time.Second
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: tcp-in, address: %s, protocol: tcp}
+l4_routes:
+  - {name: all, listeners: [tcp-in], upstream: a, idle_timeout: %s}
+upstreams:
+  - {name: a, targets: [{url: "tcp://%s"}]}
+`, addr, idle, a.addr))
+
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	start := time.Now()
+	for i := 0; time.Since(start) < 5*idle/2; i++ {
+		msg := "tick-" + strconv.Itoa(i)
+		if reply, err := exchangeLine(c, br, msg); err != nil || reply != "a:"+msg {
+			t.Fatalf("%v into a connection with traffic every 100ms (idle_timeout %v): %q, %v; want it kept open", time.Since(start).Round(time.Millisecond), idle, reply, err)
+		}
+		time.Sleep(100 * time.Millisecond) // pacing the traffic, not waiting for a condition
+	}
+	quiet := time.Now()
+	c.SetReadDeadline(quiet.Add(idle + 10*time.Second))
+	_, err = br.ReadString('\n')
+	closedAfter := time.Since(quiet)
+	if isTimeout(err) {
+		t.Fatalf("the connection was still open %v after its last byte (idle_timeout %v)", closedAfter.Round(time.Millisecond), idle)
+	}
+	if closedAfter < idle-100*time.Millisecond {
+		t.Errorf("the connection closed %v after its last byte, before idle_timeout %v", closedAfter.Round(time.Millisecond), idle)
+	}
+	t.Logf("idle connection closed %v after its last byte (idle_timeout %v): %v", closedAfter.Round(time.Millisecond), idle, err)
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(g.accessLog(), `"close":"idle_timeout"`) }) {
+		t.Errorf("no access log line with close idle_timeout:\n%s", tail(g.accessLog(), 2000))
+	}
+}
+
+// TestL4ListenerMaxConnections: with max_connections: 2 a third
+// connection is closed at once while two are open, and accepted again
+// once one of them ends.
+func TestL4ListenerMaxConnections(t *testing.T) {
+	t.Parallel()
+	a := newEchoBackend(t, "a")
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: tcp-in, address: %s, protocol: tcp, max_connections: 2}
+l4_routes:
+  - {name: all, listeners: [tcp-in], upstream: a}
+upstreams:
+  - {name: a, targets: [{url: "tcp://%s"}]}
+`, addr, a.addr))
+	var held []net.Conn
+	for i := range 2 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if reply, err := exchangeLine(c, bufio.NewReader(c), "held"); err != nil || reply != "a:held" {
+			t.Fatalf("held connection %d: %q, %v", i, reply, err)
+		}
+		held = append(held, c)
+	}
+	if reply, err := echoOnce(addr, "third"); err == nil || isTimeout(err) {
+		t.Errorf("a third connection with max_connections 2: reply %q (%v), want it closed at once", reply, err)
+	}
+	held[0].Close()
+	var (
+		reply string
+		err   error
+	)
+	if !waitFor(5*time.Second, func() bool { reply, err = echoOnce(addr, "again"); return err == nil }) {
+		t.Errorf("no connection accepted within 5s after one of the two ended: %q, %v", reply, err)
+	}
+	if !waitFor(5*time.Second, func() bool {
+		return sumMetric(g.metrics(), "gatehouse_l4_connections_total", `listener="tcp-in"`, `result="limited"`) >= 1
+	}) {
+		t.Errorf(`no gatehouse_l4_connections_total{result="limited"}:\n%s`, grepLines(g.metrics(), "gatehouse_l4_connections_total"))
+	}
+}
+
+// TestL4HashOnClientIP: balance: hash on client_ip keeps each client
+// address (127.0.0.2 to .9, any source port) on one target.
+func TestL4HashOnClientIP(t *testing.T) {
+	t.Parallel()
+	bs := []*tcpBackend{newEchoBackend(t, "a"), newEchoBackend(t, "b"), newEchoBackend(t, "c")}
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: tcp-in, address: %s, protocol: tcp}
+l4_routes:
+  - {name: all, listeners: [tcp-in], upstream: pool}
+upstreams:
+  - name: pool
+    balance: hash
+    hash: {on: client_ip}
+    targets: [{url: "tcp://%s"}, {url: "tcp://%s"}, {url: "tcp://%s"}]
+`, addr, bs[0].addr, bs[1].addr, bs[2].addr))
+	used := map[string]bool{}
+	for i := 2; i <= 9; i++ {
+		ip := fmt.Sprintf("127.0.0.%d", i)
+		first := ""
+		for j := range 4 {
+			reply, err := echoFrom(ip, addr, "h")
+			if err != nil {
+				t.Fatalf("from %s: %v", ip, err)
+			}
+			name := replyName(reply)
+			if j == 0 {
+				first = name
+			} else if name != first {
+				t.Errorf("client %s went to %s, then to %s; want one target per client address", ip, first, name)
+			}
+		}
+		used[first] = true
+	}
+	if len(used) < 2 {
+		t.Errorf("8 client addresses all hashed to %v; want them spread", used)
+	}
 }
 
 // TestL4UDPSessions: DNS-style request/response through udp listeners.

@@ -198,6 +198,18 @@ func echoOnce(addr, msg string) (string, error) {
 	return exchangeLine(c, bufio.NewReader(c), msg)
 }
 
+// echoFrom is echoOnce from the local loopback address ip.
+func echoFrom(ip, addr, msg string) (string, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return exchangeLine(c, bufio.NewReader(c), msg)
+}
+
 // exchangeLine writes "msg\n" on c and reads one line from br.
 func exchangeLine(c net.Conn, br *bufio.Reader, msg string) (string, error) {
 	if _, err := io.WriteString(c, msg+"\n"); err != nil {
