@@ -961,29 +961,7 @@ upstreams:
     targets: [{url: "udp://%s"}, {url: "udp://%s"}]
 `, addr, short, bs[0].addr, bs[1].addr))
 
-	dial := func(addr string) *net.UDPConn {
-		raddr, err := net.ResolveUDPAddr("udp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := net.DialUDP("udp", nil, raddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	ask := func(s *net.UDPConn, q string) (string, error) {
-		s.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := s.Write([]byte(q)); err != nil {
-			return "", err
-		}
-		buf := make([]byte, 2048)
-		n, err := s.Read(buf)
-		return string(buf[:n]), err
-	}
-
-	socks := [2]*net.UDPConn{dial(addr), dial(addr)}
+	socks := [2]*net.UDPConn{udpDial(t, addr), udpDial(t, addr)}
 	var seen [2]map[string]int
 	for i := range seen {
 		seen[i] = map[string]int{}
@@ -991,7 +969,7 @@ upstreams:
 	for i := range 20 {
 		for s, sock := range socks {
 			q := fmt.Sprintf("query-%d-%d", s, i)
-			reply, err := ask(sock, q)
+			reply, err := udpAsk(sock, q)
 			name, rest, _ := strings.Cut(reply, ":")
 			if err != nil || rest != q {
 				t.Fatalf("socket %d, request %d: reply %q, %v", s, i, reply, err)
@@ -1013,10 +991,10 @@ upstreams:
 
 	// Expiry: keep one session alive on the short listener until the gauge
 	// shows it, then stop sending; it must end after ~300ms.
-	s := dial(short)
+	s := udpDial(t, short)
 	gauge := `gatehouse_l4_active_connections{listener="udp-short",route="short"}`
 	if !waitFor(10*time.Second, func() bool {
-		if reply, err := ask(s, "keepalive"); err != nil || !strings.HasSuffix(reply, ":keepalive") {
+		if reply, err := udpAsk(s, "keepalive"); err != nil || !strings.HasSuffix(reply, ":keepalive") {
 			return false
 		}
 		v, _ := metricValue(g.metrics(), gauge)
@@ -1035,6 +1013,94 @@ upstreams:
 		return sumMetric(m, "gatehouse_l4_connections_total", `listener="udp-short"`) >= 1
 	}) {
 		t.Errorf("gatehouse_l4_connections_total for udp-short = 0 after its session expired, want >= 1 (one per ended session):\n%s", grepLines(m, "gatehouse_l4_connections_total"))
+	}
+}
+
+// udpAsk sends q on s and returns the one datagram that answers it.
+func udpAsk(s *net.UDPConn, q string) (string, error) {
+	s.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := s.Write([]byte(q)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 2048)
+	n, err := s.Read(buf)
+	return string(buf[:n]), err
+}
+
+// udpDial is a connected UDP socket to addr, closed at cleanup.
+func udpDial(t *testing.T, addr string) *net.UDPConn {
+	t.Helper()
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestL4UDPHealthCheck: a udp health check (send, expect) takes a dead
+// target out of rotation; new sessions then all go to the live one.
+func TestL4UDPHealthCheck(t *testing.T) {
+	t.Parallel()
+	a, b := newUDPEcho(t, "a"), newUDPEcho(t, "b")
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: udp-in, address: %s, protocol: udp, timeouts: {idle: 10s}}
+l4_routes:
+  - {name: dns, listeners: [udp-in], upstream: dns}
+upstreams:
+  - name: dns
+    balance: round_robin
+    targets: [{url: "udp://%s"}, {url: "udp://%s"}]
+    health_check: {type: udp, send: "probe", expect: "probe", interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1}
+`, addr, a.addr, b.addr))
+	healthy := func(be *udpBackend) string {
+		return fmt.Sprintf(`gatehouse_upstream_target_healthy{target=%q,upstream="dns"}`, be.addr)
+	}
+	if !waitFor(5*time.Second, func() bool { return a.received.Load() > 0 && b.received.Load() > 0 }) {
+		t.Fatalf("no health probe reached both backends in 5s (a=%d b=%d datagrams)", a.received.Load(), b.received.Load())
+	}
+	b.kill()
+	if !waitFor(5*time.Second, func() bool { v, ok := metricValue(g.metrics(), healthy(b)); return ok && v == 0 }) {
+		t.Fatalf("the dead udp target is still healthy 5s after it died:\n%s", grepLines(g.metrics(), "target_healthy"))
+	}
+	if v, _ := metricValue(g.metrics(), healthy(a)); v != 1 {
+		t.Errorf("%s = %v, want 1 (it answers the probe)", healthy(a), v)
+	}
+	for i := range 6 {
+		reply, err := udpAsk(udpDial(t, addr), "q")
+		if err != nil || reply != "a:q" {
+			t.Errorf("new session %d after b died: %q, %v; want a:q", i, reply, err)
+		}
+	}
+}
+
+// TestL4UDPProxyProtocol: an upstream with proxy_protocol: v2 on a udp
+// route gets a header in front of every datagram, naming the client.
+func TestL4UDPProxyProtocol(t *testing.T) {
+	t.Parallel()
+	be := newUDPProxyEcho(t, "pp")
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: udp-in, address: %s, protocol: udp}
+l4_routes:
+  - {name: all, listeners: [udp-in], upstream: pp}
+upstreams:
+  - {name: pp, proxy_protocol: v2, targets: [{url: "udp://%s"}]}
+`, addr, be.addr))
+	s := udpDial(t, addr)
+	for i := range 3 {
+		q := "dgram-" + strconv.Itoa(i)
+		want := fmt.Sprintf("pp:%s:%s", s.LocalAddr(), q)
+		if reply, err := udpAsk(s, q); err != nil || reply != want {
+			t.Errorf("datagram %d: the backend answered %q (%v), want %q (a PROXY v2 header on every datagram)", i, reply, err, want)
+		}
 	}
 }
 

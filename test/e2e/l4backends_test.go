@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -238,6 +239,34 @@ type udpBackend struct {
 }
 
 func newUDPEcho(t *testing.T, name string) *udpBackend {
+	return newUDPBackend(t, name, func(b []byte) []byte { return b })
+}
+
+// newUDPProxyEcho expects a PROXY v2 header in front of every datagram and
+// answers "NAME:SOURCE:PAYLOAD", SOURCE being the header's source address
+// ("none" when the datagram had no header).
+func newUDPProxyEcho(t *testing.T, name string) *udpBackend {
+	return newUDPBackend(t, name, func(b []byte) []byte {
+		br := bufio.NewReader(bytes.NewReader(b))
+		src := "none"
+		if h, err := proxyproto.Read(br); err == nil {
+			src = h.SourceAddr.String()
+		} else {
+			br = bufio.NewReader(bytes.NewReader(b))
+		}
+		rest, _ := io.ReadAll(br)
+		return append([]byte(src+":"), rest...)
+	})
+}
+
+// kill closes the socket: datagrams to it then draw ICMP port unreachable.
+func (b *udpBackend) kill() {
+	b.pc.Close()
+	<-b.done
+}
+
+// newUDPBackend answers every datagram d with "NAME:" + reply(d).
+func newUDPBackend(t *testing.T, name string, reply func([]byte) []byte) *udpBackend {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -253,7 +282,7 @@ func newUDPEcho(t *testing.T, name string) *udpBackend {
 				return
 			}
 			b.received.Add(1)
-			pc.WriteTo(append([]byte(name+":"), buf[:n]...), from)
+			pc.WriteTo(append([]byte(name+":"), reply(buf[:n])...), from)
 		}
 	}()
 	t.Cleanup(func() { pc.Close(); <-b.done })
