@@ -826,17 +826,20 @@ upstreams:
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(c)
 	start := time.Now()
+	var last time.Time // when the last byte arrived
 	for i := 0; time.Since(start) < 5*idle/2; i++ {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond) // pacing the traffic, not waiting for a condition
+		}
 		msg := "tick-" + strconv.Itoa(i)
 		if reply, err := exchangeLine(c, br, msg); err != nil || reply != "a:"+msg {
 			t.Fatalf("%v into a connection with traffic every 100ms (idle_timeout %v): %q, %v; want it kept open", time.Since(start).Round(time.Millisecond), idle, reply, err)
 		}
-		time.Sleep(100 * time.Millisecond) // pacing the traffic, not waiting for a condition
+		last = time.Now()
 	}
-	quiet := time.Now()
-	c.SetReadDeadline(quiet.Add(idle + 10*time.Second))
+	c.SetReadDeadline(last.Add(idle + 10*time.Second))
 	_, err = br.ReadString('\n')
-	closedAfter := time.Since(quiet)
+	closedAfter := time.Since(last)
 	if isTimeout(err) {
 		t.Fatalf("the connection was still open %v after its last byte (idle_timeout %v)", closedAfter.Round(time.Millisecond), idle)
 	}
