@@ -211,7 +211,7 @@ fi
 versions="$(go version | cut -d' ' -f3)"
 has haproxy && versions+=" | $(haproxy -v | head -1 | cut -d' ' -f1,3)"
 has nginx && versions+=" | $(nginx -v 2>&1 | cut -d' ' -f3)"
-has gatehouse && versions+=" | gatehouse $(cd "$root" && git rev-parse --short HEAD 2>/dev/null)"
+has gatehouse && versions+=" | gatehouse $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo "(no git)")"
 echo "# l4 compare.sh $(date -u +%FT%TZ)  nproc=$cores  $(uname -sr)"
 echo "# $versions"
 echo "# rounds=$ROUNDS  bulk=$BULK_BYTES bytes on 1 connection  conns: $CONNS workers x $DURATION, 64 B each way"
