@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +50,9 @@ type l4Key struct {
 	idle              time.Duration
 	accept            string // the PROXY accept policy, printed
 	tls               listener.Settings
+	// alpn is what a tls listener offers: the protocols its routes match
+	// (ALPN is negotiated before routing), comma-separated.
+	alpn string
 }
 
 // l4Plan is a compiled L4 listener.
@@ -64,7 +69,23 @@ func compileL4Listener(lc *config.Listener, routes []*config.L4Route) (*l4Plan, 
 	return &l4Plan{cfg: lc, routes: routes, certs: l.Certs, key: l4Key{
 		protocol: lc.Protocol, address: lc.Address, maxConns: lc.MaxConnections, idle: lc.Timeouts.Idle,
 		accept: fmt.Sprint(translate.ProxyAccept(lc.ProxyProtocol)), tls: l.Settings,
+		alpn: strings.Join(routeALPN(routes), ","),
 	}}, errs
+}
+
+// routeALPN is every protocol the routes match on, in order, once each.
+func routeALPN(routes []*config.L4Route) []string {
+	var out []string
+	for _, r := range routes {
+		if r.Match != nil {
+			for _, p := range r.Match.ALPN {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // l4Bound is an L4 listener that needs a new server, with its socket.
@@ -205,7 +226,7 @@ func (g *Gateway) startL4(b l4Bound, routes *l4.Table, log *observe.AccessLog) *
 		Tracker: g.l4.tracker, Metrics: g.metrics.L4(), AccessLog: log, Log: g.log,
 	}
 	if lc.Protocol == "tls" {
-		cfg.Mode, cfg.TLS = tcpproxy.Terminate, g.l4TLSConfig(lc.Name, b.lp.key.tls)
+		cfg.Mode, cfg.TLS = tcpproxy.Terminate, g.l4TLSConfig(lc.Name, b.lp.key.tls, routeALPN(b.lp.routes))
 	}
 	r.tcp = tcpproxy.New(cfg, routes)
 	go r.tcp.Serve(b.sock.Listener())
@@ -215,9 +236,10 @@ func (g *Gateway) startL4(b l4Bound, routes *l4.Table, log *observe.AccessLog) *
 
 // l4TLSConfig is the server TLS of a tls listener: certificates by SNI
 // from the listener's (reloadable) set, mTLS as configured.
-func (g *Gateway) l4TLSConfig(name string, s listener.Settings) *tls.Config {
+func (g *Gateway) l4TLSConfig(name string, s listener.Settings, alpn []string) *tls.Config {
 	certs := g.certPointer(name)
 	c := &tls.Config{
+		NextProtos:     alpn,
 		MinVersion:     s.MinTLSVersion,
 		GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) },
 	}

@@ -274,11 +274,29 @@ listeners:
     tls: {certificates: [{cert_file: %s, key_file: %s}, {cert_file: %s, key_file: %s}]}
 l4_routes:
   - {name: one, listeners: [tls-in], match: {sni: [one.tls.test]}, upstream: a}
+  - {name: special, listeners: [tls-in], match: {alpn: [x-special]}, upstream: a}
   - {name: other, listeners: [tls-in], upstream: b}
 upstreams:
   - {name: a, targets: [{url: "tcp://%s"}]}
   - {name: b, targets: [{url: "tcp://%s"}]}
 `, addr, one[0], one[1], two[0], two[1], a.addr, b.addr))
+
+	// ALPN is negotiated before routing: the listener offers the protocols
+	// its routes match, so a client offering x-special gets it and the
+	// route that matches it.
+	alpnConn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{ServerName: "two.tls.test", RootCAs: pki.pool, NextProtos: []string{"x-special", "other"}})
+	if err != nil {
+		t.Fatalf("TLS with ALPN: %v", err)
+	}
+	if p := alpnConn.ConnectionState().NegotiatedProtocol; p != "x-special" {
+		t.Errorf("negotiated ALPN %q, want x-special (the protocol a route matches)", p)
+	}
+	alpnConn.SetDeadline(time.Now().Add(10 * time.Second))
+	if reply, err := exchangeLine(alpnConn, bufio.NewReader(alpnConn), "by-alpn"); err != nil || reply != "a:by-alpn" {
+		t.Errorf("ALPN x-special: reply %q (%v), want a:by-alpn", reply, err)
+	}
+	alpnConn.Close()
 
 	for _, c := range []struct{ sni, backend string }{{"one.tls.test", "a"}, {"two.tls.test", "b"}} {
 		conn, cn, err := tlsDial(addr, c.sni, pki)
