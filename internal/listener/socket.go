@@ -23,7 +23,12 @@ type Socket struct {
 
 // Bind listens on address.
 func Bind(ctx context.Context, address string) (*Socket, error) {
-	var lc net.ListenConfig
+	// No TCP keep-alive on accepted connections: it costs four setsockopt
+	// calls per connection, and every listener bounds idle clients with
+	// its own timeout (HTTP keep-alive idle, L4 idle), which is what
+	// NGINX and HAProxy rely on too (their so_keepalive / clitcpka are
+	// off by default).
+	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(ctx, "tcp", address)
 	if err != nil {
 		return nil, err

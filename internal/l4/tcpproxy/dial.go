@@ -31,7 +31,10 @@ func (c *conn) connect(ctx context.Context, b *l4.Backend) (net.Conn, *balancer.
 	if timeout <= 0 {
 		timeout = l4.DefaultConnectTimeout
 	}
-	d := net.Dialer{Timeout: timeout}
+	// No TCP keep-alive probes (4 setsockopt calls per connection): the
+	// idle timeout ends dead connections, as in HAProxy and NGINX, where
+	// keep-alive on the server side is off by default too.
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
 	req := c.info.BalancerRequest()
 	var skip *balancer.Target
 	reason := reasonNoTarget
