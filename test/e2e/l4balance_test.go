@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitGauge polls g's /metrics until series equals want exactly (a gauge
+// may go down, which waitMetric's "at least" cannot wait for) and reports
+// whether it did.
+func (g *gw) waitGauge(series string, want float64, timeout time.Duration) bool {
+	g.t.Helper()
+	return waitFor(timeout, func() bool {
+		v, ok := metricValue(g.metrics(), series)
+		return ok && v == want
+	})
+}
+
+// holdConn opens a connection through addr and returns it with the name
+// of the echo backend that answered.
+func holdConn(t *testing.T, addr string) (net.Conn, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect %s: %v", addr, err)
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	reply, err := exchangeLine(c, bufio.NewReader(c), "hold")
+	if err != nil {
+		c.Close()
+		t.Fatalf("exchange through %s: %v", addr, err)
+	}
+	name, _, _ := strings.Cut(reply, ":")
+	return c, name
+}
+
+// TestL4LeastConnections: a new connection goes to the target with the
+// fewest open connections: with one held on each of two targets, closing
+// the one on X sends the next connection to X, every time.
+func TestL4LeastConnections(t *testing.T) {
+	t.Parallel()
+	a, b := newEchoBackend(t, "a"), newEchoBackend(t, "b")
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: lc-in, address: %s, protocol: tcp}
+l4_routes:
+  - {name: lc, listeners: [lc-in], upstream: pool}
+upstreams:
+  - {name: pool, balance: least_connections, targets: [{url: "tcp://%s"}, {url: "tcp://%s"}]}
+`, addr, a.addr, b.addr))
+	active := `gatehouse_l4_active_connections{listener="lc-in",route="lc"}`
+	first, firstName := holdConn(t, addr)
+	second, secondName := holdConn(t, addr)
+	if firstName == secondName {
+		t.Fatalf("two connections both went to %s with the other target idle", firstName)
+	}
+	held := map[string]net.Conn{firstName: first, secondName: second}
+	for i := range 8 {
+		freed := []string{"a", "b"}[i%2]
+		held[freed].Close()
+		// The gateway must have seen the close before the next pick.
+		if !g.waitGauge(active, 1, 10*time.Second) {
+			t.Fatalf("round %d: active connections never dropped to 1:\n%s", i, grepLines(g.metrics(), "gatehouse_l4_active"))
+		}
+		c, name := holdConn(t, addr)
+		if name != freed {
+			t.Fatalf("round %d: new connection went to %s, want %s (the only target without an open connection)", i, name, freed)
+		}
+		held[freed] = c
+	}
+	for _, c := range held {
+		c.Close()
+	}
+}
+
+// TestL4MaxConnectionsPerTarget: a full target is skipped; with every
+// target full the connection is closed and counted as no_target.
+func TestL4MaxConnectionsPerTarget(t *testing.T) {
+	t.Parallel()
+	a, b := newEchoBackend(t, "a"), newEchoBackend(t, "b")
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: cap-in, address: %s, protocol: tcp}
+l4_routes:
+  - {name: cap, listeners: [cap-in], upstream: pool}
+upstreams:
+  - {name: pool, balance: round_robin, max_connections_per_target: 2, targets: [{url: "tcp://%s"}, {url: "tcp://%s"}]}
+`, addr, a.addr, b.addr))
+	counts := map[string]int{}
+	var held []net.Conn
+	for range 4 {
+		c, name := holdConn(t, addr)
+		held = append(held, c)
+		counts[name]++
+	}
+	if counts["a"] != 2 || counts["b"] != 2 {
+		t.Fatalf("4 connections with a cap of 2 per target: %v, want 2 each", counts)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if reply, err := exchangeLine(c, bufio.NewReader(c), "over"); err == nil {
+		t.Fatalf("a fifth connection was forwarded (%q) with both targets at their cap", reply)
+	}
+	c.Close()
+	series := `gatehouse_l4_connections_total{listener="cap-in",result="no_target",route="cap",target="",upstream="pool"}`
+	if m := g.waitMetric(series, 1, 10*time.Second); !strings.Contains(m, series+" 1") {
+		t.Errorf("%s not 1:\n%s", series, grepLines(m, "gatehouse_l4_connections_total"))
+	}
+	held[0].Close()
+	active := `gatehouse_l4_active_connections{listener="cap-in",route="cap"}`
+	if !g.waitGauge(active, 3, 10*time.Second) {
+		t.Fatalf("active connections never dropped to 3:\n%s", grepLines(g.metrics(), "gatehouse_l4_active"))
+	}
+	again, _ := holdConn(t, addr) // a slot is free again
+	again.Close()
+	for _, c := range held[1:] {
+		c.Close()
+	}
+}
+
+// TestL4HashOnSNI: hash on sni keeps each server name on one target (the
+// connections are passed through, so the backend's TLS answers).
+func TestL4HashOnSNI(t *testing.T) {
+	t.Parallel()
+	names := []string{"n1.hash.test", "n2.hash.test", "n3.hash.test", "n4.hash.test", "n5.hash.test", "n6.hash.test"}
+	pki := newPKI(t, names...)
+	x := newTLSNameBackend(t, "x", pki, names[0])
+	y := newTLSNameBackend(t, "y", pki, names[0])
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - {name: hash-in, address: %s, protocol: tcp}
+l4_routes:
+  - {name: h, listeners: [hash-in], match: {sni: ["*.hash.test"]}, upstream: pool}
+upstreams:
+  - {name: pool, balance: hash, hash: {on: sni}, targets: [{url: "tcp://%s"}, {url: "tcp://%s"}]}
+`, addr, x.addr, y.addr))
+	seen := map[string]bool{}
+	for _, name := range names {
+		var first string
+		for i := range 5 {
+			conn, _, err := tlsDial(addr, name, nil)
+			if err != nil {
+				t.Fatalf("SNI %s: %v", name, err)
+			}
+			hello, err := bufio.NewReader(conn).ReadString('\n')
+			conn.Close()
+			if err != nil {
+				t.Fatalf("SNI %s: no greeting: %v", name, err)
+			}
+			backend := strings.TrimSpace(hello)
+			if i == 0 {
+				first = backend
+			} else if backend != first {
+				t.Fatalf("SNI %s went to %s and then %s; hash on sni must keep a name on one target", name, first, backend)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("6 names all hashed to %v; expected both targets used", seen)
+	}
+}
