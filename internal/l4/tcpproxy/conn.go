@@ -289,21 +289,9 @@ func (c *conn) abort(reason string) {
 	}
 }
 
-// closeBoth closes both sides after an orderly end.
-func (c *conn) closeBoth() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	up := c.upstream
-	c.mu.Unlock()
-	c.raw.Close()
-	if up != nil {
-		up.Close()
-	}
-}
+// closeBoth closes both sides after an orderly end (no reason of its
+// own: the copy that ended first set it).
+func (c *conn) closeBoth() { c.abort("") }
 
 func setLinger0(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
