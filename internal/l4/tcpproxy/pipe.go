@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -38,29 +39,90 @@ func (c *conn) pipe(idle time.Duration) {
 // cleared and the copy resumes. eofReason is the close reason when this
 // direction ends first.
 func (c *conn) copyHalf(dst, src net.Conn, eofReason string, w *watchdog) int64 {
-	var total int64
+	total, bulk, err := c.copySmall(dst, src, w)
+	if !bulk && err == nil {
+		return c.endHalf(dst, eofReason, total)
+	}
+	if bulk {
+		c.s.spliced.Add(1)
+	}
 	for {
-		n, err := io.Copy(dst, src)
+		if err != nil {
+			if w != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				src.SetReadDeadline(time.Time{})
+				c.s.resumes.Add(1)
+				err = nil
+				continue
+			}
+			c.abort(reasonError)
+			return total
+		}
+		var n int64
+		n, err = io.Copy(dst, src)
 		total += n
 		if n > 0 && w != nil {
 			w.active()
 		}
 		if err == nil {
-			c.setReason(eofReason)
-			if err := closeWrite(dst); err != nil {
-				c.abort(reasonError)
-			}
-			return total
+			return c.endHalf(dst, eofReason, total)
 		}
-		if w != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			src.SetReadDeadline(time.Time{})
-			c.s.resumes.Add(1)
-			continue
-		}
-		c.abort(reasonError)
-		return total
 	}
 }
+
+// endHalf ends one direction at its EOF: the reason, if first, and the
+// FIN (close_notify) to the other side.
+func (c *conn) endHalf(dst net.Conn, eofReason string, total int64) int64 {
+	c.setReason(eofReason)
+	if err := closeWrite(dst); err != nil {
+		c.abort(reasonError)
+	}
+	return total
+}
+
+// copySmall copies with read and write through a pooled buffer while the
+// stream is interactive: for a few small messages (a short connection, a
+// database's queries) two plain system calls cost less than splice's
+// pipe. A read that fills the buffer, or spliceAfter bytes in all, mark
+// the stream bulk, and the caller moves the rest with splice (io.Copy).
+// err is nil at EOF.
+func (c *conn) copySmall(dst, src net.Conn, w *watchdog) (total int64, bulk bool, err error) {
+	bp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return total, false, werr
+			}
+			total += int64(n)
+			if w != nil {
+				w.active()
+			}
+			if n == len(buf) || total >= spliceAfter {
+				return total, true, nil
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return total, false, nil
+		case rerr != nil:
+			if w != nil && errors.Is(rerr, os.ErrDeadlineExceeded) {
+				src.SetReadDeadline(time.Time{})
+				c.s.resumes.Add(1)
+				continue
+			}
+			return total, false, rerr
+		}
+	}
+}
+
+// spliceAfter is how much a direction copies by read and write before
+// it moves to splice whatever its reads look like.
+const spliceAfter = 64 << 10
+
+// smallBufs are copySmall's buffers: 16 KiB, HAProxy's default bufsize.
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // aLongTimeAgo is a deadline in the past: it makes a waiting read return
 // at once.

@@ -205,10 +205,10 @@ func pokedTransfer(t *testing.T, e *env, c net.Conn) {
 	t.Logf("%d bytes, %d copies resumed after pokes", wrote, e.s.resumes.Load())
 }
 
-// Plain forwarding hands io.Copy the two *net.TCPConn themselves, and on
-// Linux the copy really runs through splice(2): every open connection
-// holds two of splice's kernel pipes, which a read/write loop never
-// creates.
+// Plain forwarding hands io.Copy the two *net.TCPConn themselves once a
+// direction has carried spliceAfter bytes, and on Linux the copy really
+// runs through splice(2): every open connection holds two of splice's
+// kernel pipes, which a read/write loop never creates.
 func TestSplice(t *testing.T) {
 	a, _ := backend(t, echo) // echo uses a buffer loop: no pipes of its own
 	p, _ := newPool(t, "round_robin", a)
@@ -225,8 +225,11 @@ func TestSplice(t *testing.T) {
 	}
 	e := startHook(t, Config{}, func(s *Server) { s.onCopy = onCopy }, route("r", &l4.Backend{Pool: p}, l4.Match{}))
 	const n = 8
-	for i := range n {
-		roundTrip(t, e.dial(t), fmt.Sprint("conn ", i))
+	// Past spliceAfter each way: the first bytes go by read and write
+	// (cheaper for short exchanges), the rest must splice.
+	bulk := strings.Repeat("b", 2*spliceAfter)
+	for range n {
+		roundTrip(t, e.dial(t), bulk)
 	}
 	mu.Lock()
 	if len(bad) > 0 {
@@ -235,6 +238,9 @@ func TestSplice(t *testing.T) {
 	mu.Unlock()
 	if runtime.GOOS != "linux" {
 		t.Skip("pipe check is Linux-only")
+	}
+	if got := e.s.spliced.Load(); got != 2*n {
+		t.Errorf("%d directions moved to splice, want %d", got, 2*n)
 	}
 	stdio, pipes := pipeFDs(t)
 	if pipes-stdio < 4*n {
@@ -259,4 +265,21 @@ func pipeFDs(t *testing.T) (stdio, all int) {
 		}
 	}
 	return stdio, all
+}
+
+// A short exchange (a few bytes each way, the common case of short
+// connections) is copied by read and write: splice's pipe costs more
+// than it saves there.
+func TestShortExchangeDoesNotSplice(t *testing.T) {
+	a, _ := backend(t, echo)
+	p, _ := newPool(t, "round_robin", a)
+	e := startHook(t, Config{}, nil, route("r", &l4.Backend{Pool: p}, l4.Match{}))
+	for i := range 8 {
+		c := e.dial(t)
+		roundTrip(t, c, fmt.Sprint("short ", i))
+		c.Close()
+	}
+	if got := e.s.spliced.Load(); got != 0 {
+		t.Errorf("%d directions moved to splice for 8 short exchanges, want 0", got)
+	}
 }

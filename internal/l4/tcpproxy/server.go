@@ -36,6 +36,9 @@ type Server struct {
 	onCopy func(client, upstream net.Conn)
 	// resumes counts copies resumed after a watchdog poke (tests read it).
 	resumes atomic.Int64
+	// spliced counts directions that moved from read/write to splice
+	// (tests read it).
+	spliced atomic.Int64
 }
 
 // New returns a server for cfg routing by routes (nil = no routes).
