@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +172,70 @@ upstreams:
 	}
 	if len(seen) != 2 {
 		t.Errorf("6 names all hashed to %v; expected both targets used", seen)
+	}
+}
+
+// TestL4MixedListenerProxyProtocol: an https listener with passthrough
+// routes and proxy_protocol reads the header once, in its front: a
+// passed-through name routes by the header's source (client_ips), and a
+// terminated name reaches the HTTP routes with that source as the client.
+func TestL4MixedListenerProxyProtocol(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t, "web.mixpp.test", "pass.mixpp.test")
+	pass := newTLSNameBackend(t, "pass", pki, "pass.mixpp.test")
+	be := newBackend(t, "web")
+	addr := freeAddr(t)
+	web := pki.files["web.mixpp.test"]
+	startGateway(t, fmt.Sprintf(`
+listeners:
+  - name: edge
+    address: %s
+    protocol: https
+    proxy_protocol: {trusted: [127.0.0.1/32], required: true}
+    tls: {certificates: [{cert_file: %s, key_file: %s}]}
+l4_routes:
+  - {name: pass, listeners: [edge], match: {sni: [pass.mixpp.test], client_ips: [203.0.113.0/24]}, upstream: pass}
+upstreams:
+  - {name: pass, targets: [{url: "tcp://%s"}]}
+  - {name: web, targets: [{url: "%s"}]}
+routes:
+  - {name: web, match: {hosts: [web.mixpp.test]}, backend: {upstream: web}}
+`, addr, web[0], web[1], pass.addr, be.url))
+
+	dialTLS := func(sni string) *tls.Conn {
+		raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw.SetDeadline(time.Now().Add(10 * time.Second))
+		writeProxyHeader(t, raw, 2, "203.0.113.9:41000")
+		c := tls.Client(raw, &tls.Config{ServerName: sni, RootCAs: pki.pool})
+		if err := c.Handshake(); err != nil {
+			raw.Close()
+			t.Fatalf("TLS to %s after a PROXY header: %v", sni, err)
+		}
+		return c
+	}
+	c := dialTLS("pass.mixpp.test")
+	if cn := c.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "pass.mixpp.test" {
+		t.Errorf("passthrough by the header's source: certificate for %q, want the backend's", cn)
+	}
+	c.Close()
+
+	c = dialTLS("web.mixpp.test")
+	defer c.Close()
+	io.WriteString(c, "GET /mixed HTTP/1.1\r\nHost: web.mixpp.test\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("HTTP over the terminated name: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var rep echoReply
+	if resp.StatusCode != 200 || json.Unmarshal(body, &rep) != nil {
+		t.Fatalf("HTTP over the terminated name: %d %q", resp.StatusCode, body)
+	}
+	if got := rep.Header.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "203.0.113.9" {
+		t.Errorf("X-Forwarded-For at the HTTP backend: %q, want [203.0.113.9] (read once, by the front)", got)
 	}
 }
