@@ -70,14 +70,14 @@ func compile(cfg *config.Config) (*plan, error) {
 	l4Routes := translate.L4RoutesByListener(cfg)
 	for _, lc := range cfg.Listeners {
 		if translate.IsL4Listener(lc) {
-			lp, lerrs := compileL4Listener(lc, l4Routes[lc.Name])
+			lp, lerrs := compileL4Listener(lc, l4Routes[lc.Name], cfg.AccessLog.Enabled)
 			p.l4 = append(p.l4, lp)
 			errs = append(errs, lerrs...)
 			continue
 		}
 		lp, lerrs := compileListener(lc, rules[lc.Name])
 		if lp.passthrough = l4Routes[lc.Name]; len(lp.passthrough) > 0 {
-			lp.mixKey = fmt.Sprintf("mixed %+v", lp.settings.ProxyProtocol)
+			lp.mixKey = fmt.Sprintf("mixed %+v log=%v", lp.settings.ProxyProtocol, cfg.AccessLog.Enabled)
 			lp.settings.ProxyProtocol = listener.ProxyAccept{}
 		}
 		p.listeners = append(p.listeners, lp)

@@ -49,6 +49,7 @@ type l4Key struct {
 	maxConns          int
 	idle              time.Duration
 	accept            string // the PROXY accept policy, printed
+	accessLog         bool
 	tls               listener.Settings
 	// alpn is what a tls listener offers: the protocols its routes match
 	// (ALPN is negotiated before routing), comma-separated.
@@ -64,11 +65,11 @@ type l4Plan struct {
 }
 
 // compileL4Listener builds a tcp, tls or udp listener's plan.
-func compileL4Listener(lc *config.Listener, routes []*config.L4Route) (*l4Plan, config.Errors) {
+func compileL4Listener(lc *config.Listener, routes []*config.L4Route, accessLog bool) (*l4Plan, config.Errors) {
 	l, errs := translate.Listener(lc)
 	return &l4Plan{cfg: lc, routes: routes, certs: l.Certs, key: l4Key{
 		protocol: lc.Protocol, address: lc.Address, maxConns: lc.MaxConnections, idle: lc.Timeouts.Idle,
-		accept: fmt.Sprint(translate.ProxyAccept(lc.ProxyProtocol)), tls: l.Settings,
+		accept: fmt.Sprint(translate.ProxyAccept(lc.ProxyProtocol)), accessLog: accessLog, tls: l.Settings,
 		alpn: strings.Join(routeALPN(routes), ","),
 	}}, errs
 }
@@ -179,6 +180,10 @@ func (g *Gateway) applyL4(p *plan, fresh l4BoundSet, tables map[string]*l4.Table
 			g.certPointer(lp.cfg.Name).Store(lp.certs)
 		}
 	}
+	planned := map[string]bool{}
+	for _, lp := range p.l4 {
+		planned[lp.cfg.Name] = true
+	}
 	started := map[string]bool{}
 	for _, b := range fresh {
 		name := b.lp.cfg.Name
@@ -191,7 +196,7 @@ func (g *Gateway) applyL4(p *plan, fresh l4BoundSet, tables map[string]*l4.Table
 	for name, r := range g.l4.running {
 		switch {
 		case started[name]:
-		case tables[name] == nil: // dropped
+		case !planned[name]: // dropped, or now an http(s) listener
 			delete(g.l4.running, name)
 			g.stopL4(r, true)
 		case r.tcp != nil:

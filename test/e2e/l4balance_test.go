@@ -239,3 +239,69 @@ routes:
 		t.Errorf("X-Forwarded-For at the HTTP backend: %q, want [203.0.113.9] (read once, by the front)", got)
 	}
 }
+
+// TestL4ReloadSwapsRoutesAndListeners: a reload that points a running
+// tcp listener's route at another upstream sends new connections there
+// while an open one stays where it was (the server and its socket are
+// kept); a reload that drops the listener stops accepting, and the open
+// connection still works.
+func TestL4ReloadSwapsRoutesAndListeners(t *testing.T) {
+	t.Parallel()
+	a, b := newEchoBackend(t, "a"), newEchoBackend(t, "b")
+	addr, other := freeAddr(t), freeAddr(t)
+	cfg := func(upstream string, withListener bool) string {
+		l4 := fmt.Sprintf(`  - {name: r, listeners: [tcp-in], upstream: %s}
+`, upstream)
+		ls := fmt.Sprintf("  - {name: tcp-in, address: %s, protocol: tcp}\n", addr)
+		if !withListener {
+			ls, l4 = "", ""
+		}
+		return fmt.Sprintf(`
+listeners:
+%s  - {name: keep, address: %s, protocol: tcp}
+reload: {watch: false}
+l4_routes:
+%s  - {name: k, listeners: [keep], upstream: ua}
+upstreams:
+  - {name: ua, targets: [{url: "tcp://%s"}]}
+  - {name: ub, targets: [{url: "tcp://%s"}]}
+`, ls, other, l4, a.addr, b.addr)
+	}
+	g := startGateway(t, cfg("ua", true))
+	reload := func(yaml string) {
+		t.Helper()
+		n := g.countLog("configuration reloaded")
+		g.rewrite(yaml)
+		g.reload()
+		if !waitFor(10*time.Second, func() bool { return g.countLog("configuration reloaded") > n }) {
+			t.Fatalf("reload not applied:\n%s", tail(g.logs(), 2000))
+		}
+	}
+	open, name := holdConn(t, addr)
+	defer open.Close()
+	if name != "a" {
+		t.Fatalf("first connection went to %s, want a", name)
+	}
+	reload(cfg("ub", true))
+	c, name := holdConn(t, addr)
+	c.Close()
+	if name != "b" {
+		t.Errorf("after the route moved to ub a new connection went to %s", name)
+	}
+	br := bufio.NewReader(open)
+	if reply, err := exchangeLine(open, br, "still"); err != nil || reply != "a:still" {
+		t.Errorf("the open connection after the route changed: %q, %v; want a:still", reply, err)
+	}
+	reload(cfg("ub", false))
+	if !waitFor(10*time.Second, func() bool { return dialRefused(addr) }) {
+		t.Errorf("the dropped listener %s still accepts connections", addr)
+	}
+	if reply, err := exchangeLine(open, br, "after-drop"); err != nil || reply != "a:after-drop" {
+		t.Errorf("the open connection after its listener was dropped: %q, %v; want a:after-drop", reply, err)
+	}
+	c, name = holdConn(t, other)
+	c.Close()
+	if name != "a" {
+		t.Errorf("the kept listener's connection went to %s, want a", name)
+	}
+}
