@@ -120,10 +120,10 @@ func TestDefaultIdleTimeout(t *testing.T) {
 // Inactivity is both ways: a download the client never writes to stays
 // open as long as the backend sends.
 func TestIdleTimeoutCountsEitherDirection(t *testing.T) {
-	const idle = 500 * time.Millisecond
-	const n = 50
+	const idle = time.Second
+	const n = 100
 	a, _ := backend(t, func(c net.Conn) {
-		for range n { // 1.25 s, well past idle, never silent for more than idle/20
+		for range n { // 2.5 s, well past idle, never silent for more than idle/40
 			if _, err := c.Write([]byte("x")); err != nil {
 				return
 			}
