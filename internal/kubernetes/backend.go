@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 
@@ -48,6 +49,9 @@ func (t *translator) endpoints(ns, name string, port int32, portName *string, sc
 		}
 		return nil, &backendProblem{"BackendNotFound", fmt.Sprintf("Service %s/%s has no port %s", ns, name, what)}
 	}
+	if sp.Port < 1 || sp.Port > 65535 {
+		return nil, &backendProblem{"BackendNotFound", fmt.Sprintf("Service %s/%s port %d is out of range", ns, name, sp.Port)}
+	}
 	sl, ok := t.ix.slices[key(ns, name)]
 	if !ok {
 		return []string{scheme + "://" + net.JoinHostPort(name+"."+ns+".svc", strconv.Itoa(int(sp.Port)))}, nil
@@ -55,7 +59,7 @@ func (t *translator) endpoints(ns, name string, port int32, portName *string, sc
 	var out []string
 	for _, s := range sl {
 		for _, p := range s.Ports {
-			if p.Port == nil || (p.Name != nil && *p.Name != sp.Name) || (p.Name == nil && sp.Name != "") {
+			if p.Port == nil || *p.Port < 1 || *p.Port > 65535 || (p.Name != nil && *p.Name != sp.Name) || (p.Name == nil && sp.Name != "") {
 				continue
 			}
 			for _, e := range s.Endpoints {
@@ -63,6 +67,9 @@ func (t *translator) endpoints(ns, name string, port int32, portName *string, sc
 					continue
 				}
 				for _, a := range e.Addresses {
+					if _, err := netip.ParseAddr(a); err != nil {
+						continue // FQDN slices are not supported
+					}
 					u := scheme + "://" + net.JoinHostPort(a, strconv.Itoa(int(*p.Port)))
 					if !slices.Contains(out, u) {
 						out = append(out, u)

@@ -4,10 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 // FuzzDecode: any input gives objects and/or located errors, never a
-// panic; whatever decodes also translates and encodes without panicking.
+// panic; whatever decodes translates into configuration that Gatehouse's
+// own loader accepts (config.Parse), whatever the manifests held.
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/fuzz/*.yaml")
 	more, _ := filepath.Glob("testdata/*.yaml")
@@ -25,9 +28,19 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("unlocated error %v", err)
 			}
 		}
-		res := Translate(objs, Options{SecretDir: "s"})
-		if _, err := Encode(res.Config); err != nil {
+		dir := t.TempDir()
+		res := Translate(objs, Options{SecretDir: filepath.Join(dir, "s")})
+		y, err := Encode(res.Config)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(res.Config.Listeners) > 0 {
+			if err := res.WriteFiles(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Parse(filepath.Join(dir, "g.yaml"), y); err != nil {
+				t.Fatalf("translation rejected by config.Parse: %v\n%s", err, y)
+			}
 		}
 		IsManifest(data)
 	})

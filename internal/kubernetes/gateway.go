@@ -139,6 +139,14 @@ func (t *translator) gatewayListener(gl *gwListener, ports map[int32]string, hos
 		fail("Accepted", "UnsupportedProtocol", "protocol %s (tls mode) is not supported", l.Protocol)
 		return
 	}
+	if h := hostnameOf(l.Hostname); h != "" && !validHost(h) {
+		fail("Accepted", "UnsupportedValue", "invalid hostname %q", h)
+		return
+	}
+	if l.Port < 1 || l.Port > 65535 {
+		fail("Accepted", "UnsupportedValue", "port %d is out of range", l.Port)
+		return
+	}
 	// allowedRoutes: kinds.
 	kinds, bad := allowedKinds(gl.family, l.AllowedRoutes)
 	gl.kinds = kinds

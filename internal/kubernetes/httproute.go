@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,11 @@ import (
 // rule, one Gatehouse route.
 func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 	hr := r.obj
+	if err := validHosts(hr.Spec.Hostnames); err != nil {
+		t.errorf(r.src, "HTTPRoute %s/%s: %v", hr.Namespace, hr.Name, err)
+		t.status("HTTPRoute", hr.Namespace, hr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
+		return
+	}
 	var atts []attachment
 	for _, p := range hr.Spec.ParentRefs {
 		a, reason, msg := t.attach("HTTPRoute", hr.Namespace, p, hr.Spec.Hostnames)
@@ -63,25 +69,34 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 	t.status("HTTPRoute", hr.Namespace, hr.Name, "", conds...)
 }
 
-// unsupportedRule names what in a rule Gatehouse cannot honour; such a
-// rule is dropped (the Gateway API lets invalid rules be ignored).
+// unsupportedRule names what in a rule Gatehouse cannot honour, or a
+// value the API server would have refused; such a rule is dropped (the
+// Gateway API lets invalid rules be ignored and the others served).
 func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 	redirects, rewrites := 0, 0
+	for _, m := range rule.Matches {
+		if err := checkMatch(m); err != nil {
+			return err.Error()
+		}
+	}
 	for _, f := range rule.Filters {
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier, gwv1.HTTPRouteFilterResponseHeaderModifier:
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			redirects++
-			if f.RequestRedirect != nil && f.RequestRedirect.Path != nil && f.RequestRedirect.Path.Type == gwv1.PrefixMatchHTTPPathModifier {
-				return "RequestRedirect with ReplacePrefixMatch is not supported"
-			}
 		case gwv1.HTTPRouteFilterURLRewrite:
 			rewrites++
 		default:
 			return fmt.Sprintf("filter %s is not supported", f.Type)
 		}
+		if err := checkFilter(f, rule.Matches); err != nil {
+			return err.Error()
+		}
 	}
-	if redirects > 0 && rewrites > 0 {
+	switch {
+	case redirects > 1 || rewrites > 1:
+		return "a rule takes at most one RequestRedirect and one URLRewrite"
+	case redirects > 0 && rewrites > 0:
 		return "RequestRedirect and URLRewrite cannot be combined"
 	}
 	for _, br := range rule.BackendRefs {
@@ -95,9 +110,12 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 	if rule.SessionPersistence != nil {
 		return "sessionPersistence is not supported"
 	}
+	if rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
+		return "timeouts.backendRequest is not supported"
+	}
 	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
-		if _, err := parseDuration(*rule.Timeouts.Request); err != nil {
-			return fmt.Sprintf("timeouts.request: %v", err)
+		if d, err := parseDuration(*rule.Timeouts.Request); err != nil || d < 0 {
+			return fmt.Sprintf("timeouts.request %q is not a duration", *rule.Timeouts.Request)
 		}
 	}
 	return ""
@@ -141,8 +159,10 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 		return rt
 	}
 	// HTTPRoute rule semantics: no backendRefs and no filter that answers,
-	// or only invalid / zero-weight backends → 500.
+	// or only invalid / zero-weight backends → 500. Nothing is forwarded,
+	// so a URL rewrite has nothing to apply to.
 	rt.Respond = &config.Respond{Status: 500}
+	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil })
 	return rt
 }
 

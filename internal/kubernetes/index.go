@@ -2,11 +2,14 @@ package kubernetes
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1a2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
 )
@@ -42,7 +45,10 @@ func nsOrDefault(ns string) string {
 	return ns
 }
 
-func newIndex(objs []Object) *index {
+// newIndex indexes objs; objects with names the API server would refuse,
+// and second definitions of the same kind/namespace/name, are reported in
+// errs and left out (their names become Gatehouse names).
+func newIndex(objs []Object, errs *[]error) *index {
 	ix := &index{
 		classes:        map[string]*gwv1.GatewayClass{},
 		ingressClasses: map[string]*networkingv1.IngressClass{},
@@ -50,12 +56,29 @@ func newIndex(objs []Object) *index {
 		secrets:        map[string]*corev1.Secret{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
 	}
+	seen := map[string]Object{}
 	for _, o := range objs {
-		if m := o.Meta(); m != nil {
-			// Offline manifests often omit the namespace: kubectl would
-			// apply them to "default".
-			m.Namespace = nsOrDefault(m.Namespace)
+		m := o.Meta()
+		if m == nil {
+			continue
 		}
+		// Offline manifests often omit the namespace: kubectl would
+		// apply them to "default".
+		m.Namespace = nsOrDefault(m.Namespace)
+		if msgs := validation.IsDNS1123Subdomain(m.Name); len(msgs) > 0 {
+			*errs = append(*errs, &Error{File: o.File, Line: o.Line, Msg: fmt.Sprintf("%s: invalid metadata.name %q: %s", o.Kind, m.Name, strings.Join(msgs, "; "))})
+			continue
+		}
+		if msgs := validation.IsDNS1123Label(m.Namespace); len(msgs) > 0 {
+			*errs = append(*errs, &Error{File: o.File, Line: o.Line, Msg: fmt.Sprintf("%s: invalid metadata.namespace %q: %s", o.Kind, m.Namespace, strings.Join(msgs, "; "))})
+			continue
+		}
+		k := o.Kind + " " + key(m.Namespace, m.Name)
+		if prev, dup := seen[k]; dup {
+			*errs = append(*errs, &Error{File: o.File, Line: o.Line, Msg: fmt.Sprintf("%s is defined twice (first at %s)", k, prev.Pos())})
+			continue
+		}
+		seen[k] = o
 		switch v := o.Obj.(type) {
 		case *gwv1.GatewayClass:
 			ix.classes[v.Name] = v

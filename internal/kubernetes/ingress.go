@@ -1,7 +1,9 @@
 package kubernetes
 
 import (
-	"fmt"
+	"net"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -69,12 +71,20 @@ func (t *translator) ingresses() {
 		for i, rule := range in.Spec.Rules {
 			var hosts []string
 			if rule.Host != "" {
+				if !validHost(rule.Host) {
+					t.errorf(it.src, "Ingress %s/%s: invalid host %q", in.Namespace, in.Name, rule.Host)
+					continue
+				}
 				hosts = []string{rule.Host}
 			}
 			if rule.HTTP == nil {
 				continue
 			}
 			for j, p := range rule.HTTP.Paths {
+				if p.Path != "" && !strings.HasPrefix(p.Path, "/") {
+					t.errorf(it.src, "Ingress %s/%s: path %q must start with /", in.Namespace, in.Name, p.Path)
+					continue
+				}
 				m := &config.Match{Hosts: hosts, Path: ingressPath(p)}
 				t.ingressRoute(it, joinName("ingress", in.Namespace, in.Name, i, j), listeners, m, p.Backend)
 			}
@@ -92,7 +102,7 @@ func (t *translator) ingresses() {
 func (t *translator) ingressListener(it item[*networkingv1.Ingress], proto string, port int32, certs []config.Certificate) string {
 	name := listenerName(proto, port)
 	for _, l := range t.cfg.Listeners {
-		if l.Address == fmt.Sprintf("%s:%d", t.opts.ListenHost, port) && l.Name != name {
+		if l.Address == net.JoinHostPort(t.opts.ListenHost, strconv.Itoa(int(port))) && l.Name != name {
 			t.errorf(it.src, "Ingress %s/%s: port %d is used by listener %s", it.obj.Namespace, it.obj.Name, port, l.Name)
 			return ""
 		}

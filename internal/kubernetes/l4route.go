@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -48,6 +49,11 @@ func udpSource(r *gwv1a2.UDPRoute, o Object) l4Source {
 // TCP and UDP rules have no match of their own, so further rules could
 // never be chosen.
 func (t *translator) l4Route(r l4Source) {
+	if err := validHosts(r.hostnames); err != nil {
+		t.errorf(r.src, "%s %s/%s: %v", r.kind, r.ns, r.name, err)
+		t.status(r.kind, r.ns, r.name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
+		return
+	}
 	if len(r.rules) == 0 {
 		t.errorf(r.src, "%s %s/%s has no rules", r.kind, r.ns, r.name)
 		return
@@ -74,11 +80,16 @@ func (t *translator) l4Route(r l4Source) {
 	for _, p := range r.parents {
 		atts, reason, msg := t.attach(r.kind, r.ns, p, r.hostnames)
 		sec := parentSection(r.ns, p)
-		if reason == "" && r.kind == "TLSRoute" {
-			for _, a := range atts {
-				if len(a.hosts) == 0 && t.onHTTPS(a.listeners) {
-					reason, msg = "UnsupportedValue", "a TLSRoute sharing a port with HTTPS listeners needs hostnames"
-				}
+		for _, a := range atts {
+			switch {
+			case reason != "" || len(a.hosts) > 0:
+			case t.onHTTPS(a.listeners):
+				reason, msg = "UnsupportedValue", "a TLSRoute sharing a port with HTTPS listeners needs hostnames"
+			case slices.ContainsFunc(a.listeners, func(l string) bool { return t.l4Defaults[l] }):
+				// Gatehouse takes one route without match per listener;
+				// routes are visited in namespace/name order, so the
+				// first one keeps it.
+				reason, msg = "UnsupportedValue", "another route already takes every connection of this listener"
 			}
 		}
 		if reason != "" {
@@ -99,6 +110,10 @@ func (t *translator) l4Route(r l4Source) {
 			n++
 			if len(a.hosts) > 0 {
 				lr.Match = &config.L4Match{SNI: a.hosts}
+			} else {
+				for _, l := range a.listeners {
+					t.l4Defaults[l] = true
+				}
 			}
 			t.cfg.L4Routes = append(t.cfg.L4Routes, lr)
 		}

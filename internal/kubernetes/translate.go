@@ -16,6 +16,9 @@ type translator struct {
 	cfg       *config.Config
 	listeners []*gwListener
 	upstreams map[string]bool
+	// l4Defaults are the Gatehouse listeners that have an l4 route
+	// without match (only one is allowed per listener).
+	l4Defaults map[string]bool
 }
 
 // Translate turns decoded objects into Gatehouse configuration. It is
@@ -23,12 +26,14 @@ type translator struct {
 // Result.Files). Objects are processed in namespace/name order, so the
 // output does not depend on the order of files or documents.
 func Translate(objs []Object, opts Options) *Result {
+	res := &Result{Files: map[string][]byte{}}
 	t := &translator{
 		opts:      opts.withDefaults(),
-		ix:        newIndex(objs),
-		res:       &Result{Files: map[string][]byte{}},
+		ix:        newIndex(objs, &res.Errors),
+		res:       res,
 		cfg:       &config.Config{},
 		upstreams: map[string]bool{},
+		l4Defaults: map[string]bool{},
 	}
 	t.res.Config = t.cfg
 	t.gateways()
