@@ -28,11 +28,11 @@ type translator struct {
 func Translate(objs []Object, opts Options) *Result {
 	res := &Result{Files: map[string][]byte{}}
 	t := &translator{
-		opts:      opts.withDefaults(),
-		ix:        newIndex(objs, &res.Errors),
-		res:       res,
-		cfg:       &config.Config{},
-		upstreams: map[string]bool{},
+		opts:       opts.withDefaults(),
+		ix:         newIndex(objs, &res.Errors),
+		res:        res,
+		cfg:        &config.Config{},
+		upstreams:  map[string]bool{},
 		l4Defaults: map[string]bool{},
 	}
 	t.res.Config = t.cfg
