@@ -20,19 +20,21 @@ const (
 // the legacy kubernetes.io/ingress.class annotation) must be
 // Options.IngressClass or an IngressClass whose controller is
 // Options.IngressController. An Ingress without class is served unless
-// the objects hold a default IngressClass of another controller.
+// the objects hold default IngressClasses and none of them is ours.
 func (t *translator) ingressServed(in *networkingv1.Ingress) bool {
 	class := in.Annotations["kubernetes.io/ingress.class"]
 	if in.Spec.IngressClassName != nil {
 		class = *in.Spec.IngressClassName
 	}
 	if class == "" {
+		defaults, ours := 0, false
 		for _, c := range t.ix.ingressClasses {
 			if c.Annotations[networkingv1.AnnotationIsDefaultIngressClass] == "true" {
-				return c.Spec.Controller == t.opts.IngressController
+				defaults++
+				ours = ours || c.Spec.Controller == t.opts.IngressController
 			}
 		}
-		return true
+		return defaults == 0 || ours
 	}
 	if class == t.opts.IngressClass {
 		return true
