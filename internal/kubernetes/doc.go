@@ -31,10 +31,11 @@
 //     certificates (the handshake picks by SNI). A TLS Passthrough
 //     listener shares an HTTPS port through SNI-matched l4_routes on the
 //     https listener, or gets a tcp listener of its own. TLS Terminate is
-//     a Gatehouse tls listener. The first listener on a port fixes its
-//     protocol; later incompatible ones are Conflicted/ProtocolConflict
-//     and a repeated hostname on a port is HostnameConflict (the spec
-//     wants every conflicting listener rejected; here the first one wins).
+//     a Gatehouse tls listener. Distinctness is decided across all served
+//     Gateways, since they share sockets: every listener of a port whose
+//     protocols cannot share it is Conflicted/ProtocolConflict, every
+//     listener repeating a port, protocol and hostname is
+//     Conflicted/HostnameConflict, and none of them is accepted.
 //   - Listener isolation is not implemented: a route attached to a
 //     listener without hostname also matches hosts that another listener
 //     on the same port names more specifically, if no route of that

@@ -2,7 +2,9 @@ package kubernetes
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -11,14 +13,15 @@ import (
 
 // gwListener is one Gateway listener and what became of it.
 type gwListener struct {
-	gw      item[*gwv1.Gateway]
-	spec    gwv1.Listener
-	family  string // http, https, tls-passthrough, tls, tcp, udp
-	kinds   []string
-	ok      bool   // accepted and programmed
-	glName  string // the Gatehouse listener carrying it
-	conds   []Condition
-	invalid bool
+	gw       item[*gwv1.Gateway]
+	spec     gwv1.Listener
+	family   string // http, https, tls-passthrough, tls, tcp, udp
+	kinds    []string
+	ok       bool // accepted and programmed
+	certs    []config.Certificate
+	badKinds string // allowedRoutes kinds it cannot carry
+	glName   string // the Gatehouse listener carrying it
+	conds    []Condition
 }
 
 // family names what a Gateway listener needs from the socket. HTTPS and
@@ -50,16 +53,20 @@ func family(l gwv1.Listener) string {
 	return ""
 }
 
-// compatible reports whether a listener of family f may join a port whose
-// Gatehouse listener speaks proto.
-func compatible(proto, f string) bool {
-	switch proto {
-	case "https":
-		return f == "https" || f == "tls-passthrough"
-	case "tcp":
-		return f == "tls-passthrough"
+// portProto is the Gatehouse listener protocol serving a set of
+// families on one port, or "" when they cannot share it. HTTPS and TLS
+// passthrough share an https listener (SNI-matched l4_routes pass
+// through, the rest is terminated); passthrough alone is a tcp listener.
+func portProto(fams map[string]bool) string {
+	switch {
+	case len(fams) == 1:
+		for f := range fams {
+			return protoFor(f)
+		}
+	case len(fams) == 2 && fams["https"] && fams["tls-passthrough"]:
+		return "https"
 	}
-	return proto == f
+	return ""
 }
 
 // protoFor is the Gatehouse listener protocol for a family.
@@ -85,22 +92,63 @@ func (t *translator) gatewayServed(gw *gwv1.Gateway) bool {
 }
 
 func (t *translator) gateways() {
-	for name, c := range t.ix.classes {
-		if string(c.Spec.ControllerName) == t.opts.ControllerName {
+	for _, name := range slices.Sorted(maps.Keys(t.ix.classes)) {
+		if string(t.ix.classes[name].Spec.ControllerName) == t.opts.ControllerName {
 			t.status("GatewayClass", "", name, "", cond("Accepted", true, "Accepted", "served by %s", t.opts.ControllerName))
 		}
 	}
-	ports := map[int32]string{} // port → Gatehouse protocol
-	hosts := map[string]bool{}  // port/family/hostname seen
 	for _, gw := range t.ix.gateways {
 		if !t.gatewayServed(gw.obj) {
 			continue
 		}
 		for _, l := range gw.obj.Spec.Listeners {
-			gl := &gwListener{gw: gw, spec: l, family: family(l)}
-			t.listeners = append(t.listeners, gl)
-			t.gatewayListener(gl, ports, hosts)
+			t.listeners = append(t.listeners, &gwListener{gw: gw, spec: l, family: family(l)})
 		}
+	}
+	// Distinctness is decided over every listener of every served Gateway
+	// (they share Gatehouse's sockets): all listeners of a port whose
+	// protocols cannot share it, and all listeners repeating a port,
+	// protocol and hostname, are Conflicted and none of them is accepted.
+	fams := map[int32]map[string]bool{}
+	hosts := map[string]int{}
+	for _, gl := range t.listeners {
+		if gl.family == "" {
+			continue
+		}
+		if fams[gl.spec.Port] == nil {
+			fams[gl.spec.Port] = map[string]bool{}
+		}
+		fams[gl.spec.Port][gl.family] = true
+		hosts[hostKey(gl)]++
+	}
+	for _, gl := range t.listeners {
+		t.gatewayListener(gl, portProto(fams[gl.spec.Port]), hosts[hostKey(gl)] > 1)
+	}
+	// Sockets are made once every listener is decided: a port meant for
+	// HTTPS and TLS passthrough whose HTTPS listeners all failed carries
+	// the passthrough alone, on a tcp listener (https needs a certificate).
+	https := map[int32]bool{}
+	for _, gl := range t.listeners {
+		https[gl.spec.Port] = https[gl.spec.Port] || (gl.ok && gl.family == "https")
+	}
+	for _, gl := range t.listeners {
+		if gl.ok {
+			proto := portProto(fams[gl.spec.Port])
+			if proto == "https" && !https[gl.spec.Port] {
+				proto = "tcp"
+			}
+			gl.glName = t.listener(proto, gl.spec.Port, gl.certs)
+			gl.conds = append(gl.conds,
+				cond("Accepted", true, "Accepted", "listener %s", gl.glName),
+				cond("Conflicted", false, "NoConflicts", "no conflicts"),
+				cond("Programmed", true, "Programmed", "programmed as Gatehouse listener %s", gl.glName))
+			if gl.badKinds != "" {
+				gl.conds = append(gl.conds, cond("ResolvedRefs", false, "InvalidRouteKinds", "unsupported route kinds:%s", gl.badKinds))
+			} else {
+				gl.conds = append(gl.conds, cond("ResolvedRefs", true, "ResolvedRefs", "references resolved"))
+			}
+		}
+		t.status("Gateway", gl.gw.obj.Namespace, gl.gw.obj.Name, string(gl.spec.Name), gl.conds...)
 	}
 	for _, gw := range t.ix.gateways {
 		if !t.gatewayServed(gw.obj) {
@@ -123,7 +171,15 @@ func (t *translator) gateways() {
 	}
 }
 
-func (t *translator) gatewayListener(gl *gwListener, ports map[int32]string, hosts map[string]bool) {
+func hostKey(gl *gwListener) string {
+	return fmt.Sprintf("%d/%s/%s", gl.spec.Port, gl.family, hostnameOf(gl.spec.Hostname))
+}
+
+// gatewayListener decides whether one listener is accepted (gl.ok) or
+// records why not in gl.conds; proto is the Gatehouse protocol
+// of its port ("" when the port's protocols conflict) and dupHost says
+// another listener has the same port, protocol and hostname.
+func (t *translator) gatewayListener(gl *gwListener, proto string, dupHost bool) {
 	l := gl.spec
 	fail := func(typ, reason, format string, args ...any) {
 		gl.conds = append(gl.conds, cond(typ, false, reason, format, args...))
@@ -132,9 +188,6 @@ func (t *translator) gatewayListener(gl *gwListener, ports map[int32]string, hos
 		}
 		gl.conds = append(gl.conds, cond("Programmed", false, "Invalid", "not programmed"))
 	}
-	defer func() {
-		t.status("Gateway", gl.gw.obj.Namespace, gl.gw.obj.Name, string(l.Name), gl.conds...)
-	}()
 	if gl.family == "" {
 		fail("Accepted", "UnsupportedProtocol", "protocol %s (tls mode) is not supported", l.Protocol)
 		return
@@ -155,16 +208,14 @@ func (t *translator) gatewayListener(gl *gwListener, ports map[int32]string, hos
 		fail("Accepted", "UnsupportedValue", "allowedRoutes.namespaces.from: Selector is not supported offline (no Namespace labels); use Same or All")
 		return
 	}
-	proto, used := ports[l.Port]
-	if used && !compatible(proto, gl.family) {
-		gl.conds = append(gl.conds, cond("Conflicted", true, "ProtocolConflict", "port %d is already used by a %s listener", l.Port, proto))
-		fail("Accepted", "ProtocolConflict", "port %d is already used by a %s listener", l.Port, proto)
+	if proto == "" {
+		gl.conds = append(gl.conds, cond("Conflicted", true, "ProtocolConflict", "port %d is shared by listeners of protocols that cannot share it", l.Port))
+		fail("Accepted", "ProtocolConflict", "port %d is shared by listeners of protocols that cannot share it", l.Port)
 		return
 	}
-	hk := fmt.Sprintf("%d/%s/%s", l.Port, gl.family, hostnameOf(l.Hostname))
-	if hosts[hk] {
-		gl.conds = append(gl.conds, cond("Conflicted", true, "HostnameConflict", "another listener uses port %d and hostname %q", l.Port, hostnameOf(l.Hostname)))
-		fail("Accepted", "HostnameConflict", "another listener uses port %d and hostname %q", l.Port, hostnameOf(l.Hostname))
+	if dupHost {
+		gl.conds = append(gl.conds, cond("Conflicted", true, "HostnameConflict", "another listener uses port %d, protocol %s and hostname %q", l.Port, l.Protocol, hostnameOf(l.Hostname)))
+		fail("Accepted", "HostnameConflict", "another listener uses port %d, protocol %s and hostname %q", l.Port, l.Protocol, hostnameOf(l.Hostname))
 		return
 	}
 	var certs []config.Certificate
@@ -176,22 +227,7 @@ func (t *translator) gatewayListener(gl *gwListener, ports map[int32]string, hos
 			return
 		}
 	}
-	if !used {
-		proto = protoFor(gl.family)
-		ports[l.Port] = proto
-	}
-	hosts[hk] = true
-	gl.glName = t.listener(proto, l.Port, certs)
-	gl.ok = true
-	gl.conds = append(gl.conds,
-		cond("Accepted", true, "Accepted", "listener %s", gl.glName),
-		cond("Conflicted", false, "NoConflicts", "no conflicts"),
-		cond("Programmed", true, "Programmed", "programmed as Gatehouse listener %s", gl.glName))
-	if bad != "" {
-		gl.conds = append(gl.conds, cond("ResolvedRefs", false, "InvalidRouteKinds", "unsupported route kinds: %s", bad))
-	} else {
-		gl.conds = append(gl.conds, cond("ResolvedRefs", true, "ResolvedRefs", "references resolved"))
-	}
+	gl.certs, gl.badKinds, gl.ok = certs, bad, true
 }
 
 // allowedKinds returns the route kinds a listener accepts, and the ones it

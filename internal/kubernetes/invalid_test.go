@@ -36,23 +36,32 @@ func TestInvalidValuesStayOut(t *testing.T) {
 	}
 	all := strings.Join(errs, "\n")
 	for _, want := range []string{
-		"invalid.yaml:12: HTTPRoute default/values rule 0: path regex \"(unclosed\" does not compile",
+		"invalid.yaml:16: HTTPRoute default/values rule 0: path regex \"(unclosed\" does not compile",
 		"rule 1: path \"no-slash\" must start with /",
 		"rule 2: invalid header name \"bad name\"",
 		"rule 3: header \"X-A\" has an invalid value",
 		"rule 4: ReplacePrefixMatch needs PathPrefix matches",
 		"rule 5: RequestRedirect to the same URL would loop",
 		"rule 6: timeouts.request \"soon\" is not a duration",
-		"invalid.yaml:39: HTTPRoute default/values is defined twice (first at invalid.yaml:12)",
-		"invalid.yaml:45: HTTPRoute: invalid metadata.name \"Bad_Name\"",
-		"invalid.yaml:51: HTTPRoute default/bad-hostnames: invalid hostname \"a..b\"",
+		"invalid.yaml:43: HTTPRoute default/values is defined twice (first at invalid.yaml:16)",
+		"invalid.yaml:49: HTTPRoute: invalid metadata.name \"Bad_Name\"",
+		"invalid.yaml:55: HTTPRoute default/bad-hostnames: invalid hostname \"a..b\"",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing error %q in\n%s", want, all)
 		}
 	}
 	wantCond(t, res, "Gateway", "default", "gw", "bad-host", "Accepted", "False", "UnsupportedValue")
-	wantCond(t, res, "Gateway", "default", "gw", "dup", "Conflicted", "True", "HostnameConflict")
+	// Indistinct listeners are all rejected, none wins; a distinct
+	// neighbour on the same port is kept.
+	for _, l := range []string{"dup-a", "dup-b"} {
+		wantCond(t, res, "Gateway", "default", "gw", l, "Conflicted", "True", "HostnameConflict")
+		wantCond(t, res, "Gateway", "default", "gw", l, "Accepted", "False", "HostnameConflict")
+	}
+	wantCond(t, res, "Gateway", "default", "gw", "dup-c", "Accepted", "True", "Accepted")
+	for _, l := range []string{"clash-http", "clash-tcp"} {
+		wantCond(t, res, "Gateway", "default", "gw", l, "Conflicted", "True", "ProtocolConflict")
+	}
 	wantCond(t, res, "HTTPRoute", "default", "values", "", "PartiallyInvalid", "True", "UnsupportedValue")
 	// One default route per tcp listener: the first by name keeps it.
 	wantCond(t, res, "TCPRoute", "default", "a-first", "Gateway default/gw/tcp", "Accepted", "True", "Accepted")

@@ -94,8 +94,6 @@ func TestFull(t *testing.T) {
 	}
 	wantCond(t, res, "Gateway", "infra", "gw", "other-cert", "ResolvedRefs", "False", "RefNotPermitted")
 	wantCond(t, res, "Gateway", "infra", "gw", "secure", "ResolvedRefs", "True", "ResolvedRefs")
-	wantCond(t, res, "Gateway", "infra", "gw", "clash", "Conflicted", "True", "ProtocolConflict")
-	wantCond(t, res, "Gateway", "infra", "gw", "clash", "Accepted", "False", "ProtocolConflict")
 	wantCond(t, res, "Gateway", "infra", "gw", "", "Accepted", "True", "Accepted")
 	wantCond(t, res, "GatewayClass", "", "gatehouse", "", "Accepted", "True", "Accepted")
 
