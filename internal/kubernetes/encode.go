@@ -25,6 +25,11 @@ func Encode(cfg *config.Config) ([]byte, error) {
 	return yaml.Marshal(&n)
 }
 
+// valueMaps are the keys whose value is a map of user values (header
+// name → value): their entries are kept even when empty, since setting a
+// header to "" is a choice.
+var valueMaps = map[string]bool{"set": true, "add": true, "headers": true}
+
 // prune removes mapping entries whose value is a zero scalar or an empty
 // collection, bottom up; it reports whether n itself is now empty.
 func prune(n *yaml.Node) bool {
@@ -32,8 +37,15 @@ func prune(n *yaml.Node) bool {
 	case yaml.MappingNode:
 		out := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if !prune(n.Content[i+1]) {
-				out = append(out, n.Content[i], n.Content[i+1])
+			k, v := n.Content[i], n.Content[i+1]
+			if valueMaps[k.Value] && v.Kind == yaml.MappingNode {
+				if len(v.Content) > 0 {
+					out = append(out, k, v)
+				}
+				continue
+			}
+			if !prune(v) {
+				out = append(out, k, v)
 			}
 		}
 		n.Content = out
@@ -49,9 +61,12 @@ func prune(n *yaml.Node) bool {
 		}
 		return false
 	case yaml.ScalarNode:
+		if n.Tag == "!!str" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 && n.Value != "" {
+			return false // a quoted "0" or "false" is a string value
+		}
 		switch n.Value {
-		case "", "0", "false", "0s", "null", "{}", "[]":
-			return n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 || n.Value == ""
+		case "", "0", "false", "0s", "null":
+			return true
 		}
 	}
 	return false
