@@ -72,8 +72,9 @@ func (es Errors) Error() string {
 }
 
 // kinds maps apiVersion/kind to a constructor of the official type.
-// v1beta1 Gateway API kinds are type definitions of the v1 structs (same
-// schema), so they decode into the v1 types and are translated once.
+// v1beta1 Gateway API kinds (and v1alpha3 TLSRoute) are type definitions
+// of the v1 structs (same schema), so they decode into the v1 types and
+// are translated once.
 var kinds = map[string]func() any{
 	"gateway.networking.k8s.io/v1/GatewayClass":        func() any { return &gwv1.GatewayClass{} },
 	"gateway.networking.k8s.io/v1beta1/GatewayClass":   func() any { return &gwv1.GatewayClass{} },
@@ -85,6 +86,10 @@ var kinds = map[string]func() any{
 	"gateway.networking.k8s.io/v1/ReferenceGrant":      func() any { return &gwv1.ReferenceGrant{} },
 	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() any { return &gwv1b1.ReferenceGrant{} },
 	"gateway.networking.k8s.io/v1alpha2/TLSRoute":      func() any { return &gwv1a2.TLSRoute{} },
+	"gateway.networking.k8s.io/v1alpha3/TLSRoute":      func() any { return &gwv1.TLSRoute{} },
+	"gateway.networking.k8s.io/v1/TLSRoute":            func() any { return &gwv1.TLSRoute{} },
+	"gateway.networking.k8s.io/v1/TCPRoute":            func() any { return &gwv1.TCPRoute{} },
+	"gateway.networking.k8s.io/v1/UDPRoute":            func() any { return &gwv1.UDPRoute{} },
 	"gateway.networking.k8s.io/v1alpha2/TCPRoute":      func() any { return &gwv1a2.TCPRoute{} },
 	"gateway.networking.k8s.io/v1alpha2/UDPRoute":      func() any { return &gwv1a2.UDPRoute{} },
 	"networking.k8s.io/v1/Ingress":                     func() any { return &networkingv1.Ingress{} },

@@ -7,9 +7,11 @@
 // fields, wrong types and duplicate keys are errors with file:line) into
 // the official Go types: sigs.k8s.io/gateway-api v1.6.3 (GatewayClass,
 // Gateway, HTTPRoute, GRPCRoute, ReferenceGrant in v1, the v1beta1 forms
-// of the same, TLSRoute, TCPRoute and UDPRoute in v1alpha2) and
+// of the same, TLSRoute, TCPRoute and UDPRoute in v1alpha2 and v1, TLSRoute
+// in v1alpha3) and
 // k8s.io/api v0.37.2 (Ingress, IngressClass, Service, Secret,
-// EndpointSlice). Other kinds are kept with a nil Obj; a document without
+// EndpointSlice). Other kinds are kept with a nil Obj (Translate reports
+// those of the Gateway API and networking.k8s.io groups); a document without
 // apiVersion and kind is reported as an *Error with NotManifest set, and
 // IsManifest tells a manifest file from Gatehouse's own YAML.
 //

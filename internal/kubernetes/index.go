@@ -89,11 +89,17 @@ func newIndex(objs []Object, errs *[]error) *index {
 		case *gwv1.GRPCRoute:
 			ix.grpcRoutes = append(ix.grpcRoutes, item[*gwv1.GRPCRoute]{v, o})
 		case *gwv1a2.TLSRoute:
-			ix.l4Routes = append(ix.l4Routes, tlsSource(v, o))
+			ix.l4Routes = append(ix.l4Routes, tlsSource(v, o, nil))
 		case *gwv1a2.TCPRoute:
 			ix.l4Routes = append(ix.l4Routes, tcpSource(v, o))
 		case *gwv1a2.UDPRoute:
 			ix.l4Routes = append(ix.l4Routes, udpSource(v, o))
+		case *gwv1.TLSRoute:
+			ix.l4Routes = append(ix.l4Routes, tlsSource((*gwv1a2.TLSRoute)(nil), o, v))
+		case *gwv1.TCPRoute:
+			ix.l4Routes = append(ix.l4Routes, l4From("TCPRoute", v.ObjectMeta, o, v.Spec.ParentRefs, nil, tcpRules(v.Spec.Rules)))
+		case *gwv1.UDPRoute:
+			ix.l4Routes = append(ix.l4Routes, l4From("UDPRoute", v.ObjectMeta, o, v.Spec.ParentRefs, nil, udpRules(v.Spec.Rules)))
 		case *gwv1.ReferenceGrant:
 			ix.grants = append(ix.grants, v)
 		case *networkingv1.Ingress:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1a2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
 )
@@ -20,28 +21,57 @@ type l4Source struct {
 	rules          [][]gwv1.BackendRef
 }
 
-func tlsSource(r *gwv1a2.TLSRoute, o Object) l4Source {
-	s := l4Source{kind: "TLSRoute", ns: r.Namespace, name: r.Name, src: o, parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
-	for _, rule := range r.Spec.Rules {
-		s.rules = append(s.rules, rule.BackendRefs)
+func l4From(kind string, m metav1.ObjectMeta, o Object, parents []gwv1.ParentReference, hostnames []gwv1.Hostname, rules [][]gwv1.BackendRef) l4Source {
+	return l4Source{kind: kind, ns: m.Namespace, name: m.Name, src: o, parents: parents, hostnames: hostnames, rules: rules}
+}
+
+// tlsSource reads a v1alpha2 TLSRoute (a) or a v1 one (v1).
+func tlsSource(a *gwv1a2.TLSRoute, o Object, v1 *gwv1.TLSRoute) l4Source {
+	var rules [][]gwv1.BackendRef
+	if a != nil {
+		for _, r := range a.Spec.Rules {
+			rules = append(rules, r.BackendRefs)
+		}
+		return l4From("TLSRoute", a.ObjectMeta, o, a.Spec.ParentRefs, a.Spec.Hostnames, rules)
 	}
-	return s
+	for _, r := range v1.Spec.Rules {
+		rules = append(rules, r.BackendRefs)
+	}
+	return l4From("TLSRoute", v1.ObjectMeta, o, v1.Spec.ParentRefs, v1.Spec.Hostnames, rules)
+}
+
+// tcpRules and udpRules keep each rule's backendRefs; the v1alpha2 rule
+// types are type definitions of the v1 ones.
+func tcpRules(rs []gwv1.TCPRouteRule) [][]gwv1.BackendRef {
+	var out [][]gwv1.BackendRef
+	for _, r := range rs {
+		out = append(out, r.BackendRefs)
+	}
+	return out
+}
+
+func udpRules(rs []gwv1.UDPRouteRule) [][]gwv1.BackendRef {
+	var out [][]gwv1.BackendRef
+	for _, r := range rs {
+		out = append(out, r.BackendRefs)
+	}
+	return out
 }
 
 func tcpSource(r *gwv1a2.TCPRoute, o Object) l4Source {
-	s := l4Source{kind: "TCPRoute", ns: r.Namespace, name: r.Name, src: o, parents: r.Spec.ParentRefs}
-	for _, rule := range r.Spec.Rules {
-		s.rules = append(s.rules, rule.BackendRefs)
+	rules := make([]gwv1.TCPRouteRule, len(r.Spec.Rules))
+	for i, x := range r.Spec.Rules {
+		rules[i] = gwv1.TCPRouteRule(x)
 	}
-	return s
+	return l4From("TCPRoute", r.ObjectMeta, o, r.Spec.ParentRefs, nil, tcpRules(rules))
 }
 
 func udpSource(r *gwv1a2.UDPRoute, o Object) l4Source {
-	s := l4Source{kind: "UDPRoute", ns: r.Namespace, name: r.Name, src: o, parents: r.Spec.ParentRefs}
-	for _, rule := range r.Spec.Rules {
-		s.rules = append(s.rules, rule.BackendRefs)
+	rules := make([]gwv1.UDPRouteRule, len(r.Spec.Rules))
+	for i, x := range r.Spec.Rules {
+		rules[i] = gwv1.UDPRouteRule(x)
 	}
-	return s
+	return l4From("UDPRoute", r.ObjectMeta, o, r.Spec.ParentRefs, nil, udpRules(rules))
 }
 
 // l4Route translates one L4 route into one l4_route per attachment;

@@ -3,10 +3,15 @@ package kubernetes
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
+
+// readGroups are the API groups whose kinds are about routing: one that
+// Decode does not read is reported rather than silently skipped.
+var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true}
 
 // translator carries one Translate call.
 type translator struct {
@@ -36,6 +41,11 @@ func Translate(objs []Object, opts Options) *Result {
 		l4Defaults: map[string]bool{},
 	}
 	t.res.Config = t.cfg
+	for _, o := range objs {
+		if group, _, ok := strings.Cut(o.APIVersion, "/"); o.Obj == nil && ok && readGroups[group] {
+			t.errorf(o, "%s %s is not supported yet; ignored", o.Kind, o.APIVersion)
+		}
+	}
 	t.gateways()
 	for _, r := range t.ix.httpRoutes {
 		t.httpRoute(r)
