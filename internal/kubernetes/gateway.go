@@ -181,12 +181,15 @@ func hostKey(gl *gwListener) string {
 // another listener has the same port, protocol and hostname.
 func (t *translator) gatewayListener(gl *gwListener, proto string, dupHost bool) {
 	l := gl.spec
+	// A listener that is well formed but whose references do not resolve
+	// stays Accepted with ResolvedRefs and Programmed false, as the
+	// ListenerConditionResolvedRefs documentation describes.
 	fail := func(typ, reason, format string, args ...any) {
-		gl.conds = append(gl.conds, cond(typ, false, reason, format, args...))
 		if typ != "Accepted" {
-			gl.conds = append(gl.conds, cond("Accepted", false, reason, format, args...))
+			gl.conds = append(gl.conds, cond("Accepted", true, "Accepted", "accepted"))
 		}
-		gl.conds = append(gl.conds, cond("Programmed", false, "Invalid", "not programmed"))
+		gl.conds = append(gl.conds, cond(typ, false, reason, format, args...),
+			cond("Programmed", false, "Invalid", "not programmed"))
 	}
 	if gl.family == "" {
 		fail("Accepted", "UnsupportedProtocol", "protocol %s (tls mode) is not supported", l.Protocol)

@@ -97,6 +97,7 @@ stringData: {tls.crt: x, tls.key: y}
 	for _, l := range []string{"missing", "opaque", "none", "garbage"} {
 		wantCond(t, res, "Gateway", "default", "gw", l, "ResolvedRefs", "False", "InvalidCertificateRef")
 		wantCond(t, res, "Gateway", "default", "gw", l, "Programmed", "False", "Invalid")
+		wantCond(t, res, "Gateway", "default", "gw", l, "Accepted", "True", "Accepted")
 	}
 	wantCond(t, res, "Gateway", "default", "gw", "passthrough-https", "Accepted", "False", "UnsupportedProtocol")
 	wantCond(t, res, "Gateway", "default", "gw", "", "Accepted", "False", "ListenersNotValid")
