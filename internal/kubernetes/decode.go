@@ -325,5 +325,7 @@ func trimYAML(msg string) string {
 	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: while decoding JSON: ")
 	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: ")
 	msg = strings.TrimPrefix(msg, "json: ")
-	return strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	// One line per error: multi-line parser reports are joined.
+	return strings.Join(strings.Fields(msg), " ")
 }

@@ -10,8 +10,6 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-var osStat = os.Stat
-
 func TestDecodeLines(t *testing.T) {
 	objs := load(t, "article.yaml")
 	lines := []int{}
@@ -40,13 +38,13 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "unknown field", file: "unknown_field.yaml", data: string(data),
 			want: `unknown_field.yaml:16: HTTPRoute gateway.networking.k8s.io/v1: unknown field "matchez"`, objs: 1},
 		{name: "wrong type", file: "t.yaml", data: "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: eighty\n",
-			want: "t.yaml:7: Service v1:", objs: 0},
+			want: "t.yaml:7: Service v1: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32", objs: 0},
 		{name: "yaml syntax", file: "s.yaml", data: "apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: [\n",
 			want: "s.yaml:5: invalid YAML", objs: 1},
 		{name: "not a manifest", file: "g.yaml", data: "listeners:\n- name: web\n  address: :80\n",
 			want: "g.yaml:1: document has no apiVersion and kind", notManifest: true},
 		{name: "duplicate key", file: "d.yaml", data: "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n",
-			want: "d.yaml:", objs: 0},
+			want: `d.yaml:5: Service v1: unmarshal errors: line 5: key "name" already set in map`, objs: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,7 +50,8 @@
 //     same intersected hostnames; matches (path Exact/PathPrefix/
 //     RegularExpression, headers and query Exact/RegularExpression,
 //     method), RequestHeaderModifier, ResponseHeaderModifier, URLRewrite,
-//     RequestRedirect (ReplaceFullPath only) and timeouts.request. The
+//     RequestRedirect (ReplaceFullPath only) and timeouts.request;
+//     RegularExpression is RE2, as everywhere in Gatehouse. The
 //     rule's backendRefs become one upstream named like the route, each
 //     ref's weight split evenly over its endpoints and scaled to 1..10000.
 //     A rule with no backendRefs, or whose every backend is invalid or has

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -292,7 +293,7 @@ func TestSecretFilesPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p := range res.Files {
-		st, err := osStat(p)
+		st, err := os.Stat(p)
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v", p, st, err)
 		}
