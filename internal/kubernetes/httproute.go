@@ -1,0 +1,287 @@
+package kubernetes
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// httpRoute translates one HTTPRoute: for each attachment (a set of
+// Gatehouse listeners sharing the same effective hostnames) and each
+// rule, one Gatehouse route.
+func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
+	hr := r.obj
+	if err := validHosts(hr.Spec.Hostnames); err != nil {
+		t.errorf(r.src, "HTTPRoute %s/%s: %v", hr.Namespace, hr.Name, err)
+		t.status("HTTPRoute", hr.Namespace, hr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
+		return
+	}
+	var atts []attachment
+	for _, p := range hr.Spec.ParentRefs {
+		a, reason, msg := t.attach("HTTPRoute", hr.Namespace, p, hr.Spec.Hostnames)
+		sec := parentSection(hr.Namespace, p)
+		if reason != "" {
+			t.status("HTTPRoute", hr.Namespace, hr.Name, sec, cond("Accepted", false, reason, "%s", msg))
+			continue
+		}
+		atts = append(atts, a...)
+		t.status("HTTPRoute", hr.Namespace, hr.Name, sec, cond("Accepted", true, "Accepted", "attached"))
+	}
+	resolved, bad := true, []string{}
+	resolvedReason, resolvedMsg := "ResolvedRefs", "all references resolved"
+	for i, rule := range hr.Spec.Rules {
+		base := joinName("httproute", hr.Namespace, hr.Name, i)
+		if msg := unsupportedRule(rule); msg != "" {
+			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			continue
+		}
+		// Resolve backends once per rule.
+		var refs []weighted
+		for _, br := range rule.BackendRefs {
+			w, p := t.resolveRef("HTTPRoute", hr.Namespace, br.BackendRef, "http")
+			if p != nil {
+				resolved = false
+				resolvedReason, resolvedMsg = p.reason, p.msg
+				continue
+			}
+			refs = append(refs, w)
+		}
+		for g, a := range atts {
+			name := base
+			if len(atts) > 1 {
+				name = joinName(base, fmt.Sprintf("g%d", g))
+			}
+			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, a))
+		}
+	}
+	if len(atts) == 0 {
+		return
+	}
+	conds := []Condition{cond("ResolvedRefs", resolved, resolvedReason, "%s", resolvedMsg)}
+	if len(bad) > 0 {
+		conds = append(conds, cond("PartiallyInvalid", true, "UnsupportedValue", "%s", strings.Join(bad, "; ")))
+	}
+	t.status("HTTPRoute", hr.Namespace, hr.Name, "", conds...)
+}
+
+// unsupportedRule names what in a rule Gatehouse cannot honour, or a
+// value the API server would have refused; such a rule is dropped (the
+// Gateway API lets invalid rules be ignored and the others served).
+func unsupportedRule(rule gwv1.HTTPRouteRule) string {
+	redirects, rewrites := 0, 0
+	for _, m := range rule.Matches {
+		if err := checkMatch(m); err != nil {
+			return err.Error()
+		}
+	}
+	for _, f := range rule.Filters {
+		switch f.Type {
+		case gwv1.HTTPRouteFilterRequestHeaderModifier, gwv1.HTTPRouteFilterResponseHeaderModifier:
+		case gwv1.HTTPRouteFilterRequestRedirect:
+			redirects++
+		case gwv1.HTTPRouteFilterURLRewrite:
+			rewrites++
+		default:
+			return fmt.Sprintf("filter %s is not supported", f.Type)
+		}
+		if err := checkFilter(f, rule.Matches); err != nil {
+			return err.Error()
+		}
+	}
+	switch {
+	case redirects > 1 || rewrites > 1:
+		return "a rule takes at most one RequestRedirect and one URLRewrite"
+	case redirects > 0 && rewrites > 0:
+		return "RequestRedirect and URLRewrite cannot be combined"
+	}
+	for _, br := range rule.BackendRefs {
+		if len(br.Filters) > 0 {
+			return "backendRef filters are not supported"
+		}
+	}
+	if rule.Retry != nil {
+		return "retry is not supported"
+	}
+	if rule.SessionPersistence != nil {
+		return "sessionPersistence is not supported"
+	}
+	if rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
+		return "timeouts.backendRequest is not supported"
+	}
+	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
+		if d, err := parseDuration(*rule.Timeouts.Request); err != nil || d < 0 {
+			return fmt.Sprintf("timeouts.request %q is not a duration", *rule.Timeouts.Request)
+		}
+	}
+	return ""
+}
+
+// parseDuration reads a Gateway API Duration (GEP-2257: 1h2m3s4ms style,
+// which time.ParseDuration accepts).
+func parseDuration(d gwv1.Duration) (time.Duration, error) {
+	return time.ParseDuration(string(d))
+}
+
+func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, a attachment) *config.Route {
+	rt := &config.Route{Name: name, Listeners: a.listeners}
+	matches := rule.Matches
+	if len(matches) == 0 {
+		matches = []gwv1.HTTPRouteMatch{{}}
+	}
+	for _, m := range matches {
+		rt.Matches = append(rt.Matches, httpMatch(m, a.hosts))
+	}
+	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
+		rt.Timeout, _ = parseDuration(*rule.Timeouts.Request)
+	}
+	for _, f := range rule.Filters {
+		switch f.Type {
+		case gwv1.HTTPRouteFilterRequestHeaderModifier:
+			rt.Filters = append(rt.Filters, &config.Filter{RequestHeaders: headerFilter(f.RequestHeaderModifier)})
+		case gwv1.HTTPRouteFilterResponseHeaderModifier:
+			rt.Filters = append(rt.Filters, &config.Filter{ResponseHeaders: headerFilter(f.ResponseHeaderModifier)})
+		case gwv1.HTTPRouteFilterURLRewrite:
+			rt.Filters = append(rt.Filters, &config.Filter{URLRewrite: urlRewrite(f.URLRewrite)})
+		case gwv1.HTTPRouteFilterRequestRedirect:
+			rt.Redirect = redirect(f.RequestRedirect)
+		}
+	}
+	if rt.Redirect != nil {
+		return rt
+	}
+	if u := t.upstream(upstreamName, refs); u != nil {
+		rt.Backend = &config.Backend{Upstream: u.Name}
+		return rt
+	}
+	// HTTPRoute rule semantics: no backendRefs and no filter that answers,
+	// or only invalid / zero-weight backends → 500. Nothing is forwarded,
+	// so a URL rewrite has nothing to apply to.
+	rt.Respond = &config.Respond{Status: 500}
+	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil })
+	return rt
+}
+
+func httpMatch(m gwv1.HTTPRouteMatch, hosts []string) *config.Match {
+	out := &config.Match{Hosts: hosts}
+	pt, pv := gwv1.PathMatchPathPrefix, "/"
+	if m.Path != nil {
+		if m.Path.Type != nil {
+			pt = *m.Path.Type
+		}
+		if m.Path.Value != nil {
+			pv = *m.Path.Value
+		}
+	}
+	switch pt {
+	case gwv1.PathMatchExact:
+		out.Path = &config.PathMatch{Exact: pv}
+	case gwv1.PathMatchRegularExpression:
+		out.Path = &config.PathMatch{Regex: pv}
+	default:
+		out.Path = &config.PathMatch{Prefix: pv}
+	}
+	seen := map[string]bool{}
+	for _, h := range m.Headers {
+		// Equivalent names: the first one counts (case-insensitive).
+		if n := strings.ToLower(string(h.Name)); seen[n] {
+			continue
+		} else {
+			seen[n] = true
+		}
+		out.Headers = append(out.Headers, valueMatch(string(h.Name), h.Value, h.Type != nil && *h.Type == gwv1.HeaderMatchRegularExpression))
+	}
+	seenQ := map[string]bool{}
+	for _, q := range m.QueryParams {
+		if seenQ[string(q.Name)] {
+			continue
+		}
+		seenQ[string(q.Name)] = true
+		out.Query = append(out.Query, valueMatch(string(q.Name), q.Value, q.Type != nil && *q.Type == gwv1.QueryParamMatchRegularExpression))
+	}
+	if m.Method != nil {
+		out.Methods = []string{string(*m.Method)}
+	}
+	return out
+}
+
+func valueMatch(name, value string, regex bool) *config.ValueMatch {
+	if regex {
+		return &config.ValueMatch{Name: name, Regex: value}
+	}
+	return &config.ValueMatch{Name: name, Value: value}
+}
+
+func headerFilter(h *gwv1.HTTPHeaderFilter) *config.HeaderFilter {
+	out := &config.HeaderFilter{}
+	if h == nil {
+		return out
+	}
+	if len(h.Set) > 0 {
+		out.Set = map[string]string{}
+		for _, s := range h.Set {
+			out.Set[string(s.Name)] = s.Value
+		}
+	}
+	if len(h.Add) > 0 {
+		out.Add = map[string]string{}
+		for _, s := range h.Add {
+			out.Add[string(s.Name)] = s.Value
+		}
+	}
+	out.Remove = h.Remove
+	return out
+}
+
+func urlRewrite(u *gwv1.HTTPURLRewriteFilter) *config.URLRewrite {
+	out := &config.URLRewrite{}
+	if u == nil {
+		return out
+	}
+	if u.Hostname != nil {
+		out.Hostname = string(*u.Hostname)
+	}
+	if u.Path != nil {
+		out.Path = pathRewrite(u.Path)
+	}
+	return out
+}
+
+func pathRewrite(p *gwv1.HTTPPathModifier) *config.PathRewrite {
+	out := &config.PathRewrite{}
+	switch {
+	case p.Type == gwv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
+		out.ReplaceFullPath = *p.ReplaceFullPath
+	case p.Type == gwv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
+		out.ReplacePrefixMatch = *p.ReplacePrefixMatch
+	}
+	return out
+}
+
+// redirect maps RequestRedirect; the Gateway API default status is 302.
+func redirect(r *gwv1.HTTPRequestRedirectFilter) *config.Redirect {
+	out := &config.Redirect{Status: 302}
+	if r == nil {
+		return out
+	}
+	if r.Scheme != nil {
+		out.Scheme = *r.Scheme
+	}
+	if r.Hostname != nil {
+		out.Host = string(*r.Hostname)
+	}
+	if r.Port != nil {
+		out.Port = int(*r.Port)
+	}
+	if r.StatusCode != nil {
+		out.Status = *r.StatusCode
+	}
+	if r.Path != nil && r.Path.ReplaceFullPath != nil {
+		out.Path = *r.Path.ReplaceFullPath
+	}
+	return out
+}
