@@ -51,9 +51,10 @@ func validHeaderValue(s string) bool {
 	return !strings.ContainsAny(s, "\r\n\x00")
 }
 
-// validHostname is a DNS-ish check: lower-case letters, digits, '-' and
+// ValidHostname is a DNS-ish check (the one every host, SNI and
+// server_name in the configuration passes): lower-case letters, digits, '-' and
 // '_' in non-empty labels of at most 63 bytes, 253 bytes in all.
-func validHostname(s string) bool {
+func ValidHostname(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
@@ -80,7 +81,7 @@ func checkMatchHost(h string) *problem {
 	if strings.Contains(name, "*") {
 		return newProblem("wildcards are only allowed as the whole first label, e.g. *.example.com", "invalid host %q", h)
 	}
-	if !validHostname(name) {
+	if !ValidHostname(name) {
 		return newProblem("use a DNS name such as api.example.com or *.example.com", "invalid host %q", h)
 	}
 	return nil

@@ -289,7 +289,7 @@ func (v *validator) upstreamTLS(u *Upstream, owner string) {
 		t.CAFile = resolvePath(t.CAFile, v.at(&t.CAFile, tlsPos))
 		v.problem(v.at(&t.CAFile, tlsPos), owner, checkCAFile(t.CAFile))
 	}
-	if t.ServerName != "" && !validHostname(strings.ToLower(t.ServerName)) {
+	if t.ServerName != "" && !ValidHostname(strings.ToLower(t.ServerName)) {
 		v.errorf(v.at(&t.ServerName, tlsPos), owner, "use the DNS name in the target's certificate",
 			"invalid server_name %q", t.ServerName)
 	}

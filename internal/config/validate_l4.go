@@ -143,7 +143,7 @@ func (v *validator) l4Match(r *L4Route, owner string, attached []*Listener) {
 		name = strings.TrimSuffix(strings.ToLower(name), ".")
 		m.SNI[i] = name
 		host := strings.TrimPrefix(name, "*.")
-		if !validHostname(host) || strings.Contains(host, "*") {
+		if !ValidHostname(host) || strings.Contains(host, "*") {
 			v.errorf(p, owner, `use a DNS name or a wildcard such as "*.example.com"`, "invalid sni %q", name)
 		}
 	}

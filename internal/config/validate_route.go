@@ -202,7 +202,7 @@ func (v *validator) urlRewrite(u *URLRewrite, pos Pos, matches []*Match, owner s
 	if u.Hostname == "" && u.Path == nil {
 		v.errorf(pos, owner, "give hostname, path or both", "url_rewrite changes nothing")
 	}
-	if u.Hostname != "" && !validHostname(strings.ToLower(u.Hostname)) {
+	if u.Hostname != "" && !ValidHostname(strings.ToLower(u.Hostname)) {
 		v.errorf(v.at(&u.Hostname, pos), owner, "use a DNS name such as users.internal", "invalid hostname %q", u.Hostname)
 	}
 	p := u.Path
@@ -300,7 +300,7 @@ func (v *validator) redirect(rd *Redirect, owner string) {
 	if rd.Host != "" {
 		if strings.Contains(rd.Host, ":") {
 			v.errorf(v.at(&rd.Host, rd.Pos), owner, "set the port with port:", "redirect host %q must not contain a port", rd.Host)
-		} else if !validHostname(strings.ToLower(rd.Host)) {
+		} else if !ValidHostname(strings.ToLower(rd.Host)) {
 			v.errorf(v.at(&rd.Host, rd.Pos), owner, "use a DNS name such as www.example.com", "invalid redirect host %q", rd.Host)
 		}
 	}

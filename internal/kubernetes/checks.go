@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/config"
+
 	"golang.org/x/net/http/httpguts"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -20,21 +22,7 @@ import (
 // accepts as a match host or SNI (config's checkMatchHost).
 func validHost(h string) bool {
 	name := strings.TrimPrefix(strings.ToLower(h), "*.")
-	if name == "" || len(name) > 253 || strings.Contains(name, "*") {
-		return false
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
+	return !strings.Contains(name, "*") && config.ValidHostname(name)
 }
 
 func validHosts(hs []gwv1.Hostname) error {
