@@ -212,7 +212,14 @@ func TestShutdownClosesStalledSetupAtDeadline(t *testing.T) {
 	cert, _ := selfSigned(t, "a.example.com")
 	e := start(t, Config{Mode: Terminate, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, route("r", &l4.Backend{Pool: p}, l4.Match{}))
 	c := e.dial(t) // sends no ClientHello: stays in the handshake
-	waitFor(t, "the connection to be accepted", func() bool { return e.s.open.Load() == 1 })
+	// In setup, not merely accepted: Shutdown waits for registered
+	// connections only (one accepted a moment before is bounded by its
+	// handshake timeout instead).
+	waitFor(t, "the connection to be in its setup", func() bool {
+		e.s.mu.Lock()
+		defer e.s.mu.Unlock()
+		return e.s.setup == 1
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := e.s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
