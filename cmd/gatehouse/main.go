@@ -2,6 +2,7 @@
 //
 //	gatehouse run -c FILE|DIR       serve a configuration
 //	gatehouse validate -c FILE|DIR  check a configuration and exit
+//	gatehouse translate -c FILE|DIR print the Gatehouse configuration of Kubernetes manifests
 //	gatehouse version               print the version
 package main
 
@@ -30,6 +31,7 @@ const usage = `Gatehouse: an API gateway and load balancer in one binary.
 Usage:
   gatehouse run -c FILE|DIR        serve the configuration (reloads on SIGHUP and file change)
   gatehouse validate -c FILE|DIR   check the configuration; print every error as file:line
+  gatehouse translate -c FILE|DIR  print what Gateway API / Ingress manifests become, with their status
   gatehouse version                print the version
 
 Run "gatehouse COMMAND --help" for a command's flags.
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "translate":
+		return cmdTranslate(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "gatehouse %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0

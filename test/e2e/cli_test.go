@@ -15,7 +15,14 @@ import (
 // stdout and stderr.
 func runValidate(t *testing.T, path string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(gatehouseBin, "validate", "-c", path)
+	return runCommand(t, "validate", "-c", path)
+}
+
+// runCommand runs the gatehouse binary with args to completion (30 s at
+// most) and returns its exit code, stdout and stderr.
+func runCommand(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(gatehouseBin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	done := make(chan error, 1)
@@ -27,12 +34,12 @@ func runValidate(t *testing.T, path string) (int, string, string) {
 	case err := <-done:
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("gatehouse validate: %v", err)
+			t.Fatalf("gatehouse %s: %v", args[0], err)
 		}
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		t.Fatal("gatehouse validate did not finish in 30s")
+		t.Fatalf("gatehouse %s did not finish in 30s", args[0])
 	}
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
