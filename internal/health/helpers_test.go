@@ -190,8 +190,22 @@ func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
 func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
 
-// find returns the attributes of the first record with message msg.
+// find returns the attributes of the first record with msg, waiting up
+// to 15 s for it: a transition is logged just after the target's state
+// changes (under the state's lock, which tests do not take), so a test
+// that saw the change may look before the line is written.
 func (h *logRecorder) find(msg string) (map[string]string, bool) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if attrs, ok := h.lookup(msg); ok || time.Now().After(deadline) {
+			return attrs, ok
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// lookup returns the attributes of the first record with message msg.
+func (h *logRecorder) lookup(msg string) (map[string]string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, r := range h.records {
@@ -250,4 +264,19 @@ func testRegistry(t testing.TB) (*Registry, *prometheus.Registry, *logRecorder) 
 	}
 	rec := &logRecorder{}
 	return NewRegistry("users", slog.New(rec), m), preg, rec
+}
+
+// probeOnce runs one check of target by the prober mk builds from cfg
+// (defaults applied), bounded by timeout.
+func probeOnce(t *testing.T, cfg CheckConfig, target string, timeout time.Duration, mk func(CheckConfig) prober) error {
+	t.Helper()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mk(cfg)
+	defer p.close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return p.check(ctx, newTarget(t, target))
 }

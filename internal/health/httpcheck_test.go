@@ -1,7 +1,6 @@
 package health
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
@@ -15,15 +14,7 @@ import (
 // probeHTTP runs one HTTP check of srvURL with cfg.
 func probeHTTP(t *testing.T, cfg CheckConfig, srvURL string) error {
 	t.Helper()
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newHTTPProber(cfg)
-	defer p.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return p.check(ctx, newTarget(t, srvURL))
+	return probeOnce(t, cfg, srvURL, 10*time.Second, func(c CheckConfig) prober { return newHTTPProber(c) })
 }
 
 // TestHTTPCheckRequest: method, path with query, Host override and the

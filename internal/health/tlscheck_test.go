@@ -1,7 +1,6 @@
 package health
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -21,15 +20,7 @@ import (
 func probeTLS(t *testing.T, cfg CheckConfig, target string) error {
 	t.Helper()
 	cfg.Type = CheckTLS
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newTLSProber(cfg)
-	defer p.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return p.check(ctx, newTarget(t, target))
+	return probeOnce(t, cfg, target, 10*time.Second, func(c CheckConfig) prober { return newTLSProber(c) })
 }
 
 // TestTLSCheck: healthy only when a TLS handshake completes with a

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"context"
 	"errors"
 	"net"
 	"strings"
@@ -56,15 +55,7 @@ func closedUDPAddr(t *testing.T) string {
 func probeUDP(t *testing.T, cfg CheckConfig, target string, timeout time.Duration) error {
 	t.Helper()
 	cfg.Type = CheckUDP
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newUDPProber(cfg)
-	defer p.close()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return p.check(ctx, newTarget(t, target))
+	return probeOnce(t, cfg, target, timeout, func(c CheckConfig) prober { return newUDPProber(c) })
 }
 
 // TestUDPCheck: Send reaches the target; the reply must contain Expect
