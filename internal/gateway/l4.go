@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"slices"
@@ -243,17 +242,7 @@ func (g *Gateway) startL4(b l4Bound, routes *l4.Table, log *observe.AccessLog) *
 // from the listener's (reloadable) set, mTLS as configured.
 func (g *Gateway) l4TLSConfig(name string, s listener.Settings, alpn []string) *tls.Config {
 	certs := g.certPointer(name)
-	c := &tls.Config{
-		NextProtos:     alpn,
-		MinVersion:     s.MinTLSVersion,
-		GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) },
-	}
-	if s.ClientAuth != tls.NoClientCert {
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM([]byte(s.ClientCAPEM))
-		c.ClientAuth, c.ClientCAs = s.ClientAuth, pool
-	}
-	return c
+	return s.ServerTLS(func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Load().Get(h) }, alpn)
 }
 
 // stopL4 stops a replaced or dropped L4 listener: it accepts no more,

@@ -97,17 +97,7 @@ func Serve(ln net.Listener, s Settings, h http.Handler, getCert func(*tls.Client
 		// secrecy; TLS 1.3 suites are not configurable. The server must see
 		// the same NextProtos as the listener: net/http only serves h2 on
 		// connections that negotiated it when its own config offers it.
-		srv.TLSConfig = &tls.Config{
-			MinVersion:     s.MinTLSVersion,
-			GetCertificate: getCert,
-			NextProtos:     nextProtos(s.HTTP2),
-		}
-		if s.ClientAuth != tls.NoClientCert {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM([]byte(s.ClientCAPEM)) // checked by config
-			srv.TLSConfig.ClientAuth = s.ClientAuth
-			srv.TLSConfig.ClientCAs = pool
-		}
+		srv.TLSConfig = s.ServerTLS(getCert, nextProtos(s.HTTP2))
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	} else if s.H2C {
 		protocols.SetUnencryptedHTTP2(true)
@@ -145,6 +135,20 @@ func (sv *Server) start(errLog *slog.Logger) {
 			errLog.Error("listener stopped", "listener", sv.Settings.Name, "address", sv.Settings.Address, "error", err)
 		}
 	}()
+}
+
+// ServerTLS is the server side TLS of these settings: minimum version,
+// certificates from getCert (by SNI; reloadable without a new server),
+// mTLS against the client CA bundle, and the ALPN protocols offered.
+// HTTPS listeners and tls (L4) listeners share it.
+func (s Settings) ServerTLS(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), alpn []string) *tls.Config {
+	c := &tls.Config{MinVersion: s.MinTLSVersion, GetCertificate: getCert, NextProtos: alpn}
+	if s.ClientAuth != tls.NoClientCert {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM([]byte(s.ClientCAPEM)) // checked by config
+		c.ClientAuth, c.ClientCAs = s.ClientAuth, pool
+	}
+	return c
 }
 
 func nextProtos(h2 bool) []string {
