@@ -22,6 +22,11 @@ type Options struct {
 	// SecretDir is where the PEM files of TLS Secrets are to be written
 	// (see Result.Files); relative paths stay relative.
 	SecretDir string
+	// PortOffset is added to every port Gatehouse binds for Gateway
+	// listeners and Ingress (80, 443), so manifests written for ports
+	// below 1024 run unprivileged, as in tests; 0 binds them as written.
+	// Statuses and route matching keep the ports of the manifests.
+	PortOffset int32
 }
 
 func (o Options) withDefaults() Options {
