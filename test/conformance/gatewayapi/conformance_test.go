@@ -1,0 +1,240 @@
+package gatewayapi
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/conformance"
+	"sigs.k8s.io/gateway-api/conformance/tests"
+	confconfig "sigs.k8s.io/gateway-api/conformance/utils/config"
+	"sigs.k8s.io/gateway-api/conformance/utils/roundtripper"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+	"sigs.k8s.io/gateway-api/pkg/features"
+
+	"github.com/gatehouse/gatehouse/internal/kubernetes"
+)
+
+// gatewayClassName is the GatewayClass the suite's Gateways use; it is
+// installed with Gatehouse's default controller name, as a cluster
+// operator would.
+const gatewayClassName = "gatehouse"
+
+// envAll runs the tests listed in expectedFailures too (a report run:
+// the package then fails, since they do).
+const envAll = "GATEHOUSE_CONFORMANCE_ALL"
+
+// profile is GATEWAY-HTTP, the profile this harness runs.
+var profile = suite.GatewayHTTPConformanceProfile
+
+// timeouts are the suite's, shortened for a controller that reconciles
+// in milliseconds but still generous for a loaded two-core CI machine;
+// three consecutive successes are still required.
+func timeouts() confconfig.TimeoutConfig {
+	tc := confconfig.DefaultTimeoutConfig()
+	tc.DefaultPollInterval = 50 * time.Millisecond
+	tc.RequiredConsecutiveSuccesses = 3
+	const max = 30 * time.Second
+	for _, d := range []*time.Duration{
+		&tc.CreateTimeout, &tc.GatewayMustHaveAddress, &tc.GatewayMustHaveCondition,
+		&tc.GatewayStatusMustHaveListeners, &tc.GatewayListenersMustHaveConditions,
+		&tc.ListenerSetMustHaveCondition, &tc.ListenerSetListenersMustHaveConditions,
+		&tc.GWCMustBeAccepted, &tc.HTTPRouteMustNotHaveParents, &tc.HTTPRouteMustHaveCondition,
+		&tc.TLSRouteMustHaveCondition, &tc.TCPRouteMustHaveCondition, &tc.UDPRouteMustHaveCondition,
+		&tc.RouteMustHaveParents, &tc.MaxTimeToConsistency, &tc.NamespacesMustBeReady,
+		&tc.LatestObservedGenerationSet, &tc.DefaultTestTimeout,
+	} {
+		*d = min(*d, max)
+	}
+	return tc
+}
+
+// inProfile reports whether the suite counts test under GATEWAY-HTTP
+// (every feature it needs is one of the profile's), and whether as an
+// extended test.
+func inProfile(test suite.ConformanceTest) (in, extended bool) {
+	if len(test.Features) == 0 {
+		return false, false
+	}
+	for _, f := range test.Features {
+		switch {
+		case profile.CoreFeatures.Has(f):
+		case profile.ExtendedFeatures.Has(f):
+			extended = true
+		default:
+			return false, false
+		}
+	}
+	return true, extended
+}
+
+// outcome of one test.
+type outcome string
+
+const (
+	passed   outcome = "pass"
+	failed   outcome = "FAIL"
+	skipped  outcome = "skip"     // expected to fail: not run (see expectedFailures)
+	xfailed  outcome = "xfail"    // expected to fail, run under envAll, failed
+	xpassed  outcome = "XPASS"    // expected to fail but passed: update the list
+	notInRun outcome = "excluded" // not in the profile
+)
+
+type result struct {
+	test     suite.ConformanceTest
+	extended bool
+	outcome  outcome
+	reason   string
+	elapsed  time.Duration
+}
+
+func TestGatewayAPIConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Gateway API conformance run takes about a minute")
+	}
+	runAll := os.Getenv(envAll) != ""
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	cl, err := newCluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.installCRDs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gc := &gwv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: gatewayClassName},
+		Spec:       gwv1.GatewayClassSpec{ControllerName: kubernetes.DefaultControllerName},
+	}
+	if err := cl.Create(ctx, gc); err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := newController(cl, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { ctrl.run(ctx) })
+	defer func() {
+		cancel()
+		wg.Wait()
+		ctrl.stop()
+	}()
+
+	var selected []suite.ConformanceTest
+	extendedOf := map[string]bool{}
+	for _, test := range tests.ConformanceTests {
+		if in, ext := inProfile(test); in {
+			selected = append(selected, test)
+			extendedOf[test.ShortName] = ext
+		}
+	}
+	supported := sets.New[features.FeatureName]()
+	supported.Insert(profile.CoreFeatures.UnsortedList()...)
+	supported.Insert(profile.ExtendedFeatures.UnsortedList()...)
+
+	tc := timeouts()
+	cs, err := suite.NewConformanceTestSuite(suite.ConformanceOptions{
+		ConfigurableOptions: suite.ConfigurableOptions{
+			GatewayClassName:     gatewayClassName,
+			CleanupBaseResources: false, // the fake cluster goes away with the test
+			CleanupTestResources: true,
+			SupportedFeatures:    supported.UnsortedList(),
+			ConformanceProfiles:  []suite.ConformanceProfileName{profile.Name},
+			TimeoutConfig:        tc,
+			DisableParallelTests: true,
+		},
+		Client:       cl,
+		RoundTripper: &roundtripper.DefaultRoundTripper{TimeoutConfig: tc, CustomDialContext: dialGateway},
+		GRPCClient:   &grpcClient{},
+		ManifestFS:   []fs.FS{&conformance.Manifests},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Setup", func(t *testing.T) { cs.Setup(t, selected) })
+	if t.Failed() {
+		t.Fatalf("setup failed; translator errors: %s", strings.Join(ctrl.lastErrs, "\n"))
+	}
+
+	var results []result
+	for _, test := range selected {
+		r := result{test: test, extended: extendedOf[test.ShortName]}
+		reason, xfail := expectedFailures[test.ShortName]
+		if xfail && !runAll {
+			r.outcome, r.reason = skipped, reason
+			t.Run(test.ShortName, func(t *testing.T) { t.Skip("expected to fail: " + reason) })
+			results = append(results, r)
+			continue
+		}
+		start := time.Now()
+		ok := t.Run(test.ShortName, func(t *testing.T) { test.Run(t, cs) })
+		r.elapsed = time.Since(start)
+		switch {
+		case ok && !xfail:
+			r.outcome = passed
+		case ok:
+			r.outcome, r.reason = xpassed, reason
+		case xfail:
+			r.outcome, r.reason = xfailed, reason
+		default:
+			r.outcome = failed
+		}
+		results = append(results, r)
+	}
+	report(t, results)
+}
+
+// report prints one line per test and the counts per profile section,
+// as the suite's ConformanceReport groups them: core, and per extended
+// feature of the profile.
+func report(t *testing.T, results []result) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nGateway API conformance v1.6.3, profile %s\n", profile.Name)
+	for _, r := range results {
+		kind := "core"
+		if r.extended {
+			kind = "extended"
+		}
+		fmt.Fprintf(&b, "  %-6s %-8s %-60s %6.1fs %s\n", r.outcome, kind, r.test.ShortName, r.elapsed.Seconds(), r.reason)
+	}
+	count := func(keep func(result) bool) string {
+		n := map[outcome]int{}
+		total := 0
+		for _, r := range results {
+			if keep(r) {
+				n[r.outcome]++
+				total++
+			}
+		}
+		s := fmt.Sprintf("%d tests: %d passed, %d failed, %d skipped (expected to fail)", total, n[passed], n[failed], n[skipped])
+		if n[xfailed]+n[xpassed] > 0 {
+			s += fmt.Sprintf(", %d expected failures failed, %d expected failures passed", n[xfailed], n[xpassed])
+		}
+		return s
+	}
+	fmt.Fprintf(&b, "COUNT %s core: %s\n", profile.Name, count(func(r result) bool { return !r.extended }))
+	ext := profile.ExtendedFeatures.UnsortedList()
+	sort.Slice(ext, func(i, j int) bool { return ext[i] < ext[j] })
+	for _, f := range ext {
+		has := func(r result) bool { return slices.Contains(r.test.Features, f) }
+		if !slices.ContainsFunc(results, has) {
+			continue
+		}
+		fmt.Fprintf(&b, "COUNT %s extended %s: %s\n", profile.Name, f, count(has))
+	}
+	fmt.Fprintf(&b, "COUNT %s all: %s\n", profile.Name, count(func(result) bool { return true }))
+	t.Log(b.String())
+	fmt.Print(b.String())
+}
