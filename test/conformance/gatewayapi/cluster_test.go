@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"reflect"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -19,7 +19,6 @@ import (
 	gwv1a3 "sigs.k8s.io/gateway-api/apis/v1alpha3"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 	gwxv1a1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
-	"sigs.k8s.io/gateway-api/pkg/consts"
 )
 
 // cluster is the stand-in for the API server: controller-runtime's fake
@@ -27,12 +26,14 @@ import (
 // two things the tracker does not do that the suite checks:
 // metadata.generation, bumped on spec changes as the API server does
 // (Kubernetes API conventions, "metadata.generation": "a sequence number
-// representing a specific generation of the desired state"), and a
+// representing a specific generation of the desired state"), the CRD
+// schema defaults (crds_test.go), and a
 // notification on every write so the controller and kubelet stand-ins
 // react instead of polling.
 type cluster struct {
 	client.WithWatch
 	scheme  *runtime.Scheme
+	crds    *crds
 	changed chan struct{} // capacity 1: a pending "something changed"
 }
 
@@ -65,17 +66,29 @@ func newCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{scheme: s, changed: make(chan struct{}, 1)}
+	defs, err := loadCRDs()
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{scheme: s, crds: defs, changed: make(chan struct{}, 1)}
 	base := fake.NewClientBuilder().WithScheme(s).WithStatusSubresource(statusKinds()...).Build()
 	c.WithWatch = interceptor.NewClient(base, interceptor.Funcs{
 		Create: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 			if obj.GetGeneration() == 0 {
 				obj.SetGeneration(1)
 			}
+			excludeFromReadiness(obj)
+			if err := c.crds.applyDefaults(c.scheme, obj); err != nil {
+				return err
+			}
+			labelNamespace(obj)
 			defer c.notify()
 			return cl.Create(ctx, obj, opts...)
 		},
 		Update: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			if err := c.crds.applyDefaults(c.scheme, obj); err != nil {
+				return err
+			}
 			old, ok := obj.DeepCopyObject().(client.Object)
 			if !ok {
 				return fmt.Errorf("%T is not a client.Object", obj)
@@ -115,6 +128,23 @@ func newCluster() (*cluster, error) {
 		},
 	})
 	return c, nil
+}
+
+// labelNamespace adds the label the API server puts on every Namespace
+// (kubernetes.io/metadata.name, "NamespaceDefaultLabelName", Kubernetes
+// 1.22+), which the suite's allowedRoutes selectors match.
+func labelNamespace(obj client.Object) {
+	if obj.GetObjectKind().GroupVersionKind().Kind != "Namespace" {
+		if _, ok := obj.(*corev1.Namespace); !ok {
+			return
+		}
+	}
+	l := obj.GetLabels()
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[corev1.LabelMetadataName] = obj.GetName()
+	obj.SetLabels(l)
 }
 
 // notify records that an object changed; it never blocks.
@@ -167,20 +197,12 @@ func (c *cluster) desired(obj client.Object) (map[string]any, error) {
 	return m, nil
 }
 
-// installCRDs creates the Gateway API CustomResourceDefinitions as bare
-// objects carrying the bundle annotations: the suite reads the installed
-// API version and channel from them (and refuses a mismatch).
+// installCRDs creates the Gateway API CustomResourceDefinitions: the
+// suite reads the installed bundle version and channel from their
+// annotations (and refuses a mismatch).
 func (c *cluster) installCRDs(ctx context.Context) error {
-	for _, plural := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes",
-		"referencegrants", "backendtlspolicies", "tlsroutes", "tcproutes", "udproutes", "listenersets"} {
-		crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{
-			Name: plural + "." + gwv1.GroupName,
-			Annotations: map[string]string{
-				consts.BundleVersionAnnotation: consts.BundleVersion,
-				consts.ChannelAnnotation:       "experimental",
-			},
-		}}
-		if err := c.Create(ctx, crd); err != nil {
+	for _, crd := range c.crds.objs {
+		if err := c.Create(ctx, crd.DeepCopy()); err != nil {
 			return err
 		}
 	}

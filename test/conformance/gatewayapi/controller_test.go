@@ -258,10 +258,14 @@ func mergeStatuses(merged, res *kubernetes.Result, gwKey string) {
 // gateway when it changed. A configuration config.Parse refuses is an
 // error of the translator (it promises never to produce one).
 func (c *controller) serve(p *dataPlane, res *kubernetes.Result) error {
-	out, err := kubernetes.Encode(res.Config)
+	translated, err := kubernetes.Encode(res.Config)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
+	// The harness's own settings: the access log in the plane's directory
+	// (not the test's output), and a short drain on reload and shutdown.
+	out := fmt.Appendf(nil, "access_log:\n  path: %s\nshutdown:\n  grace_period: 1s\n%s",
+		filepath.Join(p.dir, "access.log"), translated)
 	if p.gw != nil && bytes.Equal(out, p.lastYAML) {
 		return nil
 	}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/websocket"
 	"sigs.k8s.io/gateway-api/conformance/utils/grpc"
+	"sigs.k8s.io/gateway-api/conformance/utils/roundtripper"
 )
 
 // portOffset moves every Gateway listener port (80 → 10080) so no
@@ -62,6 +64,61 @@ func (c *grpcClient) SendRPC(t *testing.T, address string, expected grpc.Expecte
 		return nil, err
 	}
 	return c.DefaultClient.SendRPC(t, mapped, expected, timeout)
+}
+
+// roundTripper is the suite's round tripper with the address mapping for
+// every protocol: the default one dials through CustomDialContext except
+// for h2c prior knowledge, which dials the URL's address itself, so that
+// request goes to the mapped address with the original Host.
+type roundTripper struct {
+	roundtripper.DefaultRoundTripper
+}
+
+func (rt *roundTripper) CaptureRoundTrip(req roundtripper.Request) (*roundtripper.CapturedRequest, *roundtripper.CapturedResponse, error) {
+	if req.Protocol == roundtripper.H2CPriorKnowledgeProtocol {
+		addr := req.URL.Host
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			addr = net.JoinHostPort(addr, "80")
+		}
+		mapped, err := mapAddr(addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		if req.Host == "" {
+			req.Host = req.URL.Host
+		}
+		req.URL.Host = mapped
+	}
+	return rt.DefaultRoundTripper.CaptureRoundTrip(req)
+}
+
+// wsDialer is the suite's WebSocket dialer with the address mapping.
+type wsDialer struct{}
+
+func (wsDialer) Dial(rawURL, protocol, origin string) (*websocket.Conn, error) {
+	cfg, err := websocket.NewConfig(rawURL, origin)
+	if err != nil {
+		return nil, err
+	}
+	if protocol != "" {
+		cfg.Protocol = []string{protocol}
+	}
+	addr := cfg.Location.Host
+	if cfg.Location.Port() == "" {
+		addr = net.JoinHostPort(addr, "80")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := dialGateway(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := websocket.NewClient(cfg, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return ws, nil
 }
 
 func TestMapAddr(t *testing.T) {

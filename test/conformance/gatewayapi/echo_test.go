@@ -55,9 +55,9 @@ type echoTLS struct {
 // /health, /status/NNN, /retry/ (fails until ?succeedAfter attempts per
 // ?uuid), /ws (websocket echo) and everything else echoed back as JSON,
 // honouring ?delay= and X-Echo-Set-Header.
-func echoHandler(ctx echoContext, httpPort string) http.Handler {
+func echoHandler(ctx echoContext, httpPort string, log *podLog) http.Handler {
 	retries := &retrySimulation{attempts: map[string]int{}}
-	echo := func(w http.ResponseWriter, r *http.Request) { echoBack(w, r, ctx, httpPort) }
+	echo := func(w http.ResponseWriter, r *http.Request) { echoBack(w, r, ctx, httpPort, log) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("OK")) })
 	mux.HandleFunc("/status/", statusHandler)
@@ -145,7 +145,8 @@ func delay(r *http.Request, key string) error {
 	return nil
 }
 
-func echoBack(w http.ResponseWriter, r *http.Request, ctx echoContext, httpPort string) {
+func echoBack(w http.ResponseWriter, r *http.Request, ctx echoContext, httpPort string, log *podLog) {
+	log.printf("Echoing back request made to %s to client (%s)", r.RequestURI, r.RemoteAddr)
 	if err := delay(r, "delay"); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

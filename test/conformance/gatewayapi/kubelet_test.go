@@ -43,6 +43,7 @@ type pod struct {
 	labels                          map[string]string
 	ports                           map[string]int32 // container port name → number
 	closers                         []func()
+	log                             podLog
 }
 
 func newKubelet(c client.Client) *kubelet {
@@ -167,12 +168,12 @@ func (k *kubelet) runEcho(ctx context.Context, p *pod, ctr corev1.Container, vol
 		return nil // L4 echo servers: not stood in for yet
 	}
 	httpPort := get("HTTP_PORT", "3000")
-	h := echoHandler(ec, httpPort)
+	h := echoHandler(ec, httpPort, &p.log)
 	if err := p.serveHTTP(httpPort, h, false, nil); err != nil {
 		return err
 	}
 	if err := p.serveHTTP(get("H2C_PORT", "3001"), h2cOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		echoBack(w, r, ec, httpPort)
+		echoBack(w, r, ec, httpPort, &p.log)
 	})), true, nil); err != nil {
 		return err
 	}
@@ -256,6 +257,16 @@ func (p *pod) stop() {
 		c()
 	}
 	p.closers = nil
+}
+
+// log returns the output of pod namespace/name, nil if there is no such pod.
+func (k *kubelet) log(namespace, name string) *podLog {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p, ok := k.pods[namespace+"/"+name]; ok {
+		return &p.log
+	}
+	return nil
 }
 
 // stopAll stops every pod's servers (end of the run).
