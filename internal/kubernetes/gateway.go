@@ -79,7 +79,7 @@ func protoFor(f string) string {
 
 // routeKinds lists the route kinds a family accepts by default.
 var routeKinds = map[string][]string{
-	"http": {"HTTPRoute"}, "https": {"HTTPRoute"},
+	"http": {"HTTPRoute", "GRPCRoute"}, "https": {"HTTPRoute", "GRPCRoute"},
 	"tls-passthrough": {"TLSRoute"}, "tls": {"TLSRoute"},
 	"tcp": {"TCPRoute"}, "udp": {"UDPRoute"},
 }

@@ -51,11 +51,7 @@ func Translate(objs []Object, opts Options) *Result {
 		t.httpRoute(r)
 	}
 	for _, r := range t.ix.grpcRoutes {
-		t.errorf(r.src, "GRPCRoute %s/%s: not supported yet", r.obj.Namespace, r.obj.Name)
-		for _, p := range r.obj.Spec.ParentRefs {
-			t.status("GRPCRoute", r.obj.Namespace, r.obj.Name, parentSection(r.obj.Namespace, p),
-				cond("Accepted", false, "UnsupportedValue", "GRPCRoute is not supported yet"))
-		}
+		t.grpcRoute(r)
 	}
 	for _, r := range t.ix.l4Routes {
 		t.l4Route(r)

@@ -1,0 +1,169 @@
+package kubernetes
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"testing"
+)
+
+const grpcManifests = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: x
+  listeners:
+  - {name: web, protocol: HTTP, port: 80}
+  - {name: http-only, protocol: HTTP, port: 81, allowedRoutes: {kinds: [{kind: HTTPRoute}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v1, namespace: infra}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v2, namespace: infra}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v3, namespace: infra}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: echo, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - name: named-rule
+    matches:
+    - method: {service: pkg.Echo, method: Echo}
+    backendRefs: [{name: v1, port: 8080}]
+  - matches:
+    - method: {service: pkg.Echo}
+    backendRefs: [{name: v2, port: 8080}]
+  - matches:
+    - method: {method: Three}
+    - method: {type: RegularExpression, service: "pkg\\.E.*", method: "Fo+"}
+    backendRefs: [{name: v3, port: 8080}]
+  - matches:
+    - headers: [{name: version, value: two}]
+    - headers: [{name: version, value: two}, {name: color, value: orange}]
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: X-Route, value: grpc}]}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {remove: [Server]}
+    backendRefs:
+    - {name: v1, port: 8080, weight: 70}
+    - {name: v2, port: 8080, weight: 30}
+    - {name: v3, port: 8080, weight: 0}
+  - matches:
+    - headers: [{name: color, type: RegularExpression, value: "bl(ue|ack)"}]
+    backendRefs: [{name: missing, port: 8080}]
+  - matches:
+    - method: {service: pkg.Mirror}
+    filters:
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: v3, port: 8080}}
+    backendRefs: [{name: v1, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: not-allowed, namespace: infra}
+spec:
+  parentRefs: [{name: gw, sectionName: http-only}]
+  rules: [{backendRefs: [{name: v1, port: 8080}]}]
+`
+
+// TestGRPCRoute: method matches become /service/method paths, header
+// matches, filters and weighted backends carry over, upstreams speak
+// HTTP/2 (h2c to http:// targets) and the http listener serves h2c; a rule
+// without usable backend answers gRPC UNAVAILABLE; RequestMirror drops its
+// rule; a listener whose kinds exclude GRPCRoute refuses it. The router
+// then sends each call where the GRPCRoute precedence says.
+func TestGRPCRoute(t *testing.T) {
+	objs, err := Decode("grpc.yaml", []byte(grpcManifests))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Translate(objs, Options{SecretDir: t.TempDir()})
+	cfg := parse(t, res)
+
+	if l := cfg.Listeners[0]; l.Name != "http-80" || !l.H2C {
+		t.Errorf("listener %s h2c=%v, want http-80 with h2c", l.Name, l.H2C)
+	}
+	if l := cfg.Listeners[1]; l.Name != "http-81" || l.H2C {
+		t.Errorf("listener %s h2c=%v, want http-81 without h2c (no GRPCRoute)", l.Name, l.H2C)
+	}
+	if p := findRoute(t, cfg, "grpcroute_infra_echo_0").Matches[0].Path; p.Exact != "/pkg.Echo/Echo" {
+		t.Errorf("service+method: %+v", p)
+	}
+	if p := findRoute(t, cfg, "grpcroute_infra_echo_1").Matches[0].Path; p.Prefix != "/pkg.Echo/" {
+		t.Errorf("service only: %+v", p)
+	}
+	r2 := findRoute(t, cfg, "grpcroute_infra_echo_2")
+	if r2.Matches[0].Path.Regex != `/(?:[^/]+)/(?:Three)` || r2.Matches[1].Path.Regex != `/(?:pkg\.E.*)/(?:Fo+)` {
+		t.Errorf("method only / regex: %+v %+v", r2.Matches[0].Path, r2.Matches[1].Path)
+	}
+	r3 := findRoute(t, cfg, "grpcroute_infra_echo_3")
+	if r3.Filters[0].RequestHeaders.Set["X-Route"] != "grpc" || r3.Filters[1].ResponseHeaders.Remove[0] != "Server" {
+		t.Errorf("filters %+v %+v", r3.Filters[0], r3.Filters[1])
+	}
+	u := findUpstream(t, cfg, "grpcroute_infra_echo_3")
+	got := map[string]int{}
+	for _, tg := range u.Targets {
+		got[tg.URL] = tg.Weight
+	}
+	if want := map[string]int{"http://v1.infra.svc:8080": 10000, "http://v2.infra.svc:8080": 4286}; !maps.Equal(got, want) || u.Protocol != "http2" {
+		t.Errorf("upstream %v protocol %s, want %v over http2", got, u.Protocol, want)
+	}
+	if r := findRoute(t, cfg, "grpcroute_infra_echo_4"); r.Respond == nil || r.Respond.Headers["Grpc-Status"] != "14" || r.Backend != nil {
+		t.Errorf("no usable backend: %+v", r.Respond)
+	}
+	for _, r := range cfg.Routes {
+		if r.Name == "grpcroute_infra_echo_5" {
+			t.Errorf("RequestMirror rule translated")
+		}
+	}
+	if len(res.Errors) != 1 {
+		t.Errorf("errors %v, want the RequestMirror rule's", res.Errors)
+	}
+	wantCond(t, res, "GRPCRoute", "infra", "echo", "Gateway infra/gw", "Accepted", "True", "Accepted")
+	wantCond(t, res, "GRPCRoute", "infra", "echo", "", "ResolvedRefs", "False", "BackendNotFound")
+	wantCond(t, res, "GRPCRoute", "infra", "echo", "", "PartiallyInvalid", "True", "UnsupportedValue")
+	wantCond(t, res, "GRPCRoute", "infra", "not-allowed", "Gateway infra/gw/http-only", "Accepted", "False", "NotAllowedByListeners")
+
+	hdr := func(kv ...string) http.Header {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return h
+	}
+	cases := []struct {
+		path string
+		h    http.Header
+		want string
+	}{
+		{"/pkg.Echo/Echo", nil, "grpcroute_infra_echo_0"},
+		{"/pkg.Echo/EchoTwo", nil, "grpcroute_infra_echo_1"},
+		{"/other.Svc/Three", nil, "grpcroute_infra_echo_2"},
+		{"/pkg.Extra/Fooo", nil, "grpcroute_infra_echo_2"},
+		// Exact service and method beats a header-only rule.
+		{"/pkg.Echo/Echo", hdr("Version", "two"), "grpcroute_infra_echo_0"},
+		{"/other.Svc/Four", hdr("Version", "two", "Color", "orange"), "grpcroute_infra_echo_3"},
+		{"/other.Svc/Four", hdr("Color", "black"), "grpcroute_infra_echo_4"},
+		{"/other.Svc/Four", hdr("Color", "purple"), ""},
+	}
+	for _, c := range cases {
+		if got := routeFor(t, cfg, "http-80", "grpc.example", c.path, c.h); got != c.want {
+			t.Errorf("%s %v → %q, want %q", c.path, c.h, got, c.want)
+		}
+	}
+	if names := routeNames(cfg.Routes); slices.ContainsFunc(names, func(n string) bool { return n == "grpcroute_infra_not-allowed_0" }) {
+		t.Errorf("refused route translated: %v", names)
+	}
+}
