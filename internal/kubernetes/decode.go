@@ -96,6 +96,7 @@ var kinds = map[string]func() any{
 	"networking.k8s.io/v1/IngressClass":                func() any { return &networkingv1.IngressClass{} },
 	"v1/Service":                                       func() any { return &corev1.Service{} },
 	"v1/Secret":                                        func() any { return &corev1.Secret{} },
+	"v1/Namespace":                                     func() any { return &corev1.Namespace{} },
 	"discovery.k8s.io/v1/EndpointSlice":                func() any { return &discoveryv1.EndpointSlice{} },
 }
 

@@ -27,6 +27,7 @@ type index struct {
 	ingressClasses map[string]*networkingv1.IngressClass
 	services       map[string]*corev1.Service
 	secrets        map[string]*corev1.Secret
+	namespaces     map[string]*corev1.Namespace
 	slices         map[string][]*discoveryv1.EndpointSlice // by ns/service
 }
 
@@ -54,6 +55,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 		ingressClasses: map[string]*networkingv1.IngressClass{},
 		services:       map[string]*corev1.Service{},
 		secrets:        map[string]*corev1.Secret{},
+		namespaces:     map[string]*corev1.Namespace{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
 	}
 	seen := map[string]Object{}
@@ -110,6 +112,8 @@ func newIndex(objs []Object, errs *[]error) *index {
 			ix.services[key(v.Namespace, v.Name)] = v
 		case *corev1.Secret:
 			ix.secrets[key(v.Namespace, v.Name)] = v
+		case *corev1.Namespace:
+			ix.namespaces[v.Name] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			k := key(v.Namespace, svc)

@@ -125,7 +125,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 			continue
 		}
 		kindOK = true
-		if !namespaceAllowed(gl.spec.AllowedRoutes, g.Namespace, routeNS) {
+		if !t.namespaceAllowed(gl.spec.AllowedRoutes, g.Namespace, routeNS) {
 			continue
 		}
 		nsOK = true
@@ -157,18 +157,4 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		out[i] = *groups[k]
 	}
 	return out, "", ""
-}
-
-func namespaceAllowed(ar *gwv1.AllowedRoutes, gwNS, routeNS string) bool {
-	from := gwv1.NamespacesFromSame
-	if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
-		from = *ar.Namespaces.From
-	}
-	switch from {
-	case gwv1.NamespacesFromAll:
-		return true
-	case gwv1.NamespacesFromSame:
-		return gwNS == routeNS
-	}
-	return false
 }
