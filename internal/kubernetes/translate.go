@@ -57,6 +57,7 @@ func Translate(objs []Object, opts Options) *Result {
 		t.l4Route(r)
 	}
 	t.ingresses()
+	t.isolationRoutes()
 	return t.res
 }
 
@@ -103,7 +104,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 	for i, h := range hostnames {
 		route[i] = string(h)
 	}
-	found, kindOK, nsOK := false, false, false
+	found, kindOK, nsOK, isolated := false, false, false, false
 	groups := map[string]*attachment{}
 	var order []string
 	for _, gl := range t.listeners {
@@ -133,6 +134,10 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		if !ok {
 			continue
 		}
+		if hosts, ok = t.isolate(gl, hosts); !ok {
+			isolated = true
+			continue
+		}
 		k := fmt.Sprint(hosts)
 		a, seen := groups[k]
 		if !seen {
@@ -149,6 +154,8 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		return nil, "NoMatchingParent", fmt.Sprintf("no listener of Gateway %s/%s matches", ns, p.Name)
 	case !kindOK || !nsOK:
 		return nil, "NotAllowedByListeners", fmt.Sprintf("no listener of Gateway %s/%s allows %s from namespace %s", ns, p.Name, kind, routeNS)
+	case len(order) == 0 && isolated:
+		return nil, "", "" // accepted, but every hostname belongs to a more specific listener
 	case len(order) == 0:
 		return nil, "NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames"
 	}
