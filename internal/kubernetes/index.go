@@ -28,6 +28,8 @@ type index struct {
 	services       map[string]*corev1.Service
 	secrets        map[string]*corev1.Secret
 	namespaces     map[string]*corev1.Namespace
+	configMaps     map[string]*corev1.ConfigMap
+	backendTLS     []item[*gwv1.BackendTLSPolicy]
 	slices         map[string][]*discoveryv1.EndpointSlice // by ns/service
 }
 
@@ -56,6 +58,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 		services:       map[string]*corev1.Service{},
 		secrets:        map[string]*corev1.Secret{},
 		namespaces:     map[string]*corev1.Namespace{},
+		configMaps:     map[string]*corev1.ConfigMap{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
 	}
 	seen := map[string]Object{}
@@ -114,6 +117,10 @@ func newIndex(objs []Object, errs *[]error) *index {
 			ix.secrets[key(v.Namespace, v.Name)] = v
 		case *corev1.Namespace:
 			ix.namespaces[v.Name] = v
+		case *corev1.ConfigMap:
+			ix.configMaps[key(v.Namespace, v.Name)] = v
+		case *gwv1.BackendTLSPolicy:
+			ix.backendTLS = append(ix.backendTLS, item[*gwv1.BackendTLSPolicy]{v, o})
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			k := key(v.Namespace, svc)
@@ -123,6 +130,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 	sortItems(ix.gateways)
 	sortItems(ix.httpRoutes)
 	sortItems(ix.grpcRoutes)
+	sortItems(ix.backendTLS)
 	sortItems(ix.ingresses)
 	slices.SortStableFunc(ix.l4Routes, func(a, b l4Source) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name))

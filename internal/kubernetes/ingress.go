@@ -144,7 +144,7 @@ func (t *translator) ingressRoute(it item[*networkingv1.Ingress], name string, l
 	if p != nil {
 		t.errorf(it.src, "Ingress %s/%s: %s", in.Namespace, in.Name, p.msg)
 	}
-	if u := t.upstream(upName, []weighted{{urls, 1}}); u != nil {
+	if u := t.upstream(upName, []weighted{{urls: urls, weight: 1}}); u != nil {
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		return
 	}

@@ -24,6 +24,10 @@ type translator struct {
 	// l4Defaults are the Gatehouse listeners that have an l4 route
 	// without match (only one is allowed per listener).
 	l4Defaults map[string]bool
+	// tlsPolicies are the BackendTLSPolicies in precedence order;
+	// tlsTargets the one governing each NS/SERVICE/SECTION.
+	tlsPolicies []*tlsPolicy
+	tlsTargets  map[string]*tlsPolicy
 }
 
 // Translate turns decoded objects into Gatehouse configuration. It is
@@ -47,6 +51,7 @@ func Translate(objs []Object, opts Options) *Result {
 		}
 	}
 	t.gateways()
+	t.backendTLSPolicies()
 	for _, r := range t.ix.httpRoutes {
 		t.httpRoute(r)
 	}
@@ -58,6 +63,7 @@ func Translate(objs []Object, opts Options) *Result {
 	}
 	t.ingresses()
 	t.isolationRoutes()
+	t.backendTLSStatuses()
 	return t.res
 }
 
