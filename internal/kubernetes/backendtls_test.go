@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 const backendTLSManifests = `apiVersion: gateway.networking.k8s.io/v1
@@ -211,4 +214,31 @@ spec:
 			}
 		})
 	}
+}
+
+// TestBackendTLSPolicyApplyStatus: the per-ancestor statuses land in the
+// policy's .status.ancestors through ApplyStatus.
+func TestBackendTLSPolicyApplyStatus(t *testing.T) {
+	crt, _ := selfSigned(t, "ca.example")
+	objs, err := Decode("btls.yaml", []byte(strings.Replace(backendTLSManifests, "CA_PEM", indentPEM(crt, "    "), 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Translate(objs, Options{SecretDir: t.TempDir()})
+	for _, o := range objs {
+		p, ok := o.Obj.(*gwv1.BackendTLSPolicy)
+		if !ok || p.Name != "a-newer" {
+			continue
+		}
+		if !res.ApplyStatus(p, StatusOptions{Now: time.Unix(1000, 0)}) {
+			t.Fatal("status not changed")
+		}
+		a := p.Status.Ancestors
+		if len(a) != 1 || a[0].AncestorRef.Name != "gw" || len(a[0].Conditions) != 2 ||
+			a[0].Conditions[0].Type != "Accepted" || a[0].Conditions[0].Reason != "Conflicted" {
+			t.Errorf("ancestors %+v", a)
+		}
+		return
+	}
+	t.Fatal("policy a-newer not decoded")
 }
