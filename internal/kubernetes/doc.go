@@ -65,16 +65,15 @@
 //     weight 0, answers 500. Deviation: when only some backends are
 //     invalid, their share goes to the valid ones instead of answering 500.
 //   - GRPCRoute (grpcroute.go): like HTTPRoute, with method matches as
-//     /SERVICE/METHOD paths (Exact both → exact, service only → prefix,
-//     method only or RegularExpression → regex), header matches and the
-//     two header modifiers; upstreams get protocol http2 (h2c to http://
-//     targets) and the http listeners it attaches to serve h2c. A rule
-//     without usable backend answers gRPC UNAVAILABLE (trailers-only).
-//     Precedence is the router's (exact, regex, prefix, then header
-//     count): a service-only match ranks below method-only and regex
-//     matches, unlike the spec's service-length rule. A Gatehouse
-//     upstream standing in for a Service is used as is (set its
-//     protocol: http2).
+//     /SERVICE/METHOD paths (Exact both → exact, service only →
+//     template /SERVICE/{method}, method only or RegularExpression →
+//     regex), so the router's order (exact, template, regex, prefix, then
+//     header count) is the spec's precedence for Exact matches; header
+//     matches and the two header modifiers; upstreams get protocol http2
+//     (h2c to http:// targets) and the http listeners it attaches to
+//     serve h2c. A rule without usable backend answers gRPC UNAVAILABLE
+//     (trailers-only). A Gatehouse upstream standing in for a Service is
+//     used as is (set its protocol: http2).
 //   - BackendTLSPolicy (backendtls.go): targeted Service ports get https
 //     targets and the upstream tls server_name, ca_file (ConfigMap ca.crt
 //     → Options.SecretDir/backendtls_NS_NAME.crt) or system roots, and

@@ -15,19 +15,21 @@ import (
 // is translated into ordinary Gatehouse routes whose path match names the
 // service and method:
 //
-//	service and method, Exact     exact  /SERVICE/METHOD
-//	service only, Exact           prefix /SERVICE/
-//	method only, or any regex     regex  /(?:SERVICE)/(?:METHOD), an empty
-//	                              side being [^/]+
-//	no method match               prefix /
+//	service and method, Exact     exact    /SERVICE/METHOD
+//	service only, Exact           template /SERVICE/{method}
+//	method only, or any regex     regex    /(?:SERVICE)/(?:METHOD), an
+//	                              empty side being [^/]+
+//	no method match               prefix   /
 //
-// Precedence (GRPCRouteRule.Matches: hostname, then characters of the
-// service, then of the method, then header count) therefore follows the
-// router's HTTPRoute order: exact paths, then regexes by length, then
-// prefixes by length, then header count. It agrees with the spec for
-// Exact matches with both names, which is what clients use; a service-only
-// match ranks below a method-only or regex match of the same host
-// (documented deviation). Upstreams speak HTTP/2 (protocol http2: h2c
+// The spec's precedence (GRPCRouteRule.Matches: hostname, then characters
+// of the matching service, then of the method, then header count) then
+// follows from the router's (host, then exact paths, templates, regexes,
+// prefixes, then header count) for Exact matches, the only ones whose
+// "matching characters" are defined: two Exact matches of one request
+// share their non-empty names, so service and method before service only
+// before method only before none is the spec's order. Regex matches rank
+// between service-only and no method match, longer expressions first
+// (implementation-specific). Upstreams speak HTTP/2 (protocol http2: h2c
 // with prior knowledge to http:// targets, as gRPC servers expect), and
 // the plain http listeners a GRPCRoute attaches to serve h2c.
 
@@ -219,7 +221,7 @@ func grpcMatch(m gwv1.GRPCRouteMatch, hosts []string) *config.Match {
 		case !regex && svc != "" && meth != "":
 			out.Path = &config.PathMatch{Exact: "/" + svc + "/" + meth}
 		case !regex && meth == "":
-			out.Path = &config.PathMatch{Prefix: "/" + svc + "/"}
+			out.Path = &config.PathMatch{Template: "/" + svc + "/{method}"}
 		default:
 			if !regex {
 				svc, meth = regexp.QuoteMeta(svc), regexp.QuoteMeta(meth)

@@ -101,7 +101,7 @@ func TestGRPCRoute(t *testing.T) {
 	if p := findRoute(t, cfg, "grpcroute_infra_echo_0").Matches[0].Path; p.Exact != "/pkg.Echo/Echo" {
 		t.Errorf("service+method: %+v", p)
 	}
-	if p := findRoute(t, cfg, "grpcroute_infra_echo_1").Matches[0].Path; p.Prefix != "/pkg.Echo/" {
+	if p := findRoute(t, cfg, "grpcroute_infra_echo_1").Matches[0].Path; p.Template != "/pkg.Echo/{method}" {
 		t.Errorf("service only: %+v", p)
 	}
 	r2 := findRoute(t, cfg, "grpcroute_infra_echo_2")
@@ -151,6 +151,8 @@ func TestGRPCRoute(t *testing.T) {
 		{"/pkg.Echo/Echo", nil, "grpcroute_infra_echo_0"},
 		{"/pkg.Echo/EchoTwo", nil, "grpcroute_infra_echo_1"},
 		{"/other.Svc/Three", nil, "grpcroute_infra_echo_2"},
+		// Service only beats method only (more service characters).
+		{"/pkg.Echo/Three", nil, "grpcroute_infra_echo_1"},
 		{"/pkg.Extra/Fooo", nil, "grpcroute_infra_echo_2"},
 		// Exact service and method beats a header-only rule.
 		{"/pkg.Echo/Echo", hdr("Version", "two"), "grpcroute_infra_echo_0"},
