@@ -78,12 +78,13 @@ func TestCopyIsTheRequest(t *testing.T) {
 	r.Header.Set("X-Tag", "t")
 	r.Header.Set("Connection", "Upgrade")
 	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Expect", "100-continue")
 	if w := serve(h, r); w.Body.String() != `{"a":1}` {
 		t.Fatalf("primary got %q", w.Body)
 	}
 	got := <-ch
 	if got.method != "POST" || got.path != "/v1/users" || got.query != "x=1" || got.body != `{"a":1}` ||
-		got.host != "api.test-shadow:8080" || got.header.Get("X-Tag") != "t" || got.header.Get("Upgrade") != "" {
+		got.host != "api.test-shadow:8080" || got.header.Get("X-Tag") != "t" || got.header.Get("Upgrade") != "" || got.header.Get("Expect") != "" {
 		t.Fatalf("copy %+v", got)
 	}
 	c.wait(t, 1, 0, 0)

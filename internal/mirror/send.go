@@ -45,8 +45,10 @@ func capture(m *Mirror, r *http.Request, sel []*target) *copyReq {
 		c.header = make(http.Header)
 	}
 	// A copy never opens a tunnel: without Upgrade the proxy sends it as a
-	// plain request (and strips Connection as hop-by-hop).
+	// plain request (and strips Connection as hop-by-hop). Nor does it wait
+	// for 100 Continue: its body is complete before it leaves.
 	delete(c.header, "Upgrade")
+	delete(c.header, "Expect")
 	if info := reqinfo.FromContext(r.Context()); info != nil {
 		c.info = reqinfo.Info{
 			ClientIP: info.ClientIP, PeerTrusted: info.PeerTrusted, RequestID: info.RequestID,
