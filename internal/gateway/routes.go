@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -14,8 +15,11 @@ func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 	h := g.routeAction(rc)
 	env := translate.FilterEnv{Metrics: g.metrics, Send: func(upstream string) http.Handler {
 		// A mirror copy: no retry policy of the route, bounded by the
-		// mirror's own timeout.
-		return proxy.New(g.proxyOptions(rc.Name, upstream))
+		// mirror's own timeout; its failed attempts are logged as the
+		// mirror's.
+		o := g.proxyOptions(rc.Name, upstream)
+		o.Logger = g.log.With(slog.String("mirror", upstream))
+		return proxy.New(o)
 	}}
 	return translate.Filters(rc, env)(h)
 }
