@@ -100,9 +100,9 @@
 //     (RefNotPermitted otherwise).
 //
 // Not supported yet (the rule or object is reported and left out):
-// HTTPRoute filters RequestMirror, CORS, ExternalAuth and
-// ExtensionRef; GRPCRoute filters RequestMirror and ExtensionRef;
-// backendRef-level filters; RequestRedirect with
+// HTTPRoute filters RequestMirror, CORS and ExternalAuth, and
+// ExtensionRef to anything but a GatehousePolicy (policy.go); GRPCRoute
+// filter ExtensionRef; backendRef-level filters; RequestRedirect with
 // ReplacePrefixMatch; retry, sessionPersistence, timeouts.backendRequest;
 // appProtocol; BackendTLSPolicy on Ingress and L4 backends;
 // ListenerSet, Gateway addresses and infrastructure, frontend client

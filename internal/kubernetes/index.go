@@ -31,6 +31,7 @@ type index struct {
 	configMaps     map[string]*corev1.ConfigMap
 	backendTLS     []item[*gwv1.BackendTLSPolicy]
 	slices         map[string][]*discoveryv1.EndpointSlice // by ns/service
+	policies       map[string]*GatehousePolicy             // by ns/name
 }
 
 // item is an object and where it was defined.
@@ -60,6 +61,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 		namespaces:     map[string]*corev1.Namespace{},
 		configMaps:     map[string]*corev1.ConfigMap{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
+		policies:       map[string]*GatehousePolicy{},
 	}
 	seen := map[string]Object{}
 	for _, o := range objs {
@@ -121,6 +123,8 @@ func newIndex(objs []Object, errs *[]error) *index {
 			ix.configMaps[key(v.Namespace, v.Name)] = v
 		case *gwv1.BackendTLSPolicy:
 			ix.backendTLS = append(ix.backendTLS, item[*gwv1.BackendTLSPolicy]{v, o})
+		case *GatehousePolicy:
+			ix.policies[key(v.Namespace, v.Name)] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			k := key(v.Namespace, svc)
