@@ -69,7 +69,8 @@
 //     template /SERVICE/{method}, method only or RegularExpression →
 //     regex), so the router's order (exact, template, regex, prefix, then
 //     header count) is the spec's precedence for Exact matches; header
-//     matches and the two header modifiers; upstreams get protocol http2
+//     matches, the two header modifiers and RequestMirror (request_mirror
+//     to an upstream NAME_mirror_J); upstreams get protocol http2
 //     (h2c to http:// targets) and the http listeners it attaches to
 //     serve h2c. A rule without usable backend answers gRPC UNAVAILABLE
 //     (trailers-only). A Gatehouse upstream standing in for a Service is

@@ -80,12 +80,25 @@ func (t *translator) grpcRoute(r item[*gwv1.GRPCRoute]) {
 			}
 			refs = append(refs, w)
 		}
+		mirrors := map[int]*config.Filter{}
+		for j, f := range rule.Filters {
+			if f.Type != gwv1.GRPCRouteFilterRequestMirror {
+				continue
+			}
+			mf, p := t.grpcMirror(gr.Namespace, joinName(base, "mirror", j), f.RequestMirror)
+			if p != nil {
+				resolved = false
+				resolvedReason, resolvedMsg = p.reason, "request mirror: "+p.msg
+				continue
+			}
+			mirrors[j] = mf
+		}
 		for g, a := range atts {
 			name := base
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.grpcRule(name, base, rule, refs, a))
+			t.cfg.Routes = append(t.cfg.Routes, t.grpcRule(name, base, rule, refs, mirrors, a))
 			t.serveH2C(a.listeners)
 		}
 	}
@@ -118,6 +131,11 @@ func unsupportedGRPCRule(rule gwv1.GRPCRouteRule) string {
 			if err := checkHeaderFilter(f.ResponseHeaderModifier); err != nil {
 				return err.Error()
 			}
+		case gwv1.GRPCRouteFilterRequestMirror:
+			if _, err := grpcMirrorPercent(f.RequestMirror); err != nil {
+				return err.Error()
+			}
+			continue // may be repeated
 		default:
 			return fmt.Sprintf("filter %s is not supported", f.Type)
 		}
@@ -178,7 +196,7 @@ func deref(s *string) string {
 }
 
 // grpcRule builds the Gatehouse route of one rule on one attachment.
-func (t *translator) grpcRule(name, upstreamName string, rule gwv1.GRPCRouteRule, refs []weighted, a attachment) *config.Route {
+func (t *translator) grpcRule(name, upstreamName string, rule gwv1.GRPCRouteRule, refs []weighted, mirrors map[int]*config.Filter, a attachment) *config.Route {
 	rt := &config.Route{Name: name, Listeners: a.listeners}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -187,12 +205,16 @@ func (t *translator) grpcRule(name, upstreamName string, rule gwv1.GRPCRouteRule
 	for _, m := range matches {
 		rt.Matches = append(rt.Matches, grpcMatch(m, a.hosts))
 	}
-	for _, f := range rule.Filters {
+	for j, f := range rule.Filters {
 		switch f.Type {
 		case gwv1.GRPCRouteFilterRequestHeaderModifier:
 			rt.Filters = append(rt.Filters, &config.Filter{RequestHeaders: headerFilter(f.RequestHeaderModifier)})
 		case gwv1.GRPCRouteFilterResponseHeaderModifier:
 			rt.Filters = append(rt.Filters, &config.Filter{ResponseHeaders: headerFilter(f.ResponseHeaderModifier)})
+		case gwv1.GRPCRouteFilterRequestMirror:
+			if m := mirrors[j]; m != nil {
+				rt.Filters = append(rt.Filters, m)
+			}
 		}
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
@@ -259,4 +281,48 @@ func (t *translator) serveH2C(names []string) {
 			}
 		}
 	}
+}
+
+// grpcMirror maps a RequestMirror filter to a request_mirror filter
+// whose upstream (named name, protocol http2) holds the mirror backend's
+// targets; a backend that does not resolve leaves the mirror out.
+func (t *translator) grpcMirror(routeNS, name string, m *gwv1.HTTPRequestMirrorFilter) (*config.Filter, *backendProblem) {
+	w, p := t.resolveRef("GRPCRoute", routeNS, gwv1.BackendRef{BackendObjectReference: m.BackendRef}, "http")
+	if p != nil {
+		return nil, p
+	}
+	w.weight = 1
+	u := t.upstream(name, []weighted{w})
+	if u == nil {
+		return nil, &backendProblem{"BackendNotFound", fmt.Sprintf("mirror backend %s has no ready endpoint", m.BackendRef.Name)}
+	}
+	u.Protocol = "http2"
+	pct, _ := grpcMirrorPercent(m)
+	return &config.Filter{RequestMirror: &config.RequestMirror{Upstream: u.Name, Percent: pct}}, nil
+}
+
+// grpcMirrorPercent is the share of requests a RequestMirror copies, in
+// percent (percent, or fraction numerator/denominator, default 100).
+func grpcMirrorPercent(m *gwv1.HTTPRequestMirrorFilter) (float64, error) {
+	switch {
+	case m == nil:
+		return 0, fmt.Errorf("RequestMirror filter without its settings")
+	case m.Percent != nil && m.Fraction != nil:
+		return 0, fmt.Errorf("RequestMirror takes percent or fraction, not both")
+	case m.Percent != nil:
+		if *m.Percent < 1 || *m.Percent > 100 {
+			return 0, fmt.Errorf("RequestMirror percent %d is out of range (1..100 here; 0 would mirror nothing)", *m.Percent)
+		}
+		return float64(*m.Percent), nil
+	case m.Fraction != nil:
+		den := int32(100)
+		if m.Fraction.Denominator != nil {
+			den = *m.Fraction.Denominator
+		}
+		if den < 1 || m.Fraction.Numerator < 1 || m.Fraction.Numerator > den {
+			return 0, fmt.Errorf("RequestMirror fraction %d/%d is out of range (0 < numerator <= denominator)", m.Fraction.Numerator, den)
+		}
+		return 100 * float64(m.Fraction.Numerator) / float64(den), nil
+	}
+	return 100, nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 const grpcManifests = `apiVersion: gateway.networking.k8s.io/v1
@@ -68,6 +70,20 @@ spec:
     filters:
     - type: RequestMirror
       requestMirror: {backendRef: {name: v3, port: 8080}}
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: v2, port: 8080}, fraction: {numerator: 1, denominator: 4}}
+    backendRefs: [{name: v1, port: 8080}]
+  - matches:
+    - method: {service: pkg.Ext}
+    filters:
+    - type: ExtensionRef
+      extensionRef: {group: example.com, kind: Thing, name: x}
+    backendRefs: [{name: v1, port: 8080}]
+  - matches:
+    - method: {service: pkg.Bad}
+    filters:
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: v3, port: 8080}, percent: 0}
     backendRefs: [{name: v1, port: 8080}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -81,8 +97,8 @@ spec:
 // TestGRPCRoute: method matches become /service/method paths, header
 // matches, filters and weighted backends carry over, upstreams speak
 // HTTP/2 (h2c to http:// targets) and the http listener serves h2c; a rule
-// without usable backend answers gRPC UNAVAILABLE; RequestMirror drops its
-// rule; a listener whose kinds exclude GRPCRoute refuses it. The router
+// without usable backend answers gRPC UNAVAILABLE; RequestMirror becomes
+// request_mirror (percent or fraction); ExtensionRef drops its rule; a listener whose kinds exclude GRPCRoute refuses it. The router
 // then sends each call where the GRPCRoute precedence says.
 func TestGRPCRoute(t *testing.T) {
 	objs, err := Decode("grpc.yaml", []byte(grpcManifests))
@@ -123,13 +139,21 @@ func TestGRPCRoute(t *testing.T) {
 	if r := findRoute(t, cfg, "grpcroute_infra_echo_4"); r.Respond == nil || r.Respond.Headers["Grpc-Status"] != "14" || r.Backend != nil {
 		t.Errorf("no usable backend: %+v", r.Respond)
 	}
+	mr := findRoute(t, cfg, "grpcroute_infra_echo_5")
+	if len(mr.Filters) != 2 || *mr.Filters[0].RequestMirror != (config.RequestMirror{Pos: mr.Filters[0].RequestMirror.Pos, Upstream: "grpcroute_infra_echo_5_mirror_0", Percent: 100}) ||
+		mr.Filters[1].RequestMirror.Upstream != "grpcroute_infra_echo_5_mirror_1" || mr.Filters[1].RequestMirror.Percent != 25 {
+		t.Errorf("mirror filters %+v %+v", mr.Filters[0].RequestMirror, mr.Filters[1].RequestMirror)
+	}
+	if u := findUpstream(t, cfg, "grpcroute_infra_echo_5_mirror_0"); u.Protocol != "http2" || u.Targets[0].URL != "http://v3.infra.svc:8080" {
+		t.Errorf("mirror upstream %+v %s", u, u.Targets[0].URL)
+	}
 	for _, r := range cfg.Routes {
-		if r.Name == "grpcroute_infra_echo_5" {
-			t.Errorf("RequestMirror rule translated")
+		if r.Name == "grpcroute_infra_echo_6" || r.Name == "grpcroute_infra_echo_7" {
+			t.Errorf("rule with ExtensionRef or a 0%% mirror translated: %s", r.Name)
 		}
 	}
-	if len(res.Errors) != 1 {
-		t.Errorf("errors %v, want the RequestMirror rule's", res.Errors)
+	if len(res.Errors) != 2 {
+		t.Errorf("errors %v, want the ExtensionRef and 0%% mirror rules'", res.Errors)
 	}
 	wantCond(t, res, "GRPCRoute", "infra", "echo", "Gateway infra/gw", "Accepted", "True", "Accepted")
 	wantCond(t, res, "GRPCRoute", "infra", "echo", "", "ResolvedRefs", "False", "BackendNotFound")
