@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -192,4 +193,37 @@ func TestGRPCRoute(t *testing.T) {
 	if names := routeNames(cfg.Routes); slices.ContainsFunc(names, func(n string) bool { return n == "grpcroute_infra_not-allowed_0" }) {
 		t.Errorf("refused route translated: %v", names)
 	}
+}
+
+// TestGRPCRouteListenerHostnames runs the request table of the
+// conformance test GRPCRouteListenerHostnameMatching (manifest copied
+// from the suite) through the router: each authority reaches the route of
+// its most specific listener, others no route (UNIMPLEMENTED).
+func TestGRPCRouteListenerHostnames(t *testing.T) {
+	res := Translate(load(t, "grpc-listener-hostnames.yaml"), Options{})
+	cfg := parse(t, res)
+	const p = "grpcroute_gateway-conformance-infra_"
+	for host, want := range map[string]string{
+		"bar.com":                   p + "backend-v1_0",
+		"foo.bar.com":               p + "backend-v2_0",
+		"baz.bar.com":               p + "backend-v3_0",
+		"boo.bar.com":               p + "backend-v3_0",
+		"multiple.prefixes.bar.com": p + "backend-v3_0",
+		"multiple.prefixes.foo.com": p + "backend-v3_0",
+		"foo.com":                   "",
+		"no.matching.host":          "",
+	} {
+		got := routeFor(t, cfg, "http-80", host, "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/Echo", nil)
+		if !strings.HasPrefix(got, want) || (want == "" && got != "" && !strings.HasPrefix(got, "isolation_")) {
+			t.Errorf("%s → %q, want %q", host, got, want)
+		}
+	}
+	for _, r := range []string{"backend-v1", "backend-v2", "backend-v3"} {
+		if s, ok := res.Find("GRPCRoute", "gateway-conformance-infra", r, ""); ok {
+			if c, _ := s.Condition("ResolvedRefs"); c.Reason != "BackendNotFound" {
+				t.Errorf("%s: %+v", r, c)
+			}
+		}
+	}
+	wantCond(t, res, "GRPCRoute", "gateway-conformance-infra", "backend-v3", "Gateway gateway-conformance-infra/grpcroute-listener-hostname-matching/listener-4", "Accepted", "True", "Accepted")
 }
