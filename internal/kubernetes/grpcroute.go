@@ -45,7 +45,11 @@ var (
 func (t *translator) grpcRoute(r item[*gwv1.GRPCRoute]) {
 	gr := r.obj
 	const kind = "GRPCRoute"
-	if err := validHosts(gr.Spec.Hostnames); err != nil {
+	err := validHosts(gr.Spec.Hostnames)
+	if err == nil {
+		err = uniqueRuleNames(gr.Spec.Rules)
+	}
+	if err != nil {
 		t.errorf(r.src, "GRPCRoute %s/%s: %v", gr.Namespace, gr.Name, err)
 		t.status(kind, gr.Namespace, gr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
 		return
@@ -110,6 +114,22 @@ func (t *translator) grpcRoute(r item[*gwv1.GRPCRoute]) {
 		conds = append(conds, cond("PartiallyInvalid", true, "UnsupportedValue", "%s", strings.Join(bad, "; ")))
 	}
 	t.status(kind, gr.Namespace, gr.Name, "", conds...)
+}
+
+// uniqueRuleNames applies the CRD rule "Rule name must be unique within
+// the route" (GRPCRouteNamedRouteRule).
+func uniqueRuleNames(rules []gwv1.GRPCRouteRule) error {
+	seen := map[gwv1.SectionName]bool{}
+	for _, r := range rules {
+		if r.Name == nil {
+			continue
+		}
+		if seen[*r.Name] {
+			return fmt.Errorf("rule name %q is used twice", *r.Name)
+		}
+		seen[*r.Name] = true
+	}
+	return nil
 }
 
 // unsupportedGRPCRule names what in a rule Gatehouse cannot honour, or a

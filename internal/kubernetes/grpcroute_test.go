@@ -89,6 +89,13 @@ spec:
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
+metadata: {name: dup-names, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{name: a, backendRefs: [{name: v1, port: 8080}]}, {name: a, backendRefs: [{name: v2, port: 8080}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
 metadata: {name: not-allowed, namespace: infra}
 spec:
   parentRefs: [{name: gw, sectionName: http-only}]
@@ -153,9 +160,10 @@ func TestGRPCRoute(t *testing.T) {
 			t.Errorf("rule with ExtensionRef or a 0%% mirror translated: %s", r.Name)
 		}
 	}
-	if len(res.Errors) != 2 {
-		t.Errorf("errors %v, want the ExtensionRef and 0%% mirror rules'", res.Errors)
+	if len(res.Errors) != 3 {
+		t.Errorf("errors %v, want the ExtensionRef and 0%% mirror rules' and the duplicate rule name", res.Errors)
 	}
+	wantCond(t, res, "GRPCRoute", "infra", "dup-names", "", "Accepted", "False", "UnsupportedValue")
 	wantCond(t, res, "GRPCRoute", "infra", "echo", "Gateway infra/gw", "Accepted", "True", "Accepted")
 	wantCond(t, res, "GRPCRoute", "infra", "echo", "", "ResolvedRefs", "False", "BackendNotFound")
 	wantCond(t, res, "GRPCRoute", "infra", "echo", "", "PartiallyInvalid", "True", "UnsupportedValue")
