@@ -235,3 +235,40 @@ func TestGRPCRouteListenerHostnames(t *testing.T) {
 	}
 	wantCond(t, res, "GRPCRoute", "gateway-conformance-infra", "backend-v3", "Gateway gateway-conformance-infra/grpcroute-listener-hostname-matching/listener-4", "Accepted", "True", "Accepted")
 }
+
+// TestGRPCRouteHeaderMatching runs the request table of the conformance
+// test GRPCRouteHeaderMatching (manifest copied from the suite) through
+// the router: more header matches win, then rule order.
+func TestGRPCRouteHeaderMatching(t *testing.T) {
+	res := Translate(load(t, "grpc-header-matching.yaml"), Options{})
+	cfg := parse(t, res)
+	const p = "grpcroute_gateway-conformance-infra_grpc-header-matching_"
+	v1 := []string{p + "0", p + "2", p + "3"} // rules whose backend is v1
+	v2 := []string{p + "1", p + "4"}
+	cases := []struct {
+		h    []string
+		want []string
+	}{
+		{[]string{"Version", "one"}, v1},
+		{[]string{"Version", "two"}, v2},
+		{[]string{"Version", "two", "Color", "orange"}, v1},
+		{[]string{"Version", "two", "Color", "blue"}, v2},
+		{[]string{"Color", "orange"}, nil},
+		{[]string{"Some-Other-Header", "one"}, nil},
+		{[]string{"Color", "blue"}, v1},
+		{[]string{"Color", "green"}, v1},
+		{[]string{"Color", "red"}, v2},
+		{[]string{"Color", "yellow"}, v2},
+		{[]string{"Color", "purple"}, nil},
+	}
+	for _, c := range cases {
+		h := http.Header{}
+		for i := 0; i < len(c.h); i += 2 {
+			h.Set(c.h[i], c.h[i+1])
+		}
+		got := routeFor(t, cfg, "http-80", "gw.example", "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/Echo", h)
+		if (c.want == nil && got != "") || (c.want != nil && !slices.Contains(c.want, got)) {
+			t.Errorf("%v → %q, want one of %v", c.h, got, c.want)
+		}
+	}
+}
