@@ -40,8 +40,9 @@ import (
 //     Accepted and ResolvedRefs conditions (Section "Gateway NS/NAME").
 //   - One upstream has one tls block: if a rule's backendRefs need
 //     different policies, the refs of the first one met are used and the
-//     others left out. Ingress backends and L4 routes ignore
-//     BackendTLSPolicy.
+//     others left out. Ingress backends, L4 routes and Services standing
+//     for a Gatehouse upstream (Options.Upstreams: its own tls applies)
+//     ignore BackendTLSPolicy.
 
 // tlsPolicy is one BackendTLSPolicy and what became of it.
 type tlsPolicy struct {
