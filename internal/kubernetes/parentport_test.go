@@ -71,7 +71,7 @@ spec:
 	if r := findRoute(t, cfg, "httproute_default_port-and-section_0"); !slices.Equal(r.Listeners, []string{"http-8090"}) {
 		t.Errorf("port-and-section on %v", r.Listeners)
 	}
-	wantCond(t, res, "HTTPRoute", "default", "by-port", "Gateway default/gw", "Accepted", "True", "Accepted")
-	wantCond(t, res, "HTTPRoute", "default", "mismatch", "Gateway default/gw/l4", "Accepted", "False", "NoMatchingParent")
-	wantCond(t, res, "HTTPRoute", "default", "no-such-port", "Gateway default/gw", "Accepted", "False", "NoMatchingParent")
+	wantCond(t, res, "HTTPRoute", "default", "by-port", "Gateway default/gw:8080", "Accepted", "True", "Accepted")
+	wantCond(t, res, "HTTPRoute", "default", "mismatch", "Gateway default/gw/l4:80", "Accepted", "False", "NoMatchingParent")
+	wantCond(t, res, "HTTPRoute", "default", "no-such-port", "Gateway default/gw:9999", "Accepted", "False", "NoMatchingParent")
 }

@@ -121,6 +121,9 @@ func parentSection(routeNS string, p gwv1.ParentReference) string {
 	if p.SectionName != nil {
 		s += "/" + string(*p.SectionName)
 	}
+	if p.Port != nil {
+		s += fmt.Sprintf(":%d", *p.Port)
+	}
 	return s
 }
 
