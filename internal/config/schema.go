@@ -425,8 +425,14 @@ type Redirect struct {
 	Pos    Pos    `yaml:"-"`
 	Scheme string `yaml:"scheme"`
 	Host   string `yaml:"host"`
-	// Port 0 keeps the request's port.
-	Port   int    `yaml:"port"`
-	Path   string `yaml:"path"`
-	Status int    `yaml:"status"`
+	// Port 0 keeps the request's port when Scheme is empty, else uses
+	// the scheme's well-known port (left out of Location, as 80 for http
+	// and 443 for https always are).
+	Port int `yaml:"port"`
+	// Path replaces the whole path; ReplacePrefixMatch instead replaces
+	// the part the route's prefix match matched, so it is only accepted
+	// on routes whose every match is a path prefix match. At most one.
+	Path               string `yaml:"path"`
+	ReplacePrefixMatch string `yaml:"replace_prefix_match"`
+	Status             int    `yaml:"status"`
 }

@@ -47,7 +47,7 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 			v.match(m, owner)
 		}
 		v.filters(r, matches, owner)
-		v.action(r, owner, upstreams)
+		v.action(r, matches, owner, upstreams)
 	}
 }
 
@@ -218,20 +218,24 @@ func (v *validator) urlRewrite(u *URLRewrite, pos Pos, matches []*Match, owner s
 	case p.ReplacePrefixMatch != "" && !strings.HasPrefix(p.ReplacePrefixMatch, "/"):
 		v.errorf(v.at(&p.ReplacePrefixMatch, ppos), owner, "start it with /", "replace_prefix_match %q must start with /", p.ReplacePrefixMatch)
 	case p.ReplacePrefixMatch != "":
-		// The prefix to replace is the matched one, so every way into the
-		// route must have matched a prefix.
-		ok := len(matches) > 0
-		for _, m := range matches {
-			ok = ok && m.Path != nil && m.Path.Prefix != ""
-		}
-		if !ok {
+		if !allPrefixMatches(matches) {
 			v.errorf(v.at(&p.ReplacePrefixMatch, ppos), owner, "match with path: {prefix: ...}, or use replace_full_path",
 				"replace_prefix_match needs every match of the route to be a path prefix match")
 		}
 	}
 }
 
-func (v *validator) action(r *Route, owner string, upstreams []string) {
+// allPrefixMatches: the prefix a ReplacePrefixMatch replaces is the
+// matched one, so every way into the route must have matched a prefix.
+func allPrefixMatches(matches []*Match) bool {
+	ok := len(matches) > 0
+	for _, m := range matches {
+		ok = ok && m.Path != nil && m.Path.Prefix != ""
+	}
+	return ok
+}
+
+func (v *validator) action(r *Route, matches []*Match, owner string, upstreams []string) {
 	var kinds []string
 	if r.Backend != nil {
 		kinds = append(kinds, "backend")
@@ -263,7 +267,7 @@ func (v *validator) action(r *Route, owner string, upstreams []string) {
 		v.respond(rs, owner)
 	}
 	if rd := r.Redirect; rd != nil {
-		v.redirect(rd, owner)
+		v.redirect(rd, matches, owner)
 	}
 }
 
@@ -293,7 +297,7 @@ func (v *validator) respond(rs *Respond, owner string) {
 	rs.Body = string(data)
 }
 
-func (v *validator) redirect(rd *Redirect, owner string) {
+func (v *validator) redirect(rd *Redirect, matches []*Match, owner string) {
 	if rd.Scheme != "" && rd.Scheme != "http" && rd.Scheme != "https" {
 		v.errorf(v.at(&rd.Scheme, rd.Pos), owner, "use http or https", "invalid redirect scheme %q", rd.Scheme)
 	}
@@ -310,10 +314,21 @@ func (v *validator) redirect(rd *Redirect, owner string) {
 	if rd.Path != "" && !strings.HasPrefix(rd.Path, "/") {
 		v.errorf(v.at(&rd.Path, rd.Pos), owner, "start it with /", "redirect path %q must start with /", rd.Path)
 	}
+	if p := rd.ReplacePrefixMatch; p != "" {
+		switch {
+		case rd.Path != "":
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "keep one of path or replace_prefix_match", "redirect has both path and replace_prefix_match")
+		case !strings.HasPrefix(p, "/"):
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "start it with /", "replace_prefix_match %q must start with /", p)
+		case !allPrefixMatches(matches):
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "match with path: {prefix: ...}, or use path",
+				"replace_prefix_match needs every match of the route to be a path prefix match")
+		}
+	}
 	if !slices.Contains(redirectStatuses, rd.Status) {
 		v.errorf(v.at(&rd.Status, rd.Pos), owner, "use 301, 302, 303, 307 or 308", "redirect status %d is not a redirect", rd.Status)
 	}
-	if rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" {
+	if rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" && rd.ReplacePrefixMatch == "" {
 		v.errorf(rd.Pos, owner, "set scheme, host, port or path", "redirect to the same URL would loop")
 	}
 }

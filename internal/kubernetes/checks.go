@@ -120,7 +120,12 @@ func checkPathModifier(p *gwv1.HTTPPathModifier, matches []gwv1.HTTPRouteMatch) 
 	default:
 		return fmt.Errorf("unknown path modifier type %q", p.Type)
 	}
-	if v == nil || !strings.HasPrefix(*v, "/") {
+	switch {
+	case v == nil:
+		return fmt.Errorf("path modifier %s needs a value", p.Type)
+	case *v == "" && p.Type == gwv1.PrefixMatchHTTPPathModifier:
+		// The API's table: an empty replacement is the same as "/".
+	case !strings.HasPrefix(*v, "/"):
 		return fmt.Errorf("path modifier %s needs a value starting with /", p.Type)
 	}
 	return nil
@@ -162,9 +167,6 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 			return fmt.Errorf("redirect status %d is not a redirect", *r.StatusCode)
 		}
 		if r.Path != nil {
-			if r.Path.Type == gwv1.PrefixMatchHTTPPathModifier {
-				return fmt.Errorf("RequestRedirect with ReplacePrefixMatch is not supported")
-			}
 			return checkPathModifier(r.Path, matches)
 		}
 	}

@@ -257,12 +257,26 @@ func pathRewrite(p *gwv1.HTTPPathModifier) *config.PathRewrite {
 	case p.Type == gwv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
 		out.ReplaceFullPath = *p.ReplaceFullPath
 	case p.Type == gwv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
-		out.ReplacePrefixMatch = *p.ReplacePrefixMatch
+		out.ReplacePrefixMatch = prefixTo(*p.ReplacePrefixMatch)
 	}
 	return out
 }
 
+// prefixTo is a ReplacePrefixMatch value for config, where "" means
+// unset: the API's table gives "" and "/" the same results.
+func prefixTo(v string) string {
+	if v == "" {
+		return "/"
+	}
+	return v
+}
+
 // redirect maps RequestRedirect; the Gateway API default status is 302.
+// Ports follow the filter's rules, which Gatehouse's redirect shares:
+// without scheme and port the port the client addressed is kept (the
+// listener's, as the Host header names it); with a scheme and no port the
+// scheme's well-known port is used; 80 for http and 443 for https are
+// left out of Location.
 func redirect(r *gwv1.HTTPRequestRedirectFilter) *config.Redirect {
 	out := &config.Redirect{Status: 302}
 	if r == nil {
@@ -280,8 +294,13 @@ func redirect(r *gwv1.HTTPRequestRedirectFilter) *config.Redirect {
 	if r.StatusCode != nil {
 		out.Status = *r.StatusCode
 	}
-	if r.Path != nil && r.Path.ReplaceFullPath != nil {
-		out.Path = *r.Path.ReplaceFullPath
+	if p := r.Path; p != nil {
+		switch {
+		case p.Type == gwv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
+			out.Path = *p.ReplaceFullPath
+		case p.Type == gwv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
+			out.ReplacePrefixMatch = prefixTo(*p.ReplacePrefixMatch)
+		}
 	}
 	return out
 }

@@ -33,7 +33,10 @@ func Action(rc *config.Route) http.Handler {
 		return action.NewRespond(action.RespondConfig{Status: rc.Respond.Status, Headers: rc.Respond.Headers, Body: rc.Respond.Body})
 	case rc.Redirect != nil:
 		rd := rc.Redirect
-		return action.NewRedirect(action.RedirectConfig{Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status})
+		return action.NewRedirect(action.RedirectConfig{
+			Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status,
+			PrefixEdit: rd.ReplacePrefixMatch != "", PrefixTo: rd.ReplacePrefixMatch, Prefixes: routePrefixes(rc),
+		})
 	}
 	return nil
 }

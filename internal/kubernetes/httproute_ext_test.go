@@ -1,0 +1,64 @@
+package kubernetes
+
+import (
+	"github.com/gatehouse/gatehouse/internal/config"
+	"strings"
+	"testing"
+)
+
+// extended translates testdata/extended.yaml (one HTTPRoute per extended
+// feature) and loads the result with config.Parse.
+func extended(t *testing.T) (*Result, *config.Config) {
+	t.Helper()
+	res := Translate(load(t, "extended.yaml"), Options{SecretDir: t.TempDir()})
+	return res, parse(t, res)
+}
+
+// errorFor is the translation error mentioning s, or "".
+func errorFor(res *Result, s string) string {
+	for _, e := range res.Errors {
+		if strings.Contains(e.Error(), s) {
+			return e.Error()
+		}
+	}
+	return ""
+}
+
+// TestRedirect: RequestRedirect with every field, ReplacePrefixMatch
+// included ("" is "/"); a ReplacePrefixMatch on an Exact match drops the
+// rule (the API's CEL rule would have refused it).
+func TestRedirect(t *testing.T) {
+	res, cfg := extended(t)
+	r := findRoute(t, cfg, "httproute_infra_redirect_0")
+	if rd := r.Redirect; rd == nil || rd.ReplacePrefixMatch != "/replacement-prefix" || rd.Path != "" || rd.Status != 302 || r.Backend != nil {
+		t.Errorf("prefix redirect: %+v", r.Redirect)
+	}
+	if rd := findRoute(t, cfg, "httproute_infra_redirect_1").Redirect; rd.Host != "example.org" || rd.Path != "/full-path-replacement" || rd.Status != 301 {
+		t.Errorf("full path redirect: %+v", rd)
+	}
+	if rd := findRoute(t, cfg, "httproute_infra_redirect_2").Redirect; rd.Scheme != "https" || rd.Port != 8443 || rd.Status != 308 {
+		t.Errorf("scheme redirect: %+v", rd)
+	}
+	if rd := findRoute(t, cfg, "httproute_infra_redirect_3").Redirect; rd.ReplacePrefixMatch != "/" {
+		t.Errorf("empty prefix replacement: %+v", rd)
+	}
+	if e := errorFor(res, "redirect rule 4"); !strings.Contains(e, "ReplacePrefixMatch needs PathPrefix matches") {
+		t.Errorf("exact match with ReplacePrefixMatch: error %q; all: %v", e, res.Errors)
+	}
+	wantCond(t, res, "HTTPRoute", "infra", "redirect", "", "PartiallyInvalid", "True", "UnsupportedValue")
+}
+
+// TestRewrite: URLRewrite hostname and both path modifiers.
+func TestRewrite(t *testing.T) {
+	_, cfg := extended(t)
+	r := findRoute(t, cfg, "httproute_infra_rewrite_0")
+	if u := r.Filters[0].URLRewrite; u.Hostname != "one.example.org" || u.Path.ReplacePrefixMatch != "/one" || r.Matches[0].Path.Prefix != "/prefix/one" {
+		t.Errorf("rewrite 0: %+v %+v", u, u.Path)
+	}
+	if u := findRoute(t, cfg, "httproute_infra_rewrite_1").Filters[0].URLRewrite; u.Path.ReplacePrefixMatch != "/" {
+		t.Errorf("rewrite 1: %+v", u.Path)
+	}
+	if u := findRoute(t, cfg, "httproute_infra_rewrite_2").Filters[0].URLRewrite; u.Path.ReplaceFullPath != "/one" {
+		t.Errorf("rewrite 2: %+v", u.Path)
+	}
+}
