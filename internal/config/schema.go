@@ -285,7 +285,13 @@ type Retry struct {
 	PerTryTimeout      time.Duration `yaml:"per_try_timeout"`
 	BackoffBase        time.Duration `yaml:"backoff_base"`
 	BackoffMax         time.Duration `yaml:"backoff_max"`
-	BufferBytes        int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// BackoffMin is the least wait before a retry (Gateway API's
+	// retry.backoff); 0 = none.
+	BackoffMin  time.Duration `yaml:"backoff_min"`
+	BufferBytes int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// SameTarget retries on the target that failed when the upstream has
+	// no other available one (by default a retry needs another target).
+	SameTarget bool `yaml:"same_target"`
 }
 
 // Target is one backend server of an upstream.

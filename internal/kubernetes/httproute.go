@@ -104,19 +104,11 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 			return "backendRef filters are not supported"
 		}
 	}
-	if rule.Retry != nil {
-		return "retry is not supported"
-	}
 	if rule.SessionPersistence != nil {
 		return "sessionPersistence is not supported"
 	}
-	if rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
-		return "timeouts.backendRequest is not supported"
-	}
-	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
-		if d, err := parseDuration(*rule.Timeouts.Request); err != nil || d < 0 {
-			return fmt.Sprintf("timeouts.request %q is not a duration", *rule.Timeouts.Request)
-		}
+	if err := checkResilience(rule); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -136,9 +128,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 	for _, m := range matches {
 		rt.Matches = append(rt.Matches, httpMatch(m, a.hosts))
 	}
-	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
-		rt.Timeout, _ = parseDuration(*rule.Timeouts.Request)
-	}
+	rt.Timeout = routeTimeout(rule)
 	for _, f := range rule.Filters {
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
@@ -156,6 +146,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
 		rt.Backend = &config.Backend{Upstream: u.Name}
+		rt.Retry = retryPolicy(rule)
 		return rt
 	}
 	// HTTPRoute rule semantics: no backendRefs and no filter that answers,

@@ -2,8 +2,11 @@ package kubernetes
 
 import (
 	"github.com/gatehouse/gatehouse/internal/config"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // extended translates testdata/extended.yaml (one HTTPRoute per extended
@@ -60,5 +63,41 @@ func TestRewrite(t *testing.T) {
 	}
 	if u := findRoute(t, cfg, "httproute_infra_rewrite_2").Filters[0].URLRewrite; u.Path.ReplaceFullPath != "/one" {
 		t.Errorf("rewrite 2: %+v", u.Path)
+	}
+}
+
+// TestResilience: timeouts.request is the route timeout ("0s" none),
+// timeouts.backendRequest the per-try timeout (1 attempt without retry),
+// retry attempts are retries (+1 try, capped at 10), codes join the
+// connection conditions, backoff is the minimum wait; a backendRequest
+// longer than request drops the rule.
+func TestResilience(t *testing.T) {
+	res, cfg := extended(t)
+	route := func(i int) *config.Route { return findRoute(t, cfg, "httproute_infra_resilience_"+strconv.Itoa(i)) }
+	if r := route(0); r.Timeout != 500*time.Millisecond || r.Retry != nil {
+		t.Errorf("request timeout: %v retry %+v", r.Timeout, r.Retry)
+	}
+	if r := route(1); r.Timeout < 50*365*24*time.Hour {
+		t.Errorf(`request "0s": timeout %v, want none (the longest value)`, r.Timeout)
+	}
+	if r := route(2); r.Timeout != 60*time.Second || r.Retry == nil || r.Retry.Attempts != 1 || r.Retry.PerTryTimeout != 500*time.Millisecond {
+		t.Errorf("backendRequest: timeout %v retry %+v", r.Timeout, r.Retry)
+	}
+	r := route(3)
+	if rt := r.Retry; rt == nil || rt.Attempts != 4 || !slices.Equal(rt.On, []string{"connect-failure", "reset", "timeout", "500", "429"}) ||
+		rt.BackoffMin != 100*time.Millisecond || !rt.SameTarget || rt.PerTryTimeout != time.Second || r.Timeout != 10*time.Second {
+		t.Errorf("retry: %+v timeout %v", r.Retry, r.Timeout)
+	}
+	if rt := route(4).Retry; rt == nil || rt.Attempts != 2 || !slices.Equal(rt.On, []string{"connect-failure", "reset", "timeout"}) {
+		t.Errorf("retry without attempts: %+v", rt)
+	}
+	if rt := route(5).Retry; rt.Attempts != 10 {
+		t.Errorf("retry attempts 20: %d tries, want config's cap 10", rt.Attempts)
+	}
+	if e := errorFor(res, "resilience rule 6"); !strings.Contains(e, "backendRequest must not be longer") {
+		t.Errorf("backendRequest > request: %q", e)
+	}
+	if r := route(7); r.Retry != nil {
+		t.Errorf(`backendRequest "0s": retry %+v, want Gatehouse's default`, r.Retry)
 	}
 }

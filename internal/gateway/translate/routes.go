@@ -86,6 +86,6 @@ func Retry(rt *config.Retry, budget *proxy.Budget) *proxy.RetryPolicy {
 	return &proxy.RetryPolicy{
 		Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
 		PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
-		BufferBytes: rt.BufferBytes, Budget: budget,
+		BackoffMin: rt.BackoffMin, SameTarget: rt.SameTarget, BufferBytes: rt.BufferBytes, Budget: budget,
 	}
 }
