@@ -149,6 +149,8 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 		if u.Path != nil {
 			return checkPathModifier(u.Path, matches)
 		}
+	case gwv1.HTTPRouteFilterCORS:
+		return checkCORS(f.CORS)
 	case gwv1.HTTPRouteFilterRequestRedirect:
 		r := f.RequestRedirect
 		if r == nil || (r.Scheme == nil && r.Hostname == nil && r.Port == nil && r.Path == nil) {

@@ -73,7 +73,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 // value the API server would have refused; such a rule is dropped (the
 // Gateway API lets invalid rules be ignored and the others served).
 func unsupportedRule(rule gwv1.HTTPRouteRule) string {
-	redirects, rewrites := 0, 0
+	redirects, rewrites, cors := 0, 0, 0
 	for _, m := range rule.Matches {
 		if err := checkMatch(m); err != nil {
 			return err.Error()
@@ -86,6 +86,8 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 			redirects++
 		case gwv1.HTTPRouteFilterURLRewrite:
 			rewrites++
+		case gwv1.HTTPRouteFilterCORS:
+			cors++
 		default:
 			return fmt.Sprintf("filter %s is not supported", f.Type)
 		}
@@ -94,8 +96,8 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 		}
 	}
 	switch {
-	case redirects > 1 || rewrites > 1:
-		return "a rule takes at most one RequestRedirect and one URLRewrite"
+	case redirects > 1 || rewrites > 1 || cors > 1:
+		return "a rule takes at most one RequestRedirect, one URLRewrite and one CORS filter"
 	case redirects > 0 && rewrites > 0:
 		return "RequestRedirect and URLRewrite cannot be combined"
 	}
@@ -139,6 +141,8 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 			rt.Filters = append(rt.Filters, &config.Filter{URLRewrite: urlRewrite(f.URLRewrite)})
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			rt.Redirect = redirect(f.RequestRedirect)
+		case gwv1.HTTPRouteFilterCORS:
+			rt.Policies = &config.Policies{CORS: corsPolicy(f.CORS)}
 		}
 	}
 	if rt.Redirect != nil {
