@@ -34,6 +34,8 @@ type Config struct {
 	JWTProviders []*JWTProvider `yaml:"jwt_providers"`
 	// Store is nil for in-memory/embedded state.
 	Store *Store `yaml:"store"`
+	// Kubernetes configures how manifests become listeners and routes.
+	Kubernetes *Kubernetes `yaml:"kubernetes"`
 	// DataDir holds the embedded store (run-time API keys); absolute after
 	// Load, default ".gatehouse" beside the first config file.
 	DataDir string `yaml:"data_dir"`

@@ -34,6 +34,11 @@ type Status struct {
 	Kind, Namespace, Name string
 	Section               string
 	Conditions            []Condition
+	// AttachedRoutes and SupportedKinds are set on Gateway listener
+	// sections: the routes accepted on that listener and the route kinds
+	// it carries.
+	AttachedRoutes int32
+	SupportedKinds []string
 }
 
 // Condition mirrors metav1.Condition without the bookkeeping fields.
