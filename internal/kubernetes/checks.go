@@ -151,6 +151,8 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 		}
 	case gwv1.HTTPRouteFilterCORS:
 		return checkCORS(f.CORS)
+	case gwv1.HTTPRouteFilterRequestMirror:
+		return checkMirror(f.RequestMirror)
 	case gwv1.HTTPRouteFilterRequestRedirect:
 		r := f.RequestRedirect
 		if r == nil || (r.Scheme == nil && r.Hostname == nil && r.Port == nil && r.Path == nil) {

@@ -51,12 +51,17 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			}
 			refs = append(refs, w)
 		}
+		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, i, rule)
+		if p != nil {
+			resolved = false
+			resolvedReason, resolvedMsg = p.reason, "RequestMirror: "+p.msg
+		}
 		for g, a := range atts {
 			name := base
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, a))
+			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, mirrors, a))
 		}
 	}
 	if len(atts) == 0 {
@@ -88,6 +93,7 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 			rewrites++
 		case gwv1.HTTPRouteFilterCORS:
 			cors++
+		case gwv1.HTTPRouteFilterRequestMirror:
 		default:
 			return fmt.Sprintf("filter %s is not supported", f.Type)
 		}
@@ -121,7 +127,9 @@ func parseDuration(d gwv1.Duration) (time.Duration, error) {
 	return time.ParseDuration(string(d))
 }
 
-func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, a attachment) *config.Route {
+// httpRule builds one route of a rule; mirrors are the rule's resolved
+// RequestMirror filters, indexed like rule.Filters.
+func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, mirrors []*config.Filter, a attachment) *config.Route {
 	rt := &config.Route{Name: name, Listeners: a.listeners}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -131,8 +139,12 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 		rt.Matches = append(rt.Matches, httpMatch(m, a.hosts))
 	}
 	rt.Timeout = routeTimeout(rule)
-	for _, f := range rule.Filters {
+	for i, f := range rule.Filters {
 		switch f.Type {
+		case gwv1.HTTPRouteFilterRequestMirror:
+			if mirrors[i] != nil {
+				rt.Filters = append(rt.Filters, mirrors[i])
+			}
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
 			rt.Filters = append(rt.Filters, &config.Filter{RequestHeaders: headerFilter(f.RequestHeaderModifier)})
 		case gwv1.HTTPRouteFilterResponseHeaderModifier:
@@ -146,6 +158,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 		}
 	}
 	if rt.Redirect != nil {
+		rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.RequestMirror != nil })
 		return rt
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
@@ -157,7 +170,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 	// or only invalid / zero-weight backends → 500. Nothing is forwarded,
 	// so a URL rewrite has nothing to apply to.
 	rt.Respond = &config.Respond{Status: 500}
-	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil })
+	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil || f.RequestMirror != nil })
 	return rt
 }
 
