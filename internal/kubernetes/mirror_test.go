@@ -14,7 +14,7 @@ import (
 // rule. (config.Parse validates request_mirror once the mirror branch is
 // merged; here the Config and its encoding are checked.)
 func TestMirror(t *testing.T) {
-	res := Translate(load(t, "mirror.yaml"), Options{SecretDir: t.TempDir()})
+	res := Translate(load(t, "mirror/routes.yaml"), Options{SecretDir: t.TempDir()})
 	cfg := res.Config
 	r := findRoute(t, cfg, "httproute_infra_mirror_0")
 	if len(r.Filters) != 3 || r.Filters[0].RequestHeaders == nil ||
