@@ -42,14 +42,26 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 		}
 		// Resolve backends once per rule.
 		var refs []weighted
+		protos := map[string]bool{}
+		proto := ""
 		for _, br := range rule.BackendRefs {
 			w, p := t.resolveRef("HTTPRoute", hr.Namespace, br.BackendRef, "http")
+			if p == nil {
+				proto, p = t.refProtocol(hr.Namespace, br.BackendObjectReference)
+			}
 			if p != nil {
 				resolved = false
 				resolvedReason, resolvedMsg = p.reason, p.msg
 				continue
 			}
+			protos[proto] = true
 			refs = append(refs, w)
+		}
+		if len(protos) > 1 {
+			msg := "backends of one rule must share a protocol (Service appProtocol)"
+			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			continue
 		}
 		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, i, rule)
 		if p != nil {
@@ -61,7 +73,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, mirrors, a))
+			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, proto, mirrors, a))
 		}
 	}
 	if len(atts) == 0 {
@@ -127,9 +139,10 @@ func parseDuration(d gwv1.Duration) (time.Duration, error) {
 	return time.ParseDuration(string(d))
 }
 
-// httpRule builds one route of a rule; mirrors are the rule's resolved
-// RequestMirror filters, indexed like rule.Filters.
-func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, mirrors []*config.Filter, a attachment) *config.Route {
+// httpRule builds one route of a rule; proto is its backends' upstream
+// protocol, mirrors are the rule's resolved RequestMirror filters, indexed
+// like rule.Filters.
+func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, proto string, mirrors []*config.Filter, a attachment) *config.Route {
 	rt := &config.Route{Name: name, Listeners: a.listeners}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -162,6 +175,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 		return rt
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
+		u.Protocol = proto
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		rt.Retry = retryPolicy(rule)
 		return rt

@@ -101,3 +101,25 @@ func TestResilience(t *testing.T) {
 		t.Errorf(`backendRequest "0s": retry %+v, want Gatehouse's default`, r.Retry)
 	}
 }
+
+// TestBackendProtocol: appProtocol kubernetes.io/h2c makes the upstream
+// speak HTTP/2 with prior knowledge over http://, kubernetes.io/ws stays
+// HTTP/1.1, an unknown appProtocol is UnsupportedProtocol (the rule then
+// answers 500), and backends of one rule with different protocols drop
+// the rule.
+func TestBackendProtocol(t *testing.T) {
+	res, cfg := extended(t)
+	if u := findUpstream(t, cfg, "httproute_infra_protocols_0"); u.Protocol != "http2" || u.Targets[0].URL != "http://grpc-ish.infra.svc:8081" {
+		t.Errorf("h2c upstream: protocol %q targets %+v", u.Protocol, u.Targets[0])
+	}
+	if u := findUpstream(t, cfg, "httproute_infra_protocols_1"); u.Protocol != "auto" {
+		t.Errorf("ws upstream: protocol %q, want auto (HTTP/1.1 over http://)", u.Protocol)
+	}
+	if r := findRoute(t, cfg, "httproute_infra_protocols_2"); r.Respond == nil || r.Respond.Status != 500 {
+		t.Errorf("unknown appProtocol: %+v", r)
+	}
+	wantCond(t, res, "HTTPRoute", "infra", "protocols", "", "ResolvedRefs", "False", "UnsupportedProtocol")
+	if e := errorFor(res, "protocols rule 3"); !strings.Contains(e, "share a protocol") {
+		t.Errorf("mixed protocols: %q", e)
+	}
+}

@@ -66,7 +66,12 @@ func (t *translator) mirrors(routeKind, ns, name string, ruleIdx int, rule gwv1.
 			continue
 		}
 		pct := mirrorPercent(f.RequestMirror)
-		w, p := t.resolveRef(routeKind, ns, gwv1.BackendRef{BackendObjectReference: f.RequestMirror.BackendRef}, "http")
+		ref := f.RequestMirror.BackendRef
+		w, p := t.resolveRef(routeKind, ns, gwv1.BackendRef{BackendObjectReference: ref}, "http")
+		proto := ""
+		if p == nil {
+			proto, p = t.refProtocol(ns, ref)
+		}
 		if p != nil {
 			if bad == nil {
 				bad = p
@@ -80,6 +85,7 @@ func (t *translator) mirrors(routeKind, ns, name string, ruleIdx int, rule gwv1.
 		if u == nil {
 			continue // no ready endpoint: nothing to copy to
 		}
+		u.Protocol = proto
 		m := &config.RequestMirror{Upstream: u.Name}
 		if pct < 100 {
 			m.Percent = pct
