@@ -34,7 +34,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 	resolved, bad := true, []string{}
 	resolvedReason, resolvedMsg := "ResolvedRefs", "all references resolved"
 	for i, rule := range hr.Spec.Rules {
-		base := joinName("httproute", hr.Namespace, hr.Name, i)
+		base := joinName("httproute", hr.Namespace, hr.Name, ruleName(i, rule.Name))
 		if msg := unsupportedRule(rule); msg != "" {
 			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
 			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
@@ -63,7 +63,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
 			continue
 		}
-		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, i, rule)
+		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, ruleName(i, rule.Name), rule)
 		if p != nil {
 			resolved = false
 			resolvedReason, resolvedMsg = p.reason, "RequestMirror: "+p.msg

@@ -123,3 +123,19 @@ func TestBackendProtocol(t *testing.T) {
 		t.Errorf("mixed protocols: %q", e)
 	}
 }
+
+// TestNamedRules: a rule's name replaces its index in route and upstream
+// names; a name of digits only keeps the index in front, so rule "1" at
+// index 2 cannot take the unnamed rule 1's names.
+func TestNamedRules(t *testing.T) {
+	_, cfg := extended(t)
+	if r := findRoute(t, cfg, "httproute_infra_named_named-rule"); r.Backend.Upstream != "httproute_infra_named_named-rule" {
+		t.Errorf("named rule: %+v", r.Backend)
+	}
+	if r := findRoute(t, cfg, "httproute_infra_named_1"); r.Matches[0].Path.Prefix != "/unnamed" {
+		t.Errorf("unnamed rule 1: %+v", r.Matches[0].Path)
+	}
+	if r := findRoute(t, cfg, "httproute_infra_named_2.1"); r.Matches[0].Path.Prefix != "/digits" {
+		t.Errorf("rule named 1: %+v", r.Matches[0].Path)
+	}
+}

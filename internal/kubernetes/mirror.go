@@ -9,7 +9,8 @@ import (
 
 // An HTTPRoute RequestMirror filter (HTTPRequestMirrorFilter) becomes a
 // request_mirror filter whose upstream is the mirror's backendRef alone,
-// named mirror_NS_ROUTE_RULE_N (N: the filter's index in the rule), so
+// named mirror_NS_ROUTE_RULE_N (RULE as in names.go, N: the filter's
+// index in the rule), so
 // each copy goes to one endpoint of that Service as the API requires.
 // percent, or fraction as a percentage, is the share copied (neither:
 // 100); a share of 0 mirrors nothing, so no filter is written. A
@@ -58,7 +59,7 @@ func mirrorPercent(m *gwv1.HTTPRequestMirrorFilter) float64 {
 // mirrors resolves a rule's RequestMirror filters, indexed like
 // rule.Filters (nil where nothing is mirrored), and reports the first
 // backendRef that did not resolve.
-func (t *translator) mirrors(routeKind, ns, name string, ruleIdx int, rule gwv1.HTTPRouteRule) ([]*config.Filter, *backendProblem) {
+func (t *translator) mirrors(routeKind, ns, name, ruleName string, rule gwv1.HTTPRouteRule) ([]*config.Filter, *backendProblem) {
 	out := make([]*config.Filter, len(rule.Filters))
 	var bad *backendProblem
 	for i, f := range rule.Filters {
@@ -81,7 +82,7 @@ func (t *translator) mirrors(routeKind, ns, name string, ruleIdx int, rule gwv1.
 		if pct <= 0 {
 			continue
 		}
-		u := t.upstream(joinName("mirror", ns, name, ruleIdx, i), []weighted{w})
+		u := t.upstream(joinName("mirror", ns, name, ruleName, i), []weighted{w})
 		if u == nil {
 			continue // no ready endpoint: nothing to copy to
 		}
