@@ -307,6 +307,10 @@ type Target struct {
 	// Priority groups targets for failover: a higher number is used only
 	// when no target of a lower one is available. Default 0.
 	Priority int `yaml:"priority"`
+	// RequestHeaders edits the headers of requests sent to this target
+	// only, after the route's filters (Gateway API backendRef-level
+	// RequestHeaderModifier). Not applied to targets found by discovery.
+	RequestHeaders *HeaderFilter `yaml:"request_headers"`
 }
 
 // UpstreamTLS is the client side TLS used for https targets. Paths are

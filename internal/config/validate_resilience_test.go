@@ -29,6 +29,17 @@ func TestValidateResilience(t *testing.T) {
 	}
 }
 
+// TestTargetRequestHeaders: a target's request_headers are checked like a
+// filter's and load.
+func TestTargetRequestHeaders(t *testing.T) {
+	c := mustParse(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams: [{name: u, targets: [{url: \"http://127.0.0.1:9000\", request_headers: {set: {Backend: v1}}}]}]\n")
+	if h := c.Upstreams[0].Targets[0].RequestHeaders; h == nil || h.Set["Backend"] != "v1" {
+		t.Fatalf("%+v", h)
+	}
+	wantErr(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams:\n  - name: u\n    targets: [{url: \"http://127.0.0.1:9000\", request_headers: {remove: [\"a b\"]}}]\n",
+		`gatehouse.yaml:4: upstream "u": invalid header name "a b" (use a header name such as X-Debug)`)
+}
+
 // TestRetryGatewayFields: 4xx codes, backoff_min and same_target load.
 func TestRetryGatewayFields(t *testing.T) {
 	c := mustParse(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams: [{name: u, targets: [{url: \"http://127.0.0.1:9000\"}]}]\nroutes:\n  - name: r\n    backend: {upstream: u}\n    retry: {attempts: 4, on: [\"429\", \"500\"], backoff_min: 100ms, same_target: true}\n")

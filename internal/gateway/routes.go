@@ -41,6 +41,7 @@ func (g *Gateway) proxyAction(rc *config.Route) http.Handler {
 		OnRetry:           u.counters.Retries.Inc,
 		OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
 		OnOverflow:        u.counters.Overflow.Inc,
+		TargetHeaders:     u.headers,
 	}
 	if rt := rc.Retry; rt != nil {
 		o.Retry = translate.Retry(rt, u.budget)

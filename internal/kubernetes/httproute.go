@@ -44,6 +44,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 		var refs []weighted
 		protos := map[string]bool{}
 		proto := ""
+		split, splitOK := splitHeaders{}, true
 		for _, br := range rule.BackendRefs {
 			w, p := t.resolveRef("HTTPRoute", hr.Namespace, br.BackendRef, "http")
 			if p == nil {
@@ -56,6 +57,15 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			}
 			protos[proto] = true
 			refs = append(refs, w)
+			if len(rule.BackendRefs) > 1 {
+				splitOK = split.add(br, w.urls) && splitOK
+			}
+		}
+		if !splitOK {
+			msg := "an endpoint shared by backendRefs with different RequestHeaderModifier filters"
+			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			continue
 		}
 		if len(protos) > 1 {
 			msg := "backends of one rule must share a protocol (Service appProtocol)"
@@ -73,7 +83,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, proto, mirrors, a))
+			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, proto, split, mirrors, a))
 		}
 	}
 	if len(atts) == 0 {
@@ -119,10 +129,8 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 	case redirects > 0 && rewrites > 0:
 		return "RequestRedirect and URLRewrite cannot be combined"
 	}
-	for _, br := range rule.BackendRefs {
-		if len(br.Filters) > 0 {
-			return "backendRef filters are not supported"
-		}
+	if err := checkBackendFilters(rule); err != nil {
+		return err.Error()
 	}
 	if rule.SessionPersistence != nil {
 		return "sessionPersistence is not supported"
@@ -140,9 +148,9 @@ func parseDuration(d gwv1.Duration) (time.Duration, error) {
 }
 
 // httpRule builds one route of a rule; proto is its backends' upstream
-// protocol, mirrors are the rule's resolved RequestMirror filters, indexed
+// protocol, split their per-target request headers, mirrors are the rule's resolved RequestMirror filters, indexed
 // like rule.Filters.
-func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, proto string, mirrors []*config.Filter, a attachment) *config.Route {
+func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, proto string, split splitHeaders, mirrors []*config.Filter, a attachment) *config.Route {
 	rt := &config.Route{Name: name, Listeners: a.listeners}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -176,6 +184,8 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
 		u.Protocol = proto
+		split.apply(u)
+		rt.Filters = append(rt.Filters, backendFilters(rule)...)
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		rt.Retry = retryPolicy(rule)
 		return rt

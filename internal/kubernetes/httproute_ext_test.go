@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"github.com/gatehouse/gatehouse/internal/config"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,5 +138,35 @@ func TestNamedRules(t *testing.T) {
 	}
 	if r := findRoute(t, cfg, "httproute_infra_named_2.1"); r.Matches[0].Path.Prefix != "/digits" {
 		t.Errorf("rule named 1: %+v", r.Matches[0].Path)
+	}
+}
+
+// TestBackendRefFilters: in a weighted split each backendRef's
+// RequestHeaderModifier becomes request_headers on its targets; a single
+// backendRef's filters follow the rule's; an endpoint shared by refs with
+// different filters, and a URLRewrite on one backend of several, drop
+// the rule.
+func TestBackendRefFilters(t *testing.T) {
+	res, cfg := extended(t)
+	u := findUpstream(t, cfg, "httproute_infra_backend-filters_0")
+	got := map[string]string{}
+	for _, tg := range u.Targets {
+		if tg.RequestHeaders != nil {
+			got[tg.URL] = tg.RequestHeaders.Set["Backend"]
+		}
+	}
+	if want := map[string]string{"http://echo.infra.svc:8080": "echo", "http://echo-v2.infra.svc:8080": "echo-v2"}; !maps.Equal(got, want) {
+		t.Errorf("split target headers %v, want %v", got, want)
+	}
+	r := findRoute(t, cfg, "httproute_infra_backend-filters_1")
+	if len(r.Filters) != 3 || r.Filters[0].RequestHeaders.Add["X-Rule"] != "1" ||
+		r.Filters[1].RequestHeaders.Set["X-Header-Set"] != "set-overwrites-values" || r.Filters[2].ResponseHeaders.Remove[0] != "Server" {
+		t.Errorf("single backendRef filters: %+v", r.Filters)
+	}
+	if e := errorFor(res, "backend-filters rule 2"); !strings.Contains(e, "endpoint shared") {
+		t.Errorf("shared endpoint: %q", e)
+	}
+	if e := errorFor(res, "backend-filters rule 3"); !strings.Contains(e, "URLRewrite is not supported on one backend of several") {
+		t.Errorf("split rewrite: %q", e)
 	}
 }

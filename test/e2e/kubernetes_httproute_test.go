@@ -16,9 +16,11 @@ import (
 // HTTPRouteRedirectPath wants it), a URLRewrite with ReplacePrefixMatch
 // (HTTPRouteRewritePath), and a Service port with appProtocol
 // kubernetes.io/h2c reached over HTTP/2 with prior knowledge
-// (HTTPRouteBackendProtocolH2C).
+// (HTTPRouteBackendProtocolH2C), and a weighted split whose backendRefs
+// set their own request header (HTTPRouteRequestHeaderModifierBackendWeights).
 func TestKubernetesHTTPRouteExtended(t *testing.T) {
 	plain := newBackend(t, "plain")
+	other := newBackend(t, "other")
 	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
 	}))
@@ -28,11 +30,12 @@ func TestKubernetesHTTPRouteExtended(t *testing.T) {
 	t.Cleanup(h2.Close)
 	_, plainPort, _ := strings.Cut(plain.addr, ":")
 	_, h2Port, _ := strings.Cut(h2.Listener.Addr().String(), ":")
+	_, otherPort, _ := strings.Cut(other.addr, ":")
 
 	addr := freeAddr(t)
 	admin := freeAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
-	manifests := strings.NewReplacer("PORT", port, "PLAIN", plainPort, "H2", h2Port).Replace(`apiVersion: gateway.networking.k8s.io/v1
+	manifests := strings.NewReplacer("PORT", port, "PLAIN", plainPort, "H2", h2Port, "OTHER", otherPort).Replace(`apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw}
 spec:
@@ -65,6 +68,19 @@ addressType: IPv4
 ports: [{name: h2c, port: H2}]
 endpoints: [{addresses: [127.0.0.1]}]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: other}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: other-1, labels: {kubernetes.io/service-name: other}}
+addressType: IPv4
+ports: [{name: http, port: OTHER}]
+endpoints: [{addresses: [127.0.0.1]}]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: r}
@@ -86,6 +102,14 @@ spec:
     backendRefs: [{name: plain, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /h2c}}]
     backendRefs: [{name: h2, port: 8081}]
+  - matches: [{path: {type: PathPrefix, value: /split}}]
+    backendRefs:
+    - name: plain
+      port: 80
+      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: Backend, value: plain}]}}]
+    - name: other
+      port: 80
+      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: Backend, value: other}]}}]
 `)
 	dir := t.TempDir()
 	for name, s := range map[string]string{
@@ -116,5 +140,26 @@ spec:
 	resp, body = get(t, c, "http://"+addr+"/h2c/x", "")
 	if resp.StatusCode != 200 || body != "HTTP/2.0 /h2c/x" {
 		t.Errorf("h2c backend: %d %q, want 200 \"HTTP/2.0 /h2c/x\"", resp.StatusCode, body)
+	}
+
+	for i := 0; i < 6; i++ {
+		if resp, body := get(t, c, "http://"+addr+"/split", ""); resp.StatusCode != 200 {
+			t.Fatalf("split: %d %q", resp.StatusCode, body)
+		}
+	}
+	for _, b := range []*backend{plain, other} {
+		n := 0
+		for _, r := range b.requests() {
+			if r.Path != "/split" {
+				continue
+			}
+			n++
+			if got := r.Header.Values("Backend"); len(got) != 1 || got[0] != b.name {
+				t.Errorf("backend %s got Backend %q", b.name, got)
+			}
+		}
+		if n == 0 {
+			t.Errorf("backend %s got none of the split's requests", b.name)
+		}
 	}
 }
