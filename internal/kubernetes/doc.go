@@ -49,9 +49,13 @@
 //   - HTTPRoute: one route per rule and per set of listeners sharing the
 //     same intersected hostnames; matches (path Exact/PathPrefix/
 //     RegularExpression, headers and query Exact/RegularExpression,
-//     method), RequestHeaderModifier, ResponseHeaderModifier, URLRewrite,
-//     RequestRedirect (ReplaceFullPath only) and timeouts.request;
-//     RegularExpression is RE2, as everywhere in Gatehouse. The
+//     method), RequestHeaderModifier, ResponseHeaderModifier, URLRewrite
+//     and RequestRedirect (ReplaceFullPath and ReplacePrefixMatch, with
+//     the filter's port rules), CORS (cors.go), RequestMirror (mirror.go),
+//     timeouts and retry (resilience.go), backendRef filters
+//     (backendfilters.go), Service appProtocol (backendproto.go);
+//     RegularExpression is RE2, as everywhere in Gatehouse. A named rule
+//     gives its name to its route (names.go). The
 //     rule's backendRefs become one upstream named like the route, each
 //     ref's weight split evenly over its endpoints and scaled to 1..10000.
 //     A rule with no backendRefs, or whose every backend is invalid or has
@@ -77,11 +81,18 @@
 //   - ReferenceGrant gates cross-namespace backendRefs and certificateRefs
 //     (RefNotPermitted otherwise).
 //
+// HTTPRoute deviations, each explained where it is mapped: retries are
+// made for idempotent requests only; timeouts.backendRequest bounds each
+// try up to the response header (the route timeout bounds the body);
+// retry.attempts above 9 is capped at 10 tries; a refused CORS preflight
+// is answered 403.
+//
 // Not supported yet (the rule or object is reported and left out):
-// GRPCRoute; HTTPRoute filters RequestMirror, CORS, ExternalAuth and
-// ExtensionRef; backendRef-level filters; RequestRedirect with
-// ReplacePrefixMatch; retry, sessionPersistence, timeouts.backendRequest;
-// BackendTLSPolicy and appProtocol (targets are plain http/tcp/udp);
+// GRPCRoute; HTTPRoute filters ExternalAuth and ExtensionRef; in a
+// weighted split, backendRef filters other than RequestHeaderModifier;
+// sessionPersistence; appProtocols other than kubernetes.io/h2c, ws, wss
+// and http (UnsupportedProtocol); BackendTLSPolicy (targets are plain
+// http/tcp/udp);
 // allowedRoutes.namespaces.from Selector (needs Namespace labels);
 // ListenerSet, Gateway addresses and infrastructure, frontend client
 // certificate validation; TLSRoute/TCPRoute/UDPRoute rules after the
