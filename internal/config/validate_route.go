@@ -48,6 +48,9 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 		}
 		v.filters(r, matches, owner)
 		v.action(r, matches, owner, upstreams)
+		if rd := r.Redirect; rd != nil && rd.sameURL() {
+			c.Warnings = append(c.Warnings, Warning{rd.Pos, owner + ": redirect to the same URL: clients that repeat the method loop (set scheme, host, port or path)"})
+		}
 	}
 }
 
@@ -328,7 +331,12 @@ func (v *validator) redirect(rd *Redirect, matches []*Match, owner string) {
 	if !slices.Contains(redirectStatuses, rd.Status) {
 		v.errorf(v.at(&rd.Status, rd.Pos), owner, "use 301, 302, 303, 307 or 308", "redirect status %d is not a redirect", rd.Status)
 	}
-	if rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" && rd.ReplacePrefixMatch == "" {
-		v.errorf(rd.Pos, owner, "set scheme, host, port or path", "redirect to the same URL would loop")
-	}
+}
+
+// sameURL reports whether rd redirects to the request's own URL. Gateway
+// API allows it (a 303 turns a POST into a GET of the same URL, and the
+// conformance tests send 303, 307 and 308 so), so it is only a warning:
+// clients that repeat the method loop.
+func (rd *Redirect) sameURL() bool {
+	return rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" && rd.ReplacePrefixMatch == ""
 }

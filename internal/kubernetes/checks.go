@@ -155,8 +155,10 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 		return checkMirror(f.RequestMirror)
 	case gwv1.HTTPRouteFilterRequestRedirect:
 		r := f.RequestRedirect
-		if r == nil || (r.Scheme == nil && r.Hostname == nil && r.Port == nil && r.Path == nil) {
-			return fmt.Errorf("RequestRedirect to the same URL would loop")
+		// A redirect to the request's own URL is valid (conformance sends
+		// 303, 307 and 308 so); config warns of it.
+		if r == nil {
+			return fmt.Errorf("RequestRedirect filter without its settings")
 		}
 		if r.Scheme != nil && *r.Scheme != "http" && *r.Scheme != "https" {
 			return fmt.Errorf("invalid redirect scheme %q", *r.Scheme)

@@ -50,6 +50,11 @@ func TestRedirect(t *testing.T) {
 		t.Errorf("exact match with ReplacePrefixMatch: error %q; all: %v", e, res.Errors)
 	}
 	wantCond(t, res, "HTTPRoute", "infra", "redirect", "", "PartiallyInvalid", "True", "UnsupportedValue")
+	// Status only: a redirect to the same URL (conformance
+	// HTTPRoute303Redirect), which config accepts with a warning.
+	if rd := findRoute(t, cfg, "httproute_infra_see-other_0").Redirect; rd == nil || rd.Status != 303 {
+		t.Errorf("303 to the same URL: %+v", rd)
+	}
 }
 
 // TestRewrite: URLRewrite hostname and both path modifiers.
