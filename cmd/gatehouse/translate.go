@@ -56,7 +56,7 @@ func cmdTranslate(args []string, stdout, stderr io.Writer) int {
 	}
 	res := kubernetes.Translate(objs, configsource.Options(docs, opts))
 	problems = append(problems, res.Errors...)
-	out, err := kubernetes.Encode(res.Config)
+	out, err := res.Encode()
 	if err == nil {
 		err = checkTranslated(res, out, writeSecrets)
 	}

@@ -92,7 +92,7 @@ func Build(docs []Document, objs []kubernetes.Object, opts kubernetes.Options) (
 	if err := res.WriteFiles(); err != nil {
 		return nil, res, err
 	}
-	gen, err := kubernetes.Encode(res.Config)
+	gen, err := res.Encode()
 	if err != nil {
 		return nil, res, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/net/http/httpguts"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -131,4 +132,37 @@ func originPattern(o string) string {
 		b.WriteString(":" + port)
 	}
 	return b.String()
+}
+
+// keepCORS puts back a CORS filter's policy (cors, nil if the rule had
+// none) after ExtensionRef policies replaced the route's policies block:
+// both are the rule's, and only a GatehousePolicy setting cors too is a
+// conflict (the rule then answers 500). The block written for the
+// GatehousePolicy gets the cors key.
+func (t *translator) keepCORS(rt *config.Route, cors *config.Policies) string {
+	switch {
+	case cors == nil || cors.CORS == nil || rt.Respond != nil || rt.Policies == cors:
+		return "" // no CORS filter, a 500 already, or no GatehousePolicy
+	case rt.Policies == nil:
+		rt.Policies = cors
+		return ""
+	case rt.Policies.CORS != nil:
+		// A filter that cannot be honoured: the rule answers 500, as for
+		// an unresolvable ExtensionRef (policy.go).
+		rt.Backend, rt.Redirect, rt.Policies = nil, nil, nil
+		rt.Respond = &config.Respond{Status: 500}
+		rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil || f.RequestMirror != nil })
+		delete(t.res.policyNodes, rt.Name)
+		return "a CORS filter and a GatehousePolicy setting cors cannot be combined"
+	}
+	rt.Policies.CORS = cors.CORS
+	if n := t.res.policyNodes[rt.Name]; n != nil {
+		var v yaml.Node
+		if err := v.Encode(cors.CORS); err != nil {
+			return err.Error()
+		}
+		prune(&v)
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "cors"}, &v)
+	}
+	return ""
 }

@@ -75,3 +75,20 @@ func TestCORS(t *testing.T) {
 		t.Errorf(`"*" without credentials: %v`, h)
 	}
 }
+
+// TestCORSWithPolicy: a CORS filter and a GatehousePolicy on one rule
+// both apply (the policy's block, written as given, gets the cors key);
+// a GatehousePolicy that sets cors too is a conflict, answered 500.
+func TestCORSWithPolicy(t *testing.T) {
+	res, cfg := extended(t)
+	p := findRoute(t, cfg, "httproute_infra_cors-and-policy_0").Policies
+	if p == nil || p.CORS == nil || !slices.Equal(p.CORS.AllowOrigins, []string{"https://www.foo.com"}) || p.IPFilter == nil {
+		t.Errorf("CORS filter with a GatehousePolicy: %+v", p)
+	}
+	if r := findRoute(t, cfg, "httproute_infra_cors-and-policy_1"); r.Respond == nil || r.Respond.Status != 500 {
+		t.Errorf("clash: %+v", r)
+	}
+	if e := errorFor(res, "cors-and-policy rule 1"); !strings.Contains(e, "cannot be combined") {
+		t.Errorf("clash error %q", e)
+	}
+}

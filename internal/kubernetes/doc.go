@@ -88,11 +88,11 @@
 // is answered 403.
 //
 // Not supported yet (the rule or object is reported and left out):
-// GRPCRoute; HTTPRoute filters ExternalAuth and ExtensionRef; in a
-// weighted split, backendRef filters other than RequestHeaderModifier;
-// sessionPersistence; appProtocols other than kubernetes.io/h2c, ws, wss
-// and http (UnsupportedProtocol); BackendTLSPolicy (targets are plain
-// http/tcp/udp);
+// GRPCRoute; HTTPRoute filter ExternalAuth, and ExtensionRef to anything
+// but a GatehousePolicy (policy.go); in a weighted split, backendRef
+// filters other than RequestHeaderModifier; sessionPersistence;
+// appProtocols other than kubernetes.io/h2c, ws, wss and http
+// (UnsupportedProtocol); BackendTLSPolicy (targets are plain http/tcp/udp);
 // allowedRoutes.namespaces.from Selector (needs Namespace labels);
 // ListenerSet, Gateway addresses and infrastructure, frontend client
 // certificate validation; TLSRoute/TCPRoute/UDPRoute rules after the

@@ -11,7 +11,7 @@ import (
 
 // readGroups are the API groups whose kinds are about routing: one that
 // Decode does not read is reported rather than silently skipped.
-var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true}
+var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true, PolicyGroup: true}
 
 // translator carries one Translate call.
 type translator struct {

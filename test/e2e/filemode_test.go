@@ -142,3 +142,67 @@ spec:
 		t.Fatalf("after a bad reload: %d, want the running configuration (302)", resp.StatusCode)
 	}
 }
+
+// TestFileModePolicyAttachment: a GatehousePolicy attached by an
+// ExtensionRef filter is enforced on its rule only, through the binary.
+func TestFileModePolicyAttachment(t *testing.T) {
+	be := newBackend(t, "svc")
+	port := freeAddr(t)
+	admin := freeAddr(t)
+	_, p, _ := strings.Cut(port, ":")
+	_, bp, _ := strings.Cut(be.addr, ":")
+	dir := t.TempDir()
+	files := map[string]string{
+		"gatehouse.yaml": "admin: {address: \"" + admin + "\"}\nkubernetes: {listen_host: 127.0.0.1}\n",
+		"routes.yaml": `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: any
+  listeners: [{name: http, port: ` + p + `, protocol: HTTP}]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: GatehousePolicy
+metadata: {name: local-only-denied}
+spec:
+  ip_filter: {deny: [127.0.0.0/8]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /guarded}}]
+    filters: [{type: ExtensionRef, extensionRef: {group: gatehouse.dev, kind: GatehousePolicy, name: local-only-denied}}]
+    backendRefs: [{name: svc, port: 80}]
+  - backendRefs: [{name: svc, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svc-1, labels: {kubernetes.io/service-name: svc}}
+addressType: IPv4
+ports: [{name: http, port: ` + bp + `}]
+endpoints: [{addresses: [127.0.0.1]}]
+`,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startGatewayFile(t, gatehouseBin, dir, admin)
+	c := httpClient(t)
+	resp, body := get(t, c, "http://"+port+"/guarded", "")
+	if resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") {
+		t.Fatalf("GET /guarded: %d %q %q, want 403 problem+json from the attached ip_filter", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp, body := get(t, c, "http://"+port+"/open", ""); resp.StatusCode != 200 || resp.Header.Get("X-Backend") != "svc" {
+		t.Fatalf("GET /open: %d %q", resp.StatusCode, body)
+	}
+}
