@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestKubernetesHTTPRouteExtended runs HTTPRoute extended features
@@ -17,7 +18,8 @@ import (
 // (HTTPRouteRewritePath), and a Service port with appProtocol
 // kubernetes.io/h2c reached over HTTP/2 with prior knowledge
 // (HTTPRouteBackendProtocolH2C), and a weighted split whose backendRefs
-// set their own request header (HTTPRouteRequestHeaderModifierBackendWeights).
+// set their own request header (HTTPRouteRequestHeaderModifierBackendWeights),
+// and a RequestMirror whose copy reaches its own backend (HTTPRouteRequestMirror).
 func TestKubernetesHTTPRouteExtended(t *testing.T) {
 	plain := newBackend(t, "plain")
 	other := newBackend(t, "other")
@@ -102,6 +104,9 @@ spec:
     backendRefs: [{name: plain, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /h2c}}]
     backendRefs: [{name: h2, port: 8081}]
+  - matches: [{path: {type: PathPrefix, value: /mirrored}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: other, port: 80}}}]
+    backendRefs: [{name: plain, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /split}}]
     backendRefs:
     - name: plain
@@ -142,6 +147,20 @@ spec:
 		t.Errorf("h2c backend: %d %q, want 200 \"HTTP/2.0 /h2c/x\"", resp.StatusCode, body)
 	}
 
+	if resp, body := get(t, c, "http://"+addr+"/mirrored", ""); resp.StatusCode != 200 || !strings.Contains(body, `"backend":"plain"`) {
+		t.Errorf("mirrored route: %d %q", resp.StatusCode, body)
+	}
+	mirrored := waitFor(10*time.Second, func() bool {
+		for _, r := range other.requests() {
+			if r.Path == "/mirrored" {
+				return true
+			}
+		}
+		return false
+	})
+	if !mirrored {
+		t.Errorf("the mirror backend got no copy of /mirrored")
+	}
 	for i := 0; i < 6; i++ {
 		if resp, body := get(t, c, "http://"+addr+"/split", ""); resp.StatusCode != 200 {
 			t.Fatalf("split: %d %q", resp.StatusCode, body)
