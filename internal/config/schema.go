@@ -287,7 +287,13 @@ type Retry struct {
 	PerTryTimeout      time.Duration `yaml:"per_try_timeout"`
 	BackoffBase        time.Duration `yaml:"backoff_base"`
 	BackoffMax         time.Duration `yaml:"backoff_max"`
-	BufferBytes        int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// BackoffMin is the least wait before a retry (Gateway API's
+	// retry.backoff); 0 = none.
+	BackoffMin  time.Duration `yaml:"backoff_min"`
+	BufferBytes int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// SameTarget retries on the target that failed when the upstream has
+	// no other available one (by default a retry needs another target).
+	SameTarget bool `yaml:"same_target"`
 }
 
 // Target is one backend server of an upstream.
@@ -301,6 +307,10 @@ type Target struct {
 	// Priority groups targets for failover: a higher number is used only
 	// when no target of a lower one is available. Default 0.
 	Priority int `yaml:"priority"`
+	// RequestHeaders edits the headers of requests sent to this target
+	// only, after the route's filters (Gateway API backendRef-level
+	// RequestHeaderModifier). Not applied to targets found by discovery.
+	RequestHeaders *HeaderFilter `yaml:"request_headers"`
 }
 
 // UpstreamTLS is the client side TLS used for https targets. Paths are
@@ -446,8 +456,14 @@ type Redirect struct {
 	Pos    Pos    `yaml:"-"`
 	Scheme string `yaml:"scheme"`
 	Host   string `yaml:"host"`
-	// Port 0 keeps the request's port.
-	Port   int    `yaml:"port"`
-	Path   string `yaml:"path"`
-	Status int    `yaml:"status"`
+	// Port 0 keeps the request's port when Scheme is empty, else uses
+	// the scheme's well-known port (left out of Location, as 80 for http
+	// and 443 for https always are).
+	Port int `yaml:"port"`
+	// Path replaces the whole path; ReplacePrefixMatch instead replaces
+	// the part the route's prefix match matched, so it is only accepted
+	// on routes whose every match is a path prefix match. At most one.
+	Path               string `yaml:"path"`
+	ReplacePrefixMatch string `yaml:"replace_prefix_match"`
+	Status             int    `yaml:"status"`
 }

@@ -270,6 +270,9 @@ func (v *validator) upstreams(c *Config) []string {
 					"weight %d is out of range", t.Weight)
 			}
 			live = live || t.Weight > 0
+			if t.RequestHeaders != nil {
+				v.headerFilter(t.RequestHeaders, t.Pos, owner)
+			}
 		}
 		if len(u.Targets) > 0 && !live {
 			v.errorf(u.Pos, owner, "give at least one target a weight above 0", "every target has weight 0, so no request can be served")

@@ -151,10 +151,21 @@ func TestValidateRoutes(t *testing.T) {
 		{"redirect host", route("    redirect: {host: \"a_b c\"}\n"), `gatehouse.yaml:9: route "r": invalid redirect host "a_b c" (use a DNS name such as www.example.com)`},
 		{"redirect port", route("    redirect: {port: 65536}\n"), `gatehouse.yaml:9: route "r": redirect port 65536 is out of range (use a port between 1 and 65535)`},
 		{"redirect path", route("    redirect: {path: x}\n"), `gatehouse.yaml:9: route "r": redirect path "x" must start with / (start it with /)`},
-		{"redirect loop", route("    redirect: {status: 301}\n"), `gatehouse.yaml:9: route "r": redirect to the same URL would loop (set scheme, host, port or path)`},
+		{"redirect path and prefix", route("    match: {path: {prefix: /a}}\n    redirect: {path: /x, replace_prefix_match: /y}\n"), `gatehouse.yaml:10: route "r": redirect has both path and replace_prefix_match (keep one of path or replace_prefix_match)`},
+		{"redirect prefix slash", route("    match: {path: {prefix: /a}}\n    redirect: {replace_prefix_match: y}\n"), `gatehouse.yaml:10: route "r": replace_prefix_match "y" must start with / (start it with /)`},
+		{"redirect prefix exact", route("    match: {path: {exact: /a}}\n    redirect: {replace_prefix_match: /y}\n"), `gatehouse.yaml:10: route "r": replace_prefix_match needs every match of the route to be a path prefix match (match with path: {prefix: ...}, or use path)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.src, c.want) })
+	}
+}
+
+// TestRedirectSameURLWarns: a redirect that changes nothing is allowed (a
+// 303 to the same URL, as Gateway API's conformance sends) but warned of.
+func TestRedirectSameURLWarns(t *testing.T) {
+	c := mustParse(t, base+"routes:\n  - name: r\n    redirect: {status: 303}\n")
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].String(), `gatehouse.yaml:9: route "r": redirect to the same URL`) {
+		t.Fatalf("warnings %v", c.Warnings)
 	}
 }
 

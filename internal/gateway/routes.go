@@ -60,5 +60,6 @@ func (g *Gateway) proxyOptions(route, upstream string) proxy.Options {
 		OnRetry:           u.counters.Retries.Inc,
 		OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
 		OnOverflow:        u.counters.Overflow.Inc,
+		TargetHeaders:     u.headers,
 	}
 }

@@ -56,9 +56,13 @@
 //   - HTTPRoute: one route per rule and per set of listeners sharing the
 //     same intersected hostnames; matches (path Exact/PathPrefix/
 //     RegularExpression, headers and query Exact/RegularExpression,
-//     method), RequestHeaderModifier, ResponseHeaderModifier, URLRewrite,
-//     RequestRedirect (ReplaceFullPath only) and timeouts.request;
-//     RegularExpression is RE2, as everywhere in Gatehouse. The
+//     method), RequestHeaderModifier, ResponseHeaderModifier, URLRewrite
+//     and RequestRedirect (ReplaceFullPath and ReplacePrefixMatch, with
+//     the filter's port rules), CORS (cors.go), RequestMirror (mirror.go),
+//     timeouts and retry (resilience.go), backendRef filters
+//     (backendfilters.go), Service appProtocol (backendproto.go);
+//     RegularExpression is RE2, as everywhere in Gatehouse. A named rule
+//     gives its name to its route (names.go). The
 //     rule's backendRefs become one upstream named like the route, each
 //     ref's weight split evenly over its endpoints and scaled to 1..10000.
 //     A rule with no backendRefs, or whose every backend is invalid or has
@@ -91,7 +95,8 @@
 //     its class (spec.ingressClassName or the legacy annotation) is
 //     Options.IngressClass or an IngressClass of Options.IngressController;
 //     an Ingress without class unless a default IngressClass of another
-//     controller is among the objects. Ingress has no status here.
+//     controller is among the objects. A served Ingress gets its load
+//     balancer addresses in status (ApplyStatus).
 //   - GatewayClass: Gateways of a class with Options.ControllerName, or of
 //     a class absent from the objects (file mode has no cluster to ask).
 //   - TLSRoute, TCPRoute, UDPRoute: the first rule becomes an l4_route
@@ -100,12 +105,19 @@
 //   - ReferenceGrant gates cross-namespace backendRefs and certificateRefs
 //     (RefNotPermitted otherwise).
 //
+// HTTPRoute deviations, each explained where it is mapped: retries are
+// made for idempotent requests only; timeouts.backendRequest bounds each
+// try up to the response header (the route timeout bounds the body);
+// retry.attempts above 9 is capped at 10 tries; a refused CORS preflight
+// is answered 403.
+//
 // Not supported yet (the rule or object is reported and left out):
-// HTTPRoute filters RequestMirror, CORS and ExternalAuth, and
-// ExtensionRef to anything but a GatehousePolicy (policy.go); GRPCRoute
-// filter ExtensionRef; backendRef-level filters; RequestRedirect with
-// ReplacePrefixMatch; retry, sessionPersistence, timeouts.backendRequest;
-// appProtocol; BackendTLSPolicy on Ingress and L4 backends;
+// HTTPRoute filter ExternalAuth, and ExtensionRef to anything but a
+// GatehousePolicy (policy.go); GRPCRoute filter ExtensionRef; in a
+// weighted split, backendRef filters other than RequestHeaderModifier;
+// sessionPersistence; appProtocols other than kubernetes.io/h2c, ws, wss
+// and http (UnsupportedProtocol); BackendTLSPolicy on Ingress and L4
+// backends;
 // ListenerSet, Gateway addresses and infrastructure, frontend client
 // certificate validation; TLSRoute/TCPRoute/UDPRoute rules after the
 // first; Ingress resource backends; EndpointSlices of FQDN addresses.

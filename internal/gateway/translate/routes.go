@@ -44,7 +44,10 @@ func Action(rc *config.Route) http.Handler {
 		return action.NewRespond(action.RespondConfig{Status: rc.Respond.Status, Headers: rc.Respond.Headers, Body: rc.Respond.Body})
 	case rc.Redirect != nil:
 		rd := rc.Redirect
-		return action.NewRedirect(action.RedirectConfig{Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status})
+		return action.NewRedirect(action.RedirectConfig{
+			Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status,
+			PrefixEdit: rd.ReplacePrefixMatch != "", PrefixTo: rd.ReplacePrefixMatch, Prefixes: routePrefixes(rc),
+		})
 	}
 	return nil
 }
@@ -94,6 +97,6 @@ func Retry(rt *config.Retry, budget *proxy.Budget) *proxy.RetryPolicy {
 	return &proxy.RetryPolicy{
 		Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
 		PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
-		BufferBytes: rt.BufferBytes, Budget: budget,
+		BackoffMin: rt.BackoffMin, SameTarget: rt.SameTarget, BufferBytes: rt.BufferBytes, Budget: budget,
 	}
 }
