@@ -102,7 +102,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	cfg, err := config.Load(path)
+	fm, err := newFileMode(path, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer fm.cleanup()
+	cfg, err := fm.load()
 	if err == nil {
 		err = gateway.Check(cfg)
 	}
@@ -130,9 +136,15 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	fm, err := newFileMode(path, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer fm.cleanup()
 	if level == "" {
 		// The level comes from the file; read it before logging anything.
-		if cfg, err := config.Load(path); err == nil {
+		if cfg, err := fm.load(); err == nil {
 			level = cfg.Log.Level
 		}
 	}
@@ -151,7 +163,8 @@ func cmdRun(args []string, stderr io.Writer) int {
 		pprof.StartCPUProfile(out)
 		defer func() { pprof.StopCPUProfile(); out.Close() }()
 	}
-	gw := gateway.New(path, log)
+	fm.log = log
+	gw := fm.gateway()
 	if err := gw.Run(context.Background()); err != nil {
 		printErrors(stderr, err)
 		return 1

@@ -34,6 +34,8 @@ type Config struct {
 	JWTProviders []*JWTProvider `yaml:"jwt_providers"`
 	// Store is nil for in-memory/embedded state.
 	Store *Store `yaml:"store"`
+	// Kubernetes configures how manifests become listeners and routes.
+	Kubernetes *Kubernetes `yaml:"kubernetes"`
 	// DataDir holds the embedded store (run-time API keys); absolute after
 	// Load, default ".gatehouse" beside the first config file.
 	DataDir string `yaml:"data_dir"`
@@ -379,6 +381,18 @@ type Filter struct {
 	RequestHeaders  *HeaderFilter `yaml:"request_headers"`
 	ResponseHeaders *HeaderFilter `yaml:"response_headers"`
 	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
+	// RequestMirror copies the request to another upstream (Gateway API RequestMirror); responses are discarded.
+	RequestMirror *RequestMirror `yaml:"request_mirror"`
+}
+
+// RequestMirror sends a copy of a share of the route's requests to an
+// HTTP upstream, fire-and-forget (see package mirror).
+type RequestMirror struct {
+	Pos      Pos    `yaml:"-"`
+	Upstream string `yaml:"upstream"`
+	// Percent is the share of requests copied, 0 < percent <= 100
+	// (default 100).
+	Percent float64 `yaml:"percent"`
 }
 
 // HeaderFilter sets, adds and removes headers.

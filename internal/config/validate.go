@@ -105,6 +105,7 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	v.l4Routes(c, upstreamNames)
 	v.security(c)
 	v.traffic(c)
+	v.kubernetes(c.Kubernetes)
 }
 
 var (

@@ -12,6 +12,10 @@ const maxBodyHint = "keep bodies small; serve large files from an upstream"
 
 func (v *validator) routes(c *Config, listeners, upstreams []string) {
 	first := make(map[string]Pos)
+	ups := make(map[string]*Upstream, len(c.Upstreams))
+	for _, u := range c.Upstreams {
+		ups[u.Name] = u
+	}
 	for _, r := range c.Routes {
 		v.name("route", r.Name, r.Pos, &r.Name, first)
 		owner := label("route", r.Name)
@@ -46,7 +50,7 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 		for _, m := range matches {
 			v.match(m, owner)
 		}
-		v.filters(r, matches, owner)
+		v.filters(r, matches, owner, ups, upstreams)
 		v.action(r, owner, upstreams)
 	}
 }
@@ -136,18 +140,21 @@ func (v *validator) pathMatch(p *PathMatch, owner string) {
 	}
 }
 
-func (v *validator) filters(r *Route, matches []*Match, owner string) {
+func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[string]*Upstream, upstreams []string) {
 	rewrites := 0
 	for _, f := range r.Filters {
 		n := 0
-		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil} {
+		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers or url_rewrite")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror")
+		}
+		if f.RequestMirror != nil {
+			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
 		}
 		if f.RequestHeaders != nil {
 			v.headerFilter(f.RequestHeaders, f.Pos, owner)

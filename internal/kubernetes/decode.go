@@ -2,10 +2,12 @@ package kubernetes
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -228,7 +230,14 @@ func Decode(file string, data []byte) ([]Object, error) {
 			continue
 		}
 		o := Object{File: file, Line: d.line, APIVersion: av, Kind: k}
-		if mk, ok := kinds[av+"/"+k]; ok {
+		if av == PolicyVersion && k == PolicyKind {
+			p, err := decodePolicy(file, d.line, d.data)
+			if err != nil {
+				errs = appendErrors(errs, err)
+				continue
+			}
+			o.Obj = p
+		} else if mk, ok := kinds[av+"/"+k]; ok {
 			obj := mk()
 			if err := strictUnmarshal(d.data, obj); err != nil {
 				errs = append(errs, &Error{File: file, Line: d.line + errLine(d.data, err) - 1,
@@ -246,6 +255,23 @@ func Decode(file string, data []byte) ([]Object, error) {
 		return objs, errs
 	}
 	return objs, nil
+}
+
+// appendErrors adds a decode error, which is an *Error or, from
+// Gatehouse's own decoder, config.Errors.
+func appendErrors(errs Errors, err error) Errors {
+	var ce config.Errors
+	if errors.As(err, &ce) {
+		for _, e := range ce {
+			errs = append(errs, &Error{File: e.File, Line: e.Line, Msg: strings.TrimPrefix(e.Error(), e.Pos.String()+": ")})
+		}
+		return errs
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return append(errs, e)
+	}
+	return append(errs, &Error{Msg: err.Error()})
 }
 
 // strictUnmarshal decodes with sigs.k8s.io/yaml (YAML → JSON → the

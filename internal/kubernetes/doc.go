@@ -78,8 +78,9 @@
 //     (RefNotPermitted otherwise).
 //
 // Not supported yet (the rule or object is reported and left out):
-// GRPCRoute; HTTPRoute filters RequestMirror, CORS, ExternalAuth and
-// ExtensionRef; backendRef-level filters; RequestRedirect with
+// GRPCRoute; HTTPRoute filters RequestMirror, CORS and ExternalAuth, and
+// ExtensionRef to anything but a GatehousePolicy (policy.go); backendRef-
+// level filters; RequestRedirect with
 // ReplacePrefixMatch; retry, sessionPersistence, timeouts.backendRequest;
 // BackendTLSPolicy and appProtocol (targets are plain http/tcp/udp);
 // allowedRoutes.namespaces.from Selector (needs Namespace labels);

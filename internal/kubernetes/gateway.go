@@ -22,6 +22,7 @@ type gwListener struct {
 	badKinds string // allowedRoutes kinds it cannot carry
 	glName   string // the Gatehouse listener carrying it
 	conds    []Condition
+	routes   map[string]bool // kind/ns/name of the routes accepted here
 }
 
 // family names what a Gateway listener needs from the socket. HTTPS and
@@ -283,7 +284,7 @@ func (t *translator) listener(proto string, port int32, certs []config.Certifica
 		}
 	}
 	l := &config.Listener{Name: name, Protocol: proto,
-		Address: net.JoinHostPort(t.opts.ListenHost, strconv.Itoa(int(port)))}
+		Address: t.bindAddress(port)}
 	if proto == "https" || proto == "tls" {
 		l.TLS = &config.ListenerTLS{Certificates: appendCerts(nil, certs)}
 	}
@@ -302,4 +303,10 @@ func appendCerts(have, add []config.Certificate) []config.Certificate {
 		}
 	}
 	return have
+}
+
+// bindAddress is where the Gatehouse listener for a manifest port binds:
+// Options.ListenHost and the port moved by Options.PortOffset.
+func (t *translator) bindAddress(port int32) string {
+	return net.JoinHostPort(t.opts.ListenHost, strconv.Itoa(int(port+t.opts.PortOffset)))
 }

@@ -56,7 +56,12 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, a))
+			rt := t.httpRule(name, base, rule, refs, a)
+			if msg := t.rulePolicies(rt, hr.Namespace, rule.Filters); msg != "" {
+				bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+				t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			}
+			t.cfg.Routes = append(t.cfg.Routes, rt)
 		}
 	}
 	if len(atts) == 0 {
@@ -82,6 +87,7 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 	for _, f := range rule.Filters {
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier, gwv1.HTTPRouteFilterResponseHeaderModifier:
+		case gwv1.HTTPRouteFilterExtensionRef: // policy attachment, see policy.go
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			redirects++
 		case gwv1.HTTPRouteFilterURLRewrite:

@@ -28,6 +28,7 @@ type index struct {
 	services       map[string]*corev1.Service
 	secrets        map[string]*corev1.Secret
 	slices         map[string][]*discoveryv1.EndpointSlice // by ns/service
+	policies       map[string]*GatehousePolicy             // by ns/name
 }
 
 // item is an object and where it was defined.
@@ -55,6 +56,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 		services:       map[string]*corev1.Service{},
 		secrets:        map[string]*corev1.Secret{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
+		policies:       map[string]*GatehousePolicy{},
 	}
 	seen := map[string]Object{}
 	for _, o := range objs {
@@ -110,6 +112,8 @@ func newIndex(objs []Object, errs *[]error) *index {
 			ix.services[key(v.Namespace, v.Name)] = v
 		case *corev1.Secret:
 			ix.secrets[key(v.Namespace, v.Name)] = v
+		case *GatehousePolicy:
+			ix.policies[key(v.Namespace, v.Name)] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			k := key(v.Namespace, svc)

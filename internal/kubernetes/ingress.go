@@ -1,8 +1,6 @@
 package kubernetes
 
 import (
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -70,6 +68,9 @@ func (t *translator) ingresses() {
 		if listeners[0] == "" {
 			continue
 		}
+		// Ingress has no conditions: this entry only marks it served, so
+		// ApplyStatus writes its load balancer addresses.
+		t.status("Ingress", in.Namespace, in.Name, "", cond("Accepted", true, "Accepted", "served"))
 		for i, rule := range in.Spec.Rules {
 			var hosts []string
 			if rule.Host != "" {
@@ -104,7 +105,7 @@ func (t *translator) ingresses() {
 func (t *translator) ingressListener(it item[*networkingv1.Ingress], proto string, port int32, certs []config.Certificate) string {
 	name := listenerName(proto, port)
 	for _, l := range t.cfg.Listeners {
-		if l.Address == net.JoinHostPort(t.opts.ListenHost, strconv.Itoa(int(port))) && l.Name != name {
+		if l.Address == t.bindAddress(port) && l.Name != name {
 			t.errorf(it.src, "Ingress %s/%s: port %d is used by listener %s", it.obj.Namespace, it.obj.Name, port, l.Name)
 			return ""
 		}
@@ -140,11 +141,15 @@ func (t *translator) ingressRoute(it item[*networkingv1.Ingress], name string, l
 		portName = &b.Service.Port.Name
 		upName = joinName("svc", in.Namespace, b.Service.Name, b.Service.Port.Name)
 	}
+	if u, ok := t.gatehouseUpstream(in.Namespace, b.Service.Name); ok {
+		rt.Backend = &config.Backend{Upstream: u}
+		return
+	}
 	urls, p := t.endpoints(in.Namespace, b.Service.Name, port, portName, "http")
 	if p != nil {
 		t.errorf(it.src, "Ingress %s/%s: %s", in.Namespace, in.Name, p.msg)
 	}
-	if u := t.upstream(upName, []weighted{{urls, 1}}); u != nil {
+	if u := t.upstream(upName, []weighted{{urls: urls, weight: 1}}); u != nil {
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		return
 	}

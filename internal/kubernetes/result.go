@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
@@ -25,6 +27,10 @@ type Result struct {
 	// Errors are objects or parts of objects that could not be used,
 	// each located by file:line.
 	Errors []error
+
+	// policyNodes are the policies blocks of routes (by route name) as
+	// their GatehousePolicy objects wrote them, for Encode.
+	policyNodes map[string]*yaml.Node
 }
 
 // Status is the condition set of one object, or of one section of it:
@@ -34,6 +40,11 @@ type Status struct {
 	Kind, Namespace, Name string
 	Section               string
 	Conditions            []Condition
+	// AttachedRoutes and SupportedKinds are set on Gateway listener
+	// sections: the routes accepted on that listener and the route kinds
+	// it carries.
+	AttachedRoutes int32
+	SupportedKinds []string
 }
 
 // Condition mirrors metav1.Condition without the bookkeeping fields.

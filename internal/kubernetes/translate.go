@@ -11,7 +11,7 @@ import (
 
 // readGroups are the API groups whose kinds are about routing: one that
 // Decode does not read is reported rather than silently skipped.
-var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true}
+var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true, PolicyGroup: true}
 
 // translator carries one Translate call.
 type translator struct {
@@ -24,6 +24,11 @@ type translator struct {
 	// l4Defaults are the Gatehouse listeners that have an l4 route
 	// without match (only one is allowed per listener).
 	l4Defaults map[string]bool
+	// lastAttach holds, per route kind, namespace and parent section, the
+	// Gateway listeners the last attach call matched: the status recorded
+	// next for that parent says whether the route was accepted there,
+	// which is what listener statuses count (attachedRoutes).
+	lastAttach map[string][]*gwListener
 }
 
 // Translate turns decoded objects into Gatehouse configuration. It is
@@ -39,6 +44,7 @@ func Translate(objs []Object, opts Options) *Result {
 		cfg:        &config.Config{},
 		upstreams:  map[string]bool{},
 		l4Defaults: map[string]bool{},
+		lastAttach: map[string][]*gwListener{},
 	}
 	t.res.Config = t.cfg
 	for _, o := range objs {
@@ -61,11 +67,34 @@ func Translate(objs []Object, opts Options) *Result {
 		t.l4Route(r)
 	}
 	t.ingresses()
+	t.listenerCounts()
 	return t.res
 }
 
 func (t *translator) status(kind, ns, name, section string, conds ...Condition) {
 	t.res.Statuses = append(t.res.Statuses, Status{Kind: kind, Namespace: ns, Name: name, Section: section, Conditions: conds})
+	if c, ok := (Status{Conditions: conds}).Condition("Accepted"); ok && c.Status == "True" && strings.HasPrefix(section, "Gateway ") {
+		for _, gl := range t.lastAttach[kind+"|"+ns+"|"+section] {
+			if gl.routes == nil {
+				gl.routes = map[string]bool{}
+			}
+			gl.routes[kind+"/"+ns+"/"+name] = true
+		}
+	}
+}
+
+// listenerCounts completes the Gateway listener statuses with the routes
+// accepted on each listener and the kinds it carries.
+func (t *translator) listenerCounts() {
+	for _, gl := range t.listeners {
+		for i := range t.res.Statuses {
+			s := &t.res.Statuses[i]
+			if s.Kind == "Gateway" && s.Namespace == gl.gw.obj.Namespace && s.Name == gl.gw.obj.Name && s.Section == string(gl.spec.Name) {
+				s.AttachedRoutes = int32(len(gl.routes))
+				s.SupportedKinds = gl.kinds
+			}
+		}
+	}
 }
 
 func (t *translator) errorf(o Object, format string, args ...any) {
@@ -110,6 +139,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 	found, kindOK, nsOK := false, false, false
 	groups := map[string]*attachment{}
 	var order []string
+	var matched []*gwListener
 	for _, gl := range t.listeners {
 		g := gl.gw.obj
 		if g.Namespace != ns || g.Name != string(p.Name) {
@@ -147,7 +177,9 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		if !slices.Contains(a.listeners, gl.glName) {
 			a.listeners = append(a.listeners, gl.glName)
 		}
+		matched = append(matched, gl)
 	}
+	t.lastAttach[kind+"|"+routeNS+"|"+parentSection(routeNS, p)] = matched
 	switch {
 	case !found:
 		return nil, "NoMatchingParent", fmt.Sprintf("no listener of Gateway %s/%s matches", ns, p.Name)
