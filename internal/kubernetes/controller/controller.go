@@ -95,6 +95,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
+// Resync asks for a rebuild, as a change would: for input Build reads
+// besides the objects (the caller's own configuration files).
+func (c *Controller) Resync() { c.signal(c.events) }
+
 // IsLeader reports whether this replica currently writes status.
 func (c *Controller) IsLeader() bool { return c.leading.Load() }
 
