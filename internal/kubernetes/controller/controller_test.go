@@ -19,12 +19,17 @@ import (
 // TestBuildAndStatus: the objects in the cluster reach Build as typed
 // objects with apiVersion, kind and a "Kind ns/name" origin, and the
 // statuses the translator computed are written with UpdateStatus: the
-// Gateway Programmed, the HTTPRoute Accepted and ResolvedRefs.
+// Gateway Programmed with the configured address, the HTTPRoute Accepted
+// and ResolvedRefs, the Ingress's load balancer IP. A Gateway whose
+// class does not exist is neither translated nor touched.
 func TestBuildAndStatus(t *testing.T) {
-	c := newCluster(t, baseObjects()...)
+	orphan := gateway()
+	orphan.Name, orphan.Spec.GatewayClassName = "orphan", "absent"
+	c := newCluster(t, append(baseObjects(), ingress(), orphan)...)
 	updates := c.countStatusUpdates()
 	rec := &recorder{dir: t.TempDir()}
-	start(t, c, Config{Build: rec.build, DisableLeaderElection: true})
+	addrs, _ := statusAddresses()
+	start(t, c, Config{Build: rec.build, DisableLeaderElection: true, Addresses: addrs, IngressIPs: []string{"192.0.2.7"}})
 
 	waitFor(t, "Gateway Programmed=True", func() bool {
 		s, _ := condition(getGateway(t, c).Status.Conditions, "Programmed")
@@ -38,11 +43,24 @@ func TestBuildAndStatus(t *testing.T) {
 	if updates.Load() == 0 {
 		t.Error("statuses appeared without an UpdateStatus call")
 	}
+	if a := getGateway(t, c).Status.Addresses; len(a) != 1 || a[0].Value != "192.0.2.7" {
+		t.Errorf("Gateway addresses %+v", a)
+	}
+	waitFor(t, "Ingress load balancer IP", func() bool {
+		in, err := c.kube.NetworkingV1().Ingresses(ns).Get(context.Background(), "shop", metav1.GetOptions{})
+		return err == nil && len(in.Status.LoadBalancer.Ingress) == 1 && in.Status.LoadBalancer.Ingress[0].IP == "192.0.2.7"
+	})
 	if s, _ := condition(mustClass(t, c).Status.Conditions, "Accepted"); s != "True" {
 		t.Errorf("GatewayClass Accepted = %q", s)
 	}
 
 	_, objs, res := rec.snapshot()
+	if slices.ContainsFunc(objs, func(o kubernetes.Object) bool { return o.File == "Gateway default/orphan" }) {
+		t.Error("a Gateway of an absent class reached Build")
+	}
+	if g, err := c.gw.GatewayV1().Gateways(ns).Get(context.Background(), "orphan", metav1.GetOptions{}); err != nil || len(g.Status.Conditions) != 0 {
+		t.Errorf("orphan Gateway status %+v, %v", g.Status, err)
+	}
 	i := slices.IndexFunc(objs, func(o kubernetes.Object) bool { return o.Kind == "HTTPRoute" })
 	if i < 0 {
 		t.Fatalf("Build saw no HTTPRoute: %v", objs)
@@ -53,9 +71,14 @@ func TestBuildAndStatus(t *testing.T) {
 	if _, ok := objs[i].Obj.(*gwv1.HTTPRoute); !ok {
 		t.Errorf("route Obj is %T", objs[i].Obj)
 	}
-	if len(res.Config.Routes) != 1 || len(res.Config.Upstreams) != 1 || !strings.Contains(res.Config.Upstreams[0].Targets[0].URL, "10.0.0.1:8080") {
+	if len(res.Config.Routes) != 2 || len(res.Config.Upstreams) != 2 || !strings.Contains(res.Config.Upstreams[0].Targets[0].URL, "10.0.0.1:8080") {
 		t.Errorf("config: routes %d, upstreams %+v", len(res.Config.Routes), res.Config.Upstreams)
 	}
+}
+
+// statusAddresses is the Gateway address list the tests configure.
+func statusAddresses() ([]gwv1.GatewayStatusAddress, []string) {
+	return []gwv1.GatewayStatusAddress{{Type: new(gwv1.IPAddressType), Value: "192.0.2.7"}}, nil
 }
 
 func mustClass(t *testing.T, c *cluster) *gwv1.GatewayClass {

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -102,6 +104,10 @@ func (c *cluster) create(o runtime.Object) error {
 		_, err = c.kube.CoreV1().Secrets(v.Namespace).Create(ctx, v, opts)
 	case *discoveryv1.EndpointSlice:
 		_, err = c.kube.DiscoveryV1().EndpointSlices(v.Namespace).Create(ctx, v, opts)
+	case *networkingv1.Ingress:
+		_, err = c.kube.NetworkingV1().Ingresses(v.Namespace).Create(ctx, v, opts)
+	case *coordinationv1.Lease:
+		_, err = c.kube.CoordinationV1().Leases(v.Namespace).Create(ctx, v, opts)
 	default:
 		err = fmt.Errorf("create: unexpected %T", o)
 	}
@@ -319,4 +325,18 @@ func selfSigned(t *testing.T, host string, serial int64) (crt, key []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+// ingress routes every path of host shop.example to Service echo, class
+// gatehouse.
+func ingress() *networkingv1.Ingress {
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns, Generation: 1},
+		Spec: networkingv1.IngressSpec{IngressClassName: new("gatehouse"), Rules: []networkingv1.IngressRule{{
+			Host: "shop.example",
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "echo", Port: networkingv1.ServiceBackendPort{Number: 80}}},
+			}}}},
+		}}}}
 }

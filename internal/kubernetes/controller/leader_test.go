@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -64,4 +65,23 @@ func TestLeaderElection(t *testing.T) {
 	if _, objs, _ := recFollower.snapshot(); len(objs) == 0 {
 		t.Error("the new leader's Build saw nothing")
 	}
+}
+
+// TestPromotionWritesStatus: a replica that becomes leader later (the
+// Lease was held by a replica that died without releasing it) writes the
+// status of what it serves without waiting for a change.
+func TestPromotionWritesStatus(t *testing.T) {
+	now := metav1.NewMicroTime(time.Now())
+	ghost := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: DefaultLeaseName, Namespace: "default"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: new("ghost"), LeaseDurationSeconds: new(int32(1)), AcquireTime: &now, RenewTime: &now}}
+	c := newCluster(t, append(baseObjects(), ghost)...)
+	rec := &recorder{dir: t.TempDir()}
+	ctl, _ := start(t, c, Config{Build: rec.build, Identity: "heir",
+		LeaseDuration: 6 * time.Second, RenewDeadline: 4 * time.Second, RetryPeriod: 100 * time.Millisecond})
+	waitFor(t, "a build", func() bool { n, _, _ := rec.snapshot(); return n > 0 })
+	waitFor(t, "the heir to lead", ctl.IsLeader)
+	waitFor(t, "statuses from the new leader", func() bool {
+		s, _ := condition(getGateway(t, c).Status.Conditions, "Programmed")
+		return s == "True"
+	})
 }
