@@ -216,10 +216,14 @@ func (km *kubeMode) controllerConfig(f kubeFlags) controller.Config {
 	if addrs == "" {
 		addrs = os.Getenv("POD_IP")
 	}
-	km.ctlName = f.controllerName
+	// The flag wins over -c's kubernetes.controller_name, as for the
+	// translation (configsource.Options), so both agree on the class.
+	km.mu.Lock()
+	km.ctlName = configsource.Options(km.docs, k8s.Options{ControllerName: f.controllerName}).ControllerName
+	km.mu.Unlock()
 	cfg := controller.Config{
 		Build:          km.build,
-		ControllerName: f.controllerName,
+		ControllerName: km.ctlName,
 		LeaseNamespace: f.leaseNamespace,
 		Identity:       os.Getenv("POD_NAME"),
 		Log:            km.log,

@@ -163,3 +163,32 @@ func httpGet(t *testing.T, url string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
+
+// TestKubeControllerConfig: the downward-API variables fill the
+// controller's identity, Lease namespace and status address, flags win
+// over them, and the controllerName is the one the translation serves
+// (flag, else -c's kubernetes.controller_name).
+func TestKubeControllerConfig(t *testing.T) {
+	t.Setenv("POD_NAME", "gatehouse-7d9f-abc")
+	t.Setenv("POD_NAMESPACE", "gatehouse-system")
+	t.Setenv("POD_IP", "10.1.2.3")
+	base := filepath.Join(t.TempDir(), "base.yaml")
+	os.WriteFile(base, []byte("kubernetes: {controller_name: example.com/gw}\n"), 0o644)
+	km, err := newKubeMode(kubeFlags{path: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.cleanup()
+
+	cfg := km.controllerConfig(kubeFlags{path: base, namespaces: "a, b"})
+	if cfg.Identity != "gatehouse-7d9f-abc" || cfg.LeaseNamespace != "gatehouse-system" || cfg.ControllerName != "example.com/gw" ||
+		len(cfg.Addresses) != 1 || cfg.Addresses[0].Value != "10.1.2.3" || strings.Join(cfg.IngressIPs, ",") != "10.1.2.3" ||
+		strings.Join(cfg.Namespaces, ",") != "a,b" {
+		t.Errorf("from the environment: %+v", cfg)
+	}
+	cfg = km.controllerConfig(kubeFlags{path: base, controllerName: "flag.example/gw", leaseNamespace: "ops", addresses: "lb.example.com"})
+	if cfg.ControllerName != "flag.example/gw" || km.ctlName != "flag.example/gw" || cfg.LeaseNamespace != "ops" ||
+		len(cfg.Addresses) != 1 || cfg.Addresses[0].Value != "lb.example.com" || len(cfg.IngressIPs) != 0 {
+		t.Errorf("from flags: %+v", cfg)
+	}
+}
