@@ -311,6 +311,13 @@ type UpstreamTLS struct {
 	CertFile           string `yaml:"cert_file"`
 	KeyFile            string `yaml:"key_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// SubjectAltNames, when set, replace the server_name check: the
+	// target's certificate must chain to the CA and carry one of these
+	// SANs, a DNS name (matched like a requested host, so certificate
+	// wildcards count) or an absolute URI with a scheme (matched exactly,
+	// e.g. a SPIFFE ID). server_name is then only the SNI (Gateway API
+	// BackendTLSPolicy subjectAltNames).
+	SubjectAltNames []string `yaml:"subject_alt_names"`
 }
 
 // Route matches requests and says what to do with them: forward to a

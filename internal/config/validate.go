@@ -294,6 +294,7 @@ func (v *validator) upstreamTLS(u *Upstream, owner string) {
 		v.errorf(v.at(&t.ServerName, tlsPos), owner, "use the DNS name in the target's certificate",
 			"invalid server_name %q", t.ServerName)
 	}
+	v.subjectAltNames(t, tlsPos, owner)
 	switch {
 	case t.CertFile == "" && t.KeyFile == "":
 	case t.CertFile == "" || t.KeyFile == "":

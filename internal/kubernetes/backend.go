@@ -88,6 +88,8 @@ type weighted struct {
 	urls     []string
 	weight   int32
 	upstream string
+	// tls is set when a BackendTLSPolicy made the targets https.
+	tls *config.UpstreamTLS
 }
 
 // gatehouseUpstream is the name of the Gatehouse upstream standing in for
@@ -126,7 +128,11 @@ func (t *translator) resolveRef(routeKind, routeNS string, ref gwv1.BackendRef, 
 		return weighted{}, &backendProblem{"BackendNotFound", fmt.Sprintf("backendRef %s has no port", ref.Name)}
 	}
 	urls, p := t.endpoints(ns, string(ref.Name), *ref.Port, nil, scheme)
-	return weighted{urls: urls, weight: w}, p
+	out := weighted{urls: urls, weight: w}
+	if p == nil && scheme == "http" {
+		t.applyBackendTLS(&out, ns, string(ref.Name), int32(*ref.Port))
+	}
+	return out, p
 }
 
 // upstream builds an upstream from resolved refs. Each ref's weight is
@@ -147,9 +153,18 @@ func (t *translator) upstream(name string, refs []weighted) *config.Upstream {
 	}
 	shares := map[string]float64{}
 	maxShare := 0.0
+	var tls *config.UpstreamTLS
 	for _, r := range refs {
 		if r.weight <= 0 || len(r.urls) == 0 {
 			continue
+		}
+		// One tls block per upstream: the first BackendTLSPolicy met
+		// wins, refs needing another one are left out.
+		if r.tls != nil && tls != nil && r.tls != tls {
+			continue
+		}
+		if r.tls != nil {
+			tls = r.tls
 		}
 		s := float64(r.weight) / float64(len(r.urls))
 		for _, u := range r.urls {
@@ -161,6 +176,10 @@ func (t *translator) upstream(name string, refs []weighted) *config.Upstream {
 		return nil
 	}
 	u := &config.Upstream{Name: name}
+	if tls != nil {
+		c := *tls
+		u.TLS = &c
+	}
 	uniform := true
 	for url, s := range shares {
 		w := int(math.Max(1, math.Round(s*10000/maxShare)))

@@ -34,8 +34,9 @@ type Result struct {
 }
 
 // Status is the condition set of one object, or of one section of it:
-// Section is a Gateway listener name, or "Gateway NS/NAME" for a route's
-// parent reference, and empty for the object as a whole.
+// Section is a Gateway listener name, or "Gateway NS/NAME[/SECTION][:PORT]"
+// for a route's parent reference (a policy's ancestor Gateway), and empty
+// for the object as a whole.
 type Status struct {
 	Kind, Namespace, Name string
 	Section               string
