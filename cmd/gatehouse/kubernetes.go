@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -97,12 +98,14 @@ func cmdRunKubernetes(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer km.cleanup()
-	kube, gw, err := kubeClients(f.kubeconfig)
+	kube, gw, dyn, err := kubeClients(f.kubeconfig)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse: kubernetes:", err)
 		return 1
 	}
-	ctl, err := controller.New(kube, gw, km.controllerConfig(f))
+	cfg := km.controllerConfig(f)
+	cfg.Dynamic = dyn // GatehousePolicy objects
+	ctl, err := controller.New(kube, gw, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -112,7 +115,7 @@ func cmdRunKubernetes(args []string, stderr io.Writer) int {
 
 // kubeClients connects with the kubeconfig at path, else $KUBECONFIG,
 // else the pod's service account (rest.InClusterConfig).
-func kubeClients(path string) (kubernetes.Interface, gwclient.Interface, error) {
+func kubeClients(path string) (kubernetes.Interface, gwclient.Interface, dynamic.Interface, error) {
 	if path == "" {
 		path = os.Getenv("KUBECONFIG")
 	}
@@ -124,15 +127,19 @@ func kubeClients(path string) (kubernetes.Interface, gwclient.Interface, error) 
 		rc, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rc.UserAgent = "gatehouse/" + buildVersion()
 	kube, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	gw, err := gwclient.NewForConfig(rc)
-	return kube, gw, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	return kube, gw, dyn, err
 }
 
 // kubeMode is the process side of the controller: it owns the Gatehouse

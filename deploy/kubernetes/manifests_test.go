@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
@@ -26,11 +27,12 @@ var kinds = map[string]func() any{
 	"v1/ConfigMap":       func() any { return &corev1.ConfigMap{} },
 	"v1/Service":         func() any { return &corev1.Service{} },
 	"apps/v1/Deployment": func() any { return &appsv1.Deployment{} },
-	"rbac.authorization.k8s.io/v1/ClusterRole":        func() any { return &rbacv1.ClusterRole{} },
-	"rbac.authorization.k8s.io/v1/ClusterRoleBinding": func() any { return &rbacv1.ClusterRoleBinding{} },
-	"rbac.authorization.k8s.io/v1/Role":               func() any { return &rbacv1.Role{} },
-	"rbac.authorization.k8s.io/v1/RoleBinding":        func() any { return &rbacv1.RoleBinding{} },
-	"gateway.networking.k8s.io/v1/GatewayClass":       func() any { return &gwv1.GatewayClass{} },
+	"rbac.authorization.k8s.io/v1/ClusterRole":         func() any { return &rbacv1.ClusterRole{} },
+	"rbac.authorization.k8s.io/v1/ClusterRoleBinding":  func() any { return &rbacv1.ClusterRoleBinding{} },
+	"rbac.authorization.k8s.io/v1/Role":                func() any { return &rbacv1.Role{} },
+	"rbac.authorization.k8s.io/v1/RoleBinding":         func() any { return &rbacv1.RoleBinding{} },
+	"gateway.networking.k8s.io/v1/GatewayClass":        func() any { return &gwv1.GatewayClass{} },
+	"apiextensions.k8s.io/v1/CustomResourceDefinition": func() any { return &apiextv1.CustomResourceDefinition{} },
 }
 
 var docSep = regexp.MustCompile(`(?m)^---\s*$`)
@@ -80,8 +82,11 @@ func TestManifests(t *testing.T) {
 	var dep *appsv1.Deployment
 	var cm *corev1.ConfigMap
 	var gc *gwv1.GatewayClass
+	var crd *apiextv1.CustomResourceDefinition
 	for _, o := range decodeAll(t) {
 		switch v := o.(type) {
+		case *apiextv1.CustomResourceDefinition:
+			crd = v
 		case *rbacv1.ClusterRole:
 			role = v
 		case *appsv1.Deployment:
@@ -105,6 +110,7 @@ func TestManifests(t *testing.T) {
 		"":                          {"services", "secrets", "configmaps", "namespaces"},
 		"discovery.k8s.io":          {"endpointslices"},
 		"networking.k8s.io":         {"ingresses", "ingressclasses"},
+		"gatehouse.dev":             {"gatehousepolicies"},
 		"gateway.networking.k8s.io": {"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants", "tlsroutes", "tcproutes", "udproutes", "backendtlspolicies"},
 	}
 	for group, resources := range watched {
@@ -136,6 +142,10 @@ func TestManifests(t *testing.T) {
 		t.Errorf("args %v", c.Args)
 	}
 
+	if crd == nil || crd.Spec.Group != kubernetes.PolicyGroup || crd.Spec.Names.Kind != kubernetes.PolicyKind ||
+		crd.Spec.Names.Plural != "gatehousepolicies" || len(crd.Spec.Versions) != 1 || crd.Spec.Group+"/"+crd.Spec.Versions[0].Name != kubernetes.PolicyVersion {
+		t.Errorf("GatehousePolicy CRD %+v", crd)
+	}
 	if string(gc.Spec.ControllerName) != kubernetes.DefaultControllerName {
 		t.Errorf("controllerName %q", gc.Spec.ControllerName)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/gatehouse/gatehouse/internal/kubernetes"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -62,6 +64,10 @@ type Config struct {
 	RenewDeadline         time.Duration
 	RetryPeriod           time.Duration
 	DisableLeaderElection bool
+
+	// Dynamic, when set, watches GatehousePolicy objects (gatehouse.dev
+	// CRD, no generated client) if the API server serves them.
+	Dynamic dynamic.Interface
 
 	// Log receives the controller's messages (slog.Default when nil).
 	Log *slog.Logger

@@ -55,7 +55,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err != nil {
 		c.cfg.Log.Warn("kubernetes: Gateway API not served (CRDs not installed?); watching Ingress only", "error", err.Error())
 	}
-	ws := newWatchSet(c.kube, c.gw, c.cfg.Namespaces, served)
+	dyn := c.cfg.Dynamic
+	if dyn != nil && !policiesServed(c.kube.Discovery()) {
+		c.cfg.Log.Info("kubernetes: GatehousePolicy CRD not installed; ExtensionRef policies cannot resolve")
+		dyn = nil
+	}
+	ws := newWatchSet(c.kube, c.gw, dyn, c.cfg.Namespaces, served)
 	if err := ws.onChange(func() { c.signal(c.events) }); err != nil {
 		return err
 	}
@@ -107,14 +112,14 @@ func (c *Controller) IsLeader() bool { return c.leading.Load() }
 // statuses computed for a configuration that is not served are not
 // written.
 func (c *Controller) sync(ctx context.Context, ws *watchSet) {
-	objs := ws.snapshot()
+	objs, policyErrs := ws.snapshot()
 	res, err := c.cfg.Build(objs)
 	if err != nil {
 		c.cfg.Log.Error("kubernetes: rebuild rejected; keeping the running configuration", "objects", len(objs), "error", err.Error())
 		return
 	}
 	c.last = res
-	c.logErrors(res)
+	c.logErrors(res, policyErrs)
 	c.cfg.Log.Debug("kubernetes: rebuilt", "objects", len(objs), "errors", len(res.Errors))
 	if c.leading.Load() {
 		c.writeStatus(ctx, ws, res)
@@ -123,10 +128,10 @@ func (c *Controller) sync(ctx context.Context, ws *watchSet) {
 
 // logErrors logs the objects the translator could not use, when they
 // differ from the previous build's (their statuses say the same).
-func (c *Controller) logErrors(res *kubernetes.Result) {
-	msgs := make([]string, len(res.Errors))
-	for i, e := range res.Errors {
-		msgs[i] = e.Error()
+func (c *Controller) logErrors(res *kubernetes.Result, more []error) {
+	var msgs []string
+	for _, e := range append(slices.Clip(res.Errors), more...) {
+		msgs = append(msgs, e.Error())
 	}
 	slices.Sort(msgs)
 	joined := strings.Join(msgs, "\n")

@@ -11,6 +11,11 @@
 // (sigs.k8s.io/gateway-api v1.6.3), those the API server serves: discovery
 // is asked once at start, because an informer for a CRD that is not
 // installed never syncs. A CRD installed later needs a restart.
+// GatehousePolicy objects (gatehouse.dev/v1alpha1, policy attachment by
+// ExtensionRef) have no generated client: with Config.Dynamic they are
+// watched through the dynamic client and decoded by kubernetes.Decode, as
+// in file mode; one whose spec does not decode is left out and logged, so
+// the rules naming it answer 500.
 //
 // Flow: any add, delete or content change (status-only updates, such as
 // our own writes, are ignored) sets a flag; after the first event the

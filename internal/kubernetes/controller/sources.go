@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	kubeclient "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -32,10 +34,10 @@ type source struct {
 	inf              cache.SharedIndexInformer
 }
 
-// factory is what sources need from both generated informer factories.
+// factory is what sources need from the informer factories (generated
+// and dynamic).
 type factory interface {
 	Start(stopCh <-chan struct{})
-	WaitForCacheSync(stopCh <-chan struct{}) map[reflect.Type]bool
 	Shutdown()
 }
 
@@ -106,9 +108,10 @@ func servedGatewayKinds(gw gwclient.Interface) (map[string]bool, error) {
 }
 
 // newWatchSet creates (without starting) the informers: the core and
-// networking kinds always, the Gateway API kinds that served says exist.
-// namespaces empty means all namespaces.
-func newWatchSet(kube kubeclient.Interface, gw gwclient.Interface, namespaces []string, served map[string]bool) *watchSet {
+// networking kinds always, the Gateway API kinds that served says exist,
+// GatehousePolicy when dyn is not nil. namespaces empty means all
+// namespaces.
+func newWatchSet(kube kubeclient.Interface, gw gwclient.Interface, dyn dynamic.Interface, namespaces []string, served map[string]bool) *watchSet {
 	ws := &watchSet{}
 	nsList := namespaces
 	if len(nsList) == 0 {
@@ -147,6 +150,9 @@ func newWatchSet(kube kubeclient.Interface, gw gwclient.Interface, namespaces []
 			ws.add(gatewayGroupVersion, k.kind, k.informer(f))
 		}
 	}
+	if dyn != nil {
+		ws.addPolicies(dyn, nsList)
+	}
 	return ws
 }
 
@@ -178,6 +184,14 @@ func (ws *watchSet) onChange(poke func()) error {
 // sameContent reports whether two versions of an object differ only in
 // status, resourceVersion and managedFields.
 func sameContent(a, b any) bool {
+	// The converter returns an Unstructured's own map: copy it first, the
+	// cache's objects must not change.
+	if u, ok := a.(*unstructured.Unstructured); ok {
+		a = u.DeepCopy()
+	}
+	if u, ok := b.(*unstructured.Unstructured); ok {
+		b = u.DeepCopy()
+	}
 	ua, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
 	if err != nil {
 		return false
@@ -223,8 +237,11 @@ func (ws *watchSet) shutdown() {
 // modified, and the translator normalises what it reads. Gateways whose
 // GatewayClass does not exist are left out: in a cluster an absent class
 // means "not ours yet", unlike file mode, where it means "not written".
-func (ws *watchSet) snapshot() []kubernetes.Object {
+// GatehousePolicy objects whose spec does not decode are left out and
+// returned as errors (the rules naming them answer 500).
+func (ws *watchSet) snapshot() ([]kubernetes.Object, []error) {
 	var objs []kubernetes.Object
+	var errs []error
 	classes := map[string]bool{}
 	for _, s := range ws.sources {
 		for _, item := range s.inf.GetStore().List() {
@@ -244,6 +261,15 @@ func (ws *watchSet) snapshot() []kubernetes.Object {
 			if gc, ok := obj.(*gwv1.GatewayClass); ok {
 				classes[gc.Name] = true
 			}
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				o, err := policyObject(u, file)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				objs = append(objs, o)
+				continue
+			}
 			objs = append(objs, kubernetes.Object{File: file, APIVersion: s.apiVersion, Kind: s.kind, Obj: obj})
 		}
 	}
@@ -254,5 +280,5 @@ func (ws *watchSet) snapshot() []kubernetes.Object {
 	slices.SortFunc(objs, func(a, b kubernetes.Object) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.File, b.File))
 	})
-	return objs
+	return objs, errs
 }
