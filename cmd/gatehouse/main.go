@@ -30,6 +30,7 @@ const usage = `Gatehouse: an API gateway and load balancer in one binary.
 
 Usage:
   gatehouse run -c FILE|DIR        serve the configuration (reloads on SIGHUP and file change)
+  gatehouse run --kubernetes       serve a cluster's Gateway API and Ingress objects (live controller)
   gatehouse validate -c FILE|DIR   check the configuration; print every error as file:line
   gatehouse translate -c FILE|DIR  print what Gateway API / Ingress manifests become, with their status
   gatehouse version                print the version
@@ -132,6 +133,9 @@ func printErrors(w io.Writer, err error) {
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
+	if kubernetesMode(args) {
+		return cmdRunKubernetes(args, stderr) // kubernetes.go
+	}
 	path, level, code, ok := configFlags("run", "Serves the configuration. SIGHUP or a change to the files reloads it without dropping a request; SIGTERM or SIGINT stops gracefully.", args, stderr)
 	if !ok {
 		return code
