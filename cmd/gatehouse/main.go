@@ -30,6 +30,7 @@ const usage = `Gatehouse: an API gateway and load balancer in one binary.
 
 Usage:
   gatehouse run -c FILE|DIR        serve the configuration (reloads on SIGHUP and file change)
+  gatehouse run --kubernetes       serve a cluster's Gateway API and Ingress objects (live controller)
   gatehouse validate -c FILE|DIR   check the configuration; print every error as file:line
   gatehouse translate -c FILE|DIR  print what Gateway API / Ingress manifests become, with their status
   gatehouse version                print the version
@@ -102,7 +103,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	cfg, err := config.Load(path)
+	fm, err := newFileMode(path, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer fm.cleanup()
+	cfg, err := fm.load()
 	if err == nil {
 		err = gateway.Check(cfg)
 	}
@@ -126,13 +133,22 @@ func printErrors(w io.Writer, err error) {
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
+	if kubernetesMode(args) {
+		return cmdRunKubernetes(args, stderr) // kubernetes.go
+	}
 	path, level, code, ok := configFlags("run", "Serves the configuration. SIGHUP or a change to the files reloads it without dropping a request; SIGTERM or SIGINT stops gracefully.", args, stderr)
 	if !ok {
 		return code
 	}
+	fm, err := newFileMode(path, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer fm.cleanup()
 	if level == "" {
 		// The level comes from the file; read it before logging anything.
-		if cfg, err := config.Load(path); err == nil {
+		if cfg, err := fm.load(); err == nil {
 			level = cfg.Log.Level
 		}
 	}
@@ -151,7 +167,8 @@ func cmdRun(args []string, stderr io.Writer) int {
 		pprof.StartCPUProfile(out)
 		defer func() { pprof.StopCPUProfile(); out.Close() }()
 	}
-	gw := gateway.New(path, log)
+	fm.log = log
+	gw := fm.gateway()
 	if err := gw.Run(context.Background()); err != nil {
 		printErrors(stderr, err)
 		return 1

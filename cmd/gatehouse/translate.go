@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/configsource"
 	"github.com/gatehouse/gatehouse/internal/kubernetes"
 )
 
 const translateHelp = `Translates Kubernetes Gateway API and Ingress manifests (a file, or every
-*.yaml / *.yml in a directory; files of Gatehouse's own YAML are skipped) into
+*.yaml / *.yml in a directory; files of Gatehouse's own YAML only lend their
+kubernetes section and upstream names) into
 Gatehouse configuration and prints it, with the status conditions a controller
 would write as comments at the top. The output is checked with the same rules
 as "gatehouse validate". Exit status 1 with file:line messages on stderr when
@@ -47,14 +49,14 @@ func cmdTranslate(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	writeSecrets := opts.SecretDir != ""
-	objs, problems, err := readManifests(path)
+	objs, docs, problems, err := readManifests(path)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		printErrors(stderr, err)
 		return 1
 	}
-	res := kubernetes.Translate(objs, opts)
+	res := kubernetes.Translate(objs, configsource.Options(docs, opts))
 	problems = append(problems, res.Errors...)
-	out, err := kubernetes.Encode(res.Config)
+	out, err := res.Encode()
 	if err == nil {
 		err = checkTranslated(res, out, writeSecrets)
 	}
@@ -74,36 +76,23 @@ func cmdTranslate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// readManifests decodes every manifest file under path; files of
-// Gatehouse's own YAML are skipped.
-func readManifests(path string) ([]kubernetes.Object, []error, error) {
-	files := []string{path}
-	if st, err := os.Stat(path); err != nil {
-		return nil, nil, err
-	} else if st.IsDir() {
-		files = nil
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, e := range entries {
-			ext := strings.ToLower(filepath.Ext(e.Name()))
-			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && (ext == ".yaml" || ext == ".yml") {
-				files = append(files, filepath.Join(path, e.Name()))
-			}
-		}
+// readManifests decodes every manifest file under path and returns the
+// files of Gatehouse's own YAML beside them, whose kubernetes section and
+// upstream names shape the translation.
+func readManifests(path string) ([]kubernetes.Object, []configsource.Document, []error, error) {
+	srcs, err := config.ReadSources(path)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var objs []kubernetes.Object
+	var docs []configsource.Document
 	var problems []error
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !kubernetes.IsManifest(data) {
+	for _, s := range srcs {
+		if !kubernetes.IsManifest(s.Data) {
+			docs = append(docs, configsource.Document{Name: s.Name, Data: s.Data})
 			continue
 		}
-		o, err := kubernetes.Decode(f, data)
+		o, err := kubernetes.Decode(s.Name, s.Data)
 		objs = append(objs, o...)
 		var es kubernetes.Errors
 		if errors.As(err, &es) {
@@ -114,7 +103,7 @@ func readManifests(path string) ([]kubernetes.Object, []error, error) {
 			problems = append(problems, err)
 		}
 	}
-	return objs, problems, nil
+	return objs, docs, problems, nil
 }
 
 // printStatuses writes the conditions as YAML comments, one line each.

@@ -24,6 +24,25 @@ func TestRedirectLocation(t *testing.T) {
 		{"tls request default scheme", RedirectConfig{Host: "x.test", Status: 302}, "https://example.com/p", true, "https://x.test/p"},
 		{"well-known port elided", RedirectConfig{Port: 443, Scheme: "https", Status: 302}, "http://example.com/p", false, "https://example.com/p"},
 		{"zero status is the default", RedirectConfig{Path: "/n"}, "http://example.com/p", false, "http://example.com/n"},
+		// ReplacePrefixMatch (conformance httproute-redirect-path).
+		{"prefix replaced", RedirectConfig{PrefixEdit: true, PrefixTo: "/replacement-prefix", Prefixes: []string{"/original-prefix"}, Status: 302},
+			"http://example.com/original-prefix/lemon?x=1", false, "http://example.com/replacement-prefix/lemon?x=1"},
+		{"prefix replaced whole", RedirectConfig{Host: "example.org", PrefixEdit: true, PrefixTo: "/replacement-prefix", Prefixes: []string{"/path-and-host"}, Status: 302},
+			"http://example.com/path-and-host", false, "http://example.org/replacement-prefix"},
+		{"prefix stripped", RedirectConfig{PrefixEdit: true, PrefixTo: "/", Prefixes: []string{"/old"}, Status: 302},
+			"http://example.com/old/x", false, "http://example.com/x"},
+		// Port rules (conformance httproute-redirect-port-and-scheme): no
+		// scheme and no port keeps the listener port the client addressed;
+		// a scheme without port takes the scheme's well-known port, which
+		// is left out of Location; so is 80 for http and 443 for https.
+		{"same scheme on 8080 keeps 8080", RedirectConfig{Host: "example.org", Status: 302}, "http://gw:8080/p", false, "http://example.org:8080/p"},
+		{"port 80 on 8080 listener", RedirectConfig{Host: "example.org", Port: 80, Status: 302}, "http://gw:8080/p", false, "http://example.org/p"},
+		{"https without port from 8080", RedirectConfig{Host: "example.org", Scheme: "https", Status: 302}, "http://gw:8080/p", false, "https://example.org/p"},
+		{"https port 8443", RedirectConfig{Host: "example.org", Scheme: "https", Port: 8443, Status: 302}, "http://gw/p", false, "https://example.org:8443/p"},
+		{"tls listener port 443 elided", RedirectConfig{Host: "example.org", Port: 443, Status: 302}, "https://example.org/p", true, "https://example.org/p"},
+		{"tls listener to http without port", RedirectConfig{Host: "example.org", Scheme: "http", Status: 302}, "https://example.org/p", true, "http://example.org/p"},
+		{"tls listener to http 8080", RedirectConfig{Host: "example.org", Scheme: "http", Port: 8080, Status: 302}, "https://example.org/p", true, "http://example.org:8080/p"},
+		{"port only", RedirectConfig{Port: 8083, Status: 302}, "http://gw/port", false, "http://gw:8083/port"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
+	"github.com/gatehouse/gatehouse/internal/router"
 )
 
 // DefaultRedirectStatus is a redirect's status when none is given: 302,
@@ -17,16 +18,26 @@ const DefaultRedirectStatus = http.StatusFound
 // Empty fields keep the request's own: the zero Scheme keeps the scheme
 // (and the port the client used), the zero Port the scheme's port, the
 // zero Path the normalised request path. Status 0 means DefaultRedirectStatus.
+//
+// PrefixEdit replaces, instead of the whole path, the part the route's
+// prefix match matched (Prefixes, "/" for a route without match) by
+// PrefixTo: Gateway API's ReplacePrefixMatch. Path and PrefixEdit are
+// exclusive (config validates it).
 type RedirectConfig struct {
 	Scheme, Host, Path string
 	Port               int
 	Status             int
+
+	PrefixEdit bool
+	PrefixTo   string
+	Prefixes   []string
 }
 
 // Redirect answers with a Location built from the request and the
 // configured replacements, as Gateway API's RequestRedirect filter does.
 type Redirect struct {
-	c RedirectConfig
+	c      RedirectConfig
+	prefix *router.PrefixReplacer // nil unless c.PrefixEdit
 }
 
 // NewRedirect compiles c.
@@ -34,7 +45,11 @@ func NewRedirect(c RedirectConfig) *Redirect {
 	if c.Status == 0 {
 		c.Status = DefaultRedirectStatus
 	}
-	return &Redirect{c: c}
+	a := &Redirect{c: c}
+	if c.PrefixEdit {
+		a.prefix = router.NewPrefixReplacer(c.Prefixes, c.PrefixTo)
+	}
+	return a
 }
 
 func (a *Redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +90,11 @@ func (a *Redirect) location(r *http.Request) string {
 		path = r.URL.EscapedPath()
 		if info := reqinfo.FromContext(r.Context()); info != nil {
 			path = info.Path
+		}
+		if a.prefix != nil {
+			// The request path is normalised and the replacement was
+			// validated to start with "/": the result needs no escaping.
+			path = a.prefix.Replace(path)
 		}
 	}
 	var b strings.Builder

@@ -261,7 +261,7 @@ func typeName(t reflect.Type) (name, hint string) {
 		return "a mapping", "write key: value pairs"
 	case t.Kind() == reflect.Bool:
 		return "a boolean", "use true or false"
-	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64:
+	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64, t.Kind() == reflect.Float64:
 		return "a number", ""
 	default:
 		return "a string", "quote it if it contains special characters"
@@ -407,6 +407,16 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, sc scope, key strin
 			}
 			if ok = p == nil; ok {
 				v.SetInt(i)
+			} else {
+				d.problem(n, sc, p)
+			}
+		}
+	case t.Kind() == reflect.Float64:
+		var s string
+		if s, ok = d.scalar(n, sc, key, t); ok {
+			f, p := parseFloat(s, key)
+			if ok = p == nil; ok {
+				v.SetFloat(f)
 			} else {
 				d.problem(n, sc, p)
 			}

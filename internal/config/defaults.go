@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/discovery"
 	"github.com/gatehouse/gatehouse/internal/h1client"
 	"github.com/gatehouse/gatehouse/internal/health"
+	"github.com/gatehouse/gatehouse/internal/mirror"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
@@ -130,6 +131,11 @@ func applyDefaults(c *Config, set map[any]Pos) {
 			}
 			if !given(&rt.BufferBytes) {
 				rt.BufferBytes = proxy.DefaultRetryBufferBytes
+			}
+		}
+		for _, f := range r.Filters {
+			if m := f.RequestMirror; m != nil && !given(&m.Percent) {
+				m.Percent = mirror.DefaultPercent
 			}
 		}
 		if r.Redirect != nil && !given(&r.Redirect.Status) {

@@ -37,6 +37,7 @@ func FuzzParse(f *testing.F) {
 		l4Base + "l4_routes:\n  - {name: r, listeners: [t], upstream: db, match: {sni: [\"*.a.b\", A.B.], alpn: [h2], client_ips: [10.0.0.0/8, \"::1\"], destination_ports: [1, 65536, -1]}, idle_timeout: 1h}\n  - {name: s, listeners: [u], upstream: dns, responses: -2}\n",
 		"listeners:\n  - {name: a, address: \":1\", protocol: tls, proxy_protocol: {trusted: [1.2.3.4], timeout: 0s, required: true}, max_connections: -1}\nupstreams:\n  - {name: u, proxy_protocol: v2, max_connections_per_target: 3, hash: {on: sni}, balance: least_connections, targets: [{url: \"udp://[::1]:53\"}], health_check: {type: udp, send: x, expect: y}}\n",
 		"? [a, b]\n: c\n",
+		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_mirror: {upstream: users, percent: 1e-3}}, {request_mirror: {upstream: x, percent: NaN}}, {request_mirror: {percent: [1]}}]}\n",
 		"*unknown\n",
 		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",
 		"routes: [{name: r, redirect: {port: -1, status: 0}, respond: {status: 1e3}}]\n",

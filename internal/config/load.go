@@ -27,6 +27,27 @@ const maxFileSize = 8 << 20
 // Problems in the content are returned as Errors; a path that cannot be
 // read is returned as the plain I/O error, which names the path.
 func Load(path string) (*Config, error) {
+	srcs, err := ReadSources(path)
+	if err != nil {
+		return nil, err
+	}
+	return LoadSources(srcs)
+}
+
+// Source is one YAML text to load. Name is the file name used in
+// messages and as the base of relative paths; Generated marks text that
+// no file holds (such as configuration translated from Kubernetes
+// manifests), which is left out of Config.Files and so not watched.
+type Source struct {
+	Name      string
+	Data      []byte
+	Generated bool
+}
+
+// ReadSources reads what Load would load from path, without decoding:
+// the file, or the directory's configuration files in lexical order.
+// Files that are not regular or too large are reported as Errors.
+func ReadSources(path string) ([]Source, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -42,21 +63,42 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	var errs collector
-	d := newDecoder(&errs)
-	cfg := &Config{}
+	srcs := make([]Source, 0, len(files))
 	for _, f := range files {
 		data, err := readFile(f)
 		if err != nil {
 			var p *problem
 			if errors.As(err, &p) {
 				errs.add(Pos{File: f}, p.hint, "file %s", p.msg)
-				d.unparsable = true
 				continue
 			}
 			return nil, err
 		}
-		d.decodeDocument(f, data, cfg)
-		cfg.Files = append(cfg.Files, f)
+		srcs = append(srcs, Source{Name: f, Data: data})
+	}
+	if err := errs.result(); err != nil {
+		return nil, err
+	}
+	return srcs, nil
+}
+
+// LoadSources decodes and merges sources as Load does files, applies
+// defaults and validates.
+func LoadSources(srcs []Source) (*Config, error) {
+	var errs collector
+	d := newDecoder(&errs)
+	cfg := &Config{}
+	for _, s := range srcs {
+		if len(s.Data) > maxFileSize {
+			errs.add(Pos{File: s.Name}, "split it into several files in a directory",
+				"file is larger than %d MiB", maxFileSize>>20)
+			d.unparsable = true
+			continue
+		}
+		d.decodeDocument(s.Name, s.Data, cfg)
+		if !s.Generated {
+			cfg.Files = append(cfg.Files, s.Name)
+		}
 	}
 	return finish(cfg, d)
 }

@@ -34,6 +34,8 @@ type Config struct {
 	JWTProviders []*JWTProvider `yaml:"jwt_providers"`
 	// Store is nil for in-memory/embedded state.
 	Store *Store `yaml:"store"`
+	// Kubernetes configures how manifests become listeners and routes.
+	Kubernetes *Kubernetes `yaml:"kubernetes"`
 	// DataDir holds the embedded store (run-time API keys); absolute after
 	// Load, default ".gatehouse" beside the first config file.
 	DataDir string `yaml:"data_dir"`
@@ -285,7 +287,13 @@ type Retry struct {
 	PerTryTimeout      time.Duration `yaml:"per_try_timeout"`
 	BackoffBase        time.Duration `yaml:"backoff_base"`
 	BackoffMax         time.Duration `yaml:"backoff_max"`
-	BufferBytes        int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// BackoffMin is the least wait before a retry (Gateway API's
+	// retry.backoff); 0 = none.
+	BackoffMin  time.Duration `yaml:"backoff_min"`
+	BufferBytes int64         `yaml:"buffer_bytes" gatehouse:"size"`
+	// SameTarget retries on the target that failed when the upstream has
+	// no other available one (by default a retry needs another target).
+	SameTarget bool `yaml:"same_target"`
 }
 
 // Target is one backend server of an upstream.
@@ -299,6 +307,10 @@ type Target struct {
 	// Priority groups targets for failover: a higher number is used only
 	// when no target of a lower one is available. Default 0.
 	Priority int `yaml:"priority"`
+	// RequestHeaders edits the headers of requests sent to this target
+	// only, after the route's filters (Gateway API backendRef-level
+	// RequestHeaderModifier). Not applied to targets found by discovery.
+	RequestHeaders *HeaderFilter `yaml:"request_headers"`
 }
 
 // UpstreamTLS is the client side TLS used for https targets. Paths are
@@ -309,6 +321,13 @@ type UpstreamTLS struct {
 	CertFile           string `yaml:"cert_file"`
 	KeyFile            string `yaml:"key_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// SubjectAltNames, when set, replace the server_name check: the
+	// target's certificate must chain to the CA and carry one of these
+	// SANs, a DNS name (matched like a requested host, so certificate
+	// wildcards count) or an absolute URI with a scheme (matched exactly,
+	// e.g. a SPIFFE ID). server_name is then only the SNI (Gateway API
+	// BackendTLSPolicy subjectAltNames).
+	SubjectAltNames []string `yaml:"subject_alt_names"`
 }
 
 // Route matches requests and says what to do with them: forward to a
@@ -379,6 +398,18 @@ type Filter struct {
 	RequestHeaders  *HeaderFilter `yaml:"request_headers"`
 	ResponseHeaders *HeaderFilter `yaml:"response_headers"`
 	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
+	// RequestMirror copies the request to another upstream (Gateway API RequestMirror); responses are discarded.
+	RequestMirror *RequestMirror `yaml:"request_mirror"`
+}
+
+// RequestMirror sends a copy of a share of the route's requests to an
+// HTTP upstream, fire-and-forget (see package mirror).
+type RequestMirror struct {
+	Pos      Pos    `yaml:"-"`
+	Upstream string `yaml:"upstream"`
+	// Percent is the share of requests copied, 0 < percent <= 100
+	// (default 100).
+	Percent float64 `yaml:"percent"`
 }
 
 // HeaderFilter sets, adds and removes headers.
@@ -425,8 +456,14 @@ type Redirect struct {
 	Pos    Pos    `yaml:"-"`
 	Scheme string `yaml:"scheme"`
 	Host   string `yaml:"host"`
-	// Port 0 keeps the request's port.
-	Port   int    `yaml:"port"`
-	Path   string `yaml:"path"`
-	Status int    `yaml:"status"`
+	// Port 0 keeps the request's port when Scheme is empty, else uses
+	// the scheme's well-known port (left out of Location, as 80 for http
+	// and 443 for https always are).
+	Port int `yaml:"port"`
+	// Path replaces the whole path; ReplacePrefixMatch instead replaces
+	// the part the route's prefix match matched, so it is only accepted
+	// on routes whose every match is a path prefix match. At most one.
+	Path               string `yaml:"path"`
+	ReplacePrefixMatch string `yaml:"replace_prefix_match"`
+	Status             int    `yaml:"status"`
 }

@@ -105,6 +105,7 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	v.l4Routes(c, upstreamNames)
 	v.security(c)
 	v.traffic(c)
+	v.kubernetes(c.Kubernetes)
 }
 
 var (
@@ -269,6 +270,9 @@ func (v *validator) upstreams(c *Config) []string {
 					"weight %d is out of range", t.Weight)
 			}
 			live = live || t.Weight > 0
+			if t.RequestHeaders != nil {
+				v.headerFilter(t.RequestHeaders, t.Pos, owner)
+			}
 		}
 		if len(u.Targets) > 0 && !live {
 			v.errorf(u.Pos, owner, "give at least one target a weight above 0", "every target has weight 0, so no request can be served")
@@ -293,6 +297,7 @@ func (v *validator) upstreamTLS(u *Upstream, owner string) {
 		v.errorf(v.at(&t.ServerName, tlsPos), owner, "use the DNS name in the target's certificate",
 			"invalid server_name %q", t.ServerName)
 	}
+	v.subjectAltNames(t, tlsPos, owner)
 	switch {
 	case t.CertFile == "" && t.KeyFile == "":
 	case t.CertFile == "" || t.KeyFile == "":

@@ -113,13 +113,15 @@ func (v *validator) retry(r *Route, owner string) {
 		if contains(retryOnAliases, on) {
 			continue
 		}
-		if code, err := strconv.Atoi(on); err == nil && code >= 500 && code <= 599 {
+		// 4xx codes too: Gateway API's retry.codes may name them, and the
+		// proxy retries any status 400-599.
+		if code, err := strconv.Atoi(on); err == nil && code >= 400 && code <= 599 && len(on) == 3 {
 			continue
 		}
-		v.errorf(v.at(&rt.On[i], p), owner, didYouMean(on, retryOnAliases, "use connect-failure, reset, timeout, 5xx or a 5xx code"),
+		v.errorf(v.at(&rt.On[i], p), owner, didYouMean(on, retryOnAliases, "use connect-failure, reset, timeout, 5xx or a status code 400-599"),
 			"unknown retry condition %q", on)
 	}
-	if rt.PerTryTimeout < 0 || rt.BackoffBase < 0 || rt.BackoffMax < rt.BackoffBase || rt.BufferBytes < 0 {
+	if rt.PerTryTimeout < 0 || rt.BackoffBase < 0 || rt.BackoffMax < rt.BackoffBase || rt.BackoffMin < 0 || rt.BufferBytes < 0 {
 		v.errorf(p, owner, "durations and sizes must not be negative; backoff_max ≥ backoff_base", "invalid retry timing")
 	}
 }

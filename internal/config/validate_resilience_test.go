@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestValidateResilience(t *testing.T) {
 	up := "listeners:\n  - {name: public, address: \"127.0.0.1:8080\"}\nupstreams:\n  - name: users\n    targets: [{url: \"http://127.0.0.1:9000\"}]\n"
@@ -17,10 +20,31 @@ func TestValidateResilience(t *testing.T) {
 		{"srv name", up + "    discovery: {srv: true}\n", `gatehouse.yaml:5: upstream "users": discovery.srv: target http://127.0.0.1:9000 is not an SRV name (an SRV name such as http://_http._tcp.api.internal)`},
 		{"none healthy", up + "    when_none_healthy: any\n", `gatehouse.yaml:6: upstream "users": unknown when_none_healthy "any" (use one of fail, all)`},
 		{"retry condition", up + route + "    retry: {on: [conect-failure]}\n", `gatehouse.yaml:9: route "r": unknown retry condition "conect-failure" (did you mean "connect-failure"?)`},
+		{"retry code", up + route + "    retry: {on: [\"399\"]}\n", `gatehouse.yaml:9: route "r": unknown retry condition "399" (use connect-failure, reset, timeout, 5xx or a status code 400-599)`},
+		{"retry backoff_min", up + route + "    retry: {backoff_min: -1s}\n", `gatehouse.yaml:9: route "r": negative duration -1s for backoff_min (use 0 to disable it)`},
 		{"retry attempts", up + route + "    retry: {attempts: 0}\n", `gatehouse.yaml:9: route "r": retry.attempts 0 is out of range (use 1..10 (tries, the first included))`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.src, c.want) })
+	}
+}
+
+// TestTargetRequestHeaders: a target's request_headers are checked like a
+// filter's and load.
+func TestTargetRequestHeaders(t *testing.T) {
+	c := mustParse(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams: [{name: u, targets: [{url: \"http://127.0.0.1:9000\", request_headers: {set: {Backend: v1}}}]}]\n")
+	if h := c.Upstreams[0].Targets[0].RequestHeaders; h == nil || h.Set["Backend"] != "v1" {
+		t.Fatalf("%+v", h)
+	}
+	wantErr(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams:\n  - name: u\n    targets: [{url: \"http://127.0.0.1:9000\", request_headers: {remove: [\"a b\"]}}]\n",
+		`gatehouse.yaml:4: upstream "u": invalid header name "a b" (use a header name such as X-Debug)`)
+}
+
+// TestRetryGatewayFields: 4xx codes, backoff_min and same_target load.
+func TestRetryGatewayFields(t *testing.T) {
+	c := mustParse(t, "listeners: [{name: a, address: \"127.0.0.1:0\"}]\nupstreams: [{name: u, targets: [{url: \"http://127.0.0.1:9000\"}]}]\nroutes:\n  - name: r\n    backend: {upstream: u}\n    retry: {attempts: 4, on: [\"429\", \"500\"], backoff_min: 100ms, same_target: true}\n")
+	if rt := c.Routes[0].Retry; rt.BackoffMin != 100*time.Millisecond || !rt.SameTarget || rt.On[0] != "429" {
+		t.Fatalf("%+v", rt)
 	}
 }
 

@@ -12,6 +12,10 @@ const maxBodyHint = "keep bodies small; serve large files from an upstream"
 
 func (v *validator) routes(c *Config, listeners, upstreams []string) {
 	first := make(map[string]Pos)
+	ups := make(map[string]*Upstream, len(c.Upstreams))
+	for _, u := range c.Upstreams {
+		ups[u.Name] = u
+	}
 	for _, r := range c.Routes {
 		v.name("route", r.Name, r.Pos, &r.Name, first)
 		owner := label("route", r.Name)
@@ -46,8 +50,11 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 		for _, m := range matches {
 			v.match(m, owner)
 		}
-		v.filters(r, matches, owner)
-		v.action(r, owner, upstreams)
+		v.filters(r, matches, owner, ups, upstreams)
+		v.action(r, matches, owner, upstreams)
+		if rd := r.Redirect; rd != nil && rd.sameURL() {
+			c.Warnings = append(c.Warnings, Warning{rd.Pos, owner + ": redirect to the same URL: clients that repeat the method loop (set scheme, host, port or path)"})
+		}
 	}
 }
 
@@ -136,18 +143,21 @@ func (v *validator) pathMatch(p *PathMatch, owner string) {
 	}
 }
 
-func (v *validator) filters(r *Route, matches []*Match, owner string) {
+func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[string]*Upstream, upstreams []string) {
 	rewrites := 0
 	for _, f := range r.Filters {
 		n := 0
-		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil} {
+		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers or url_rewrite")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror")
+		}
+		if f.RequestMirror != nil {
+			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
 		}
 		if f.RequestHeaders != nil {
 			v.headerFilter(f.RequestHeaders, f.Pos, owner)
@@ -218,20 +228,24 @@ func (v *validator) urlRewrite(u *URLRewrite, pos Pos, matches []*Match, owner s
 	case p.ReplacePrefixMatch != "" && !strings.HasPrefix(p.ReplacePrefixMatch, "/"):
 		v.errorf(v.at(&p.ReplacePrefixMatch, ppos), owner, "start it with /", "replace_prefix_match %q must start with /", p.ReplacePrefixMatch)
 	case p.ReplacePrefixMatch != "":
-		// The prefix to replace is the matched one, so every way into the
-		// route must have matched a prefix.
-		ok := len(matches) > 0
-		for _, m := range matches {
-			ok = ok && m.Path != nil && m.Path.Prefix != ""
-		}
-		if !ok {
+		if !allPrefixMatches(matches) {
 			v.errorf(v.at(&p.ReplacePrefixMatch, ppos), owner, "match with path: {prefix: ...}, or use replace_full_path",
 				"replace_prefix_match needs every match of the route to be a path prefix match")
 		}
 	}
 }
 
-func (v *validator) action(r *Route, owner string, upstreams []string) {
+// allPrefixMatches: the prefix a ReplacePrefixMatch replaces is the
+// matched one, so every way into the route must have matched a prefix.
+func allPrefixMatches(matches []*Match) bool {
+	ok := len(matches) > 0
+	for _, m := range matches {
+		ok = ok && m.Path != nil && m.Path.Prefix != ""
+	}
+	return ok
+}
+
+func (v *validator) action(r *Route, matches []*Match, owner string, upstreams []string) {
 	var kinds []string
 	if r.Backend != nil {
 		kinds = append(kinds, "backend")
@@ -263,7 +277,7 @@ func (v *validator) action(r *Route, owner string, upstreams []string) {
 		v.respond(rs, owner)
 	}
 	if rd := r.Redirect; rd != nil {
-		v.redirect(rd, owner)
+		v.redirect(rd, matches, owner)
 	}
 }
 
@@ -293,7 +307,7 @@ func (v *validator) respond(rs *Respond, owner string) {
 	rs.Body = string(data)
 }
 
-func (v *validator) redirect(rd *Redirect, owner string) {
+func (v *validator) redirect(rd *Redirect, matches []*Match, owner string) {
 	if rd.Scheme != "" && rd.Scheme != "http" && rd.Scheme != "https" {
 		v.errorf(v.at(&rd.Scheme, rd.Pos), owner, "use http or https", "invalid redirect scheme %q", rd.Scheme)
 	}
@@ -310,10 +324,26 @@ func (v *validator) redirect(rd *Redirect, owner string) {
 	if rd.Path != "" && !strings.HasPrefix(rd.Path, "/") {
 		v.errorf(v.at(&rd.Path, rd.Pos), owner, "start it with /", "redirect path %q must start with /", rd.Path)
 	}
+	if p := rd.ReplacePrefixMatch; p != "" {
+		switch {
+		case rd.Path != "":
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "keep one of path or replace_prefix_match", "redirect has both path and replace_prefix_match")
+		case !strings.HasPrefix(p, "/"):
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "start it with /", "replace_prefix_match %q must start with /", p)
+		case !allPrefixMatches(matches):
+			v.errorf(v.at(&rd.ReplacePrefixMatch, rd.Pos), owner, "match with path: {prefix: ...}, or use path",
+				"replace_prefix_match needs every match of the route to be a path prefix match")
+		}
+	}
 	if !slices.Contains(redirectStatuses, rd.Status) {
 		v.errorf(v.at(&rd.Status, rd.Pos), owner, "use 301, 302, 303, 307 or 308", "redirect status %d is not a redirect", rd.Status)
 	}
-	if rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" {
-		v.errorf(rd.Pos, owner, "set scheme, host, port or path", "redirect to the same URL would loop")
-	}
+}
+
+// sameURL reports whether rd redirects to the request's own URL. Gateway
+// API allows it (a 303 turns a POST into a GET of the same URL, and the
+// conformance tests send 303, 307 and 308 so), so it is only a warning:
+// clients that repeat the method loop.
+func (rd *Redirect) sameURL() bool {
+	return rd.Scheme == "" && rd.Host == "" && rd.Port == 0 && rd.Path == "" && rd.ReplacePrefixMatch == ""
 }

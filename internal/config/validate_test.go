@@ -128,8 +128,8 @@ func TestValidateRoutes(t *testing.T) {
 		{"header two", route("    match: {headers: [{name: X-Env, value: a, present: true}]}\n    respond: {}\n"), `gatehouse.yaml:9: route "r": header match "X-Env" needs exactly one condition (give exactly one of value, regex or present: true)`},
 		{"header regex", route("    match: {headers: [{name: X-Env, regex: \"[\"}]}\n    respond: {}\n"), `gatehouse.yaml:9: route "r": invalid regex "[": missing closing ] (use RE2 syntax (https://golang.org/s/re2syntax))`},
 		{"query no name", route("    match: {query: [{value: a}]}\n    respond: {}\n"), `gatehouse.yaml:9: route "r": query match has no name (add name: with the query parameter name)`},
-		{"filter two", route("    filters:\n      - request_headers: {remove: [A]}\n        response_headers: {remove: [B]}\n    backend: {upstream: users}\n"), `gatehouse.yaml:10: route "r": filter needs exactly one of request_headers, response_headers or url_rewrite (write each filter as its own list item (- request_headers: ...))`},
-		{"filter empty", route("    filters: [{}]\n    backend: {upstream: users}\n"), `gatehouse.yaml:9: route "r": filter needs exactly one of request_headers, response_headers or url_rewrite (write each filter as its own list item (- request_headers: ...))`},
+		{"filter two", route("    filters:\n      - request_headers: {remove: [A]}\n        response_headers: {remove: [B]}\n    backend: {upstream: users}\n"), `gatehouse.yaml:10: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror (write each filter as its own list item (- request_headers: ...))`},
+		{"filter empty", route("    filters: [{}]\n    backend: {upstream: users}\n"), `gatehouse.yaml:9: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror (write each filter as its own list item (- request_headers: ...))`},
 		{"set header name", route("    filters:\n      - request_headers:\n          set:\n            X-A: 1\n            \"B C\": 2\n    backend: {upstream: users}\n"), `gatehouse.yaml:13: route "r": invalid header name "B C" (use a header name such as X-Api-Version)`},
 		{"add header value", route("    filters:\n      - response_headers:\n          add: {X-A: \"a\\r\\nSet-Cookie: x\"}\n    backend: {upstream: users}\n"), `gatehouse.yaml:11: route "r": header "X-A" has an invalid value (remove line breaks and NUL bytes from the value)`},
 		{"remove header", route("    filters:\n      - request_headers: {remove: [\"X:A\"]}\n    backend: {upstream: users}\n"), `gatehouse.yaml:10: route "r": invalid header name "X:A" (use a header name such as X-Debug)`},
@@ -151,10 +151,21 @@ func TestValidateRoutes(t *testing.T) {
 		{"redirect host", route("    redirect: {host: \"a_b c\"}\n"), `gatehouse.yaml:9: route "r": invalid redirect host "a_b c" (use a DNS name such as www.example.com)`},
 		{"redirect port", route("    redirect: {port: 65536}\n"), `gatehouse.yaml:9: route "r": redirect port 65536 is out of range (use a port between 1 and 65535)`},
 		{"redirect path", route("    redirect: {path: x}\n"), `gatehouse.yaml:9: route "r": redirect path "x" must start with / (start it with /)`},
-		{"redirect loop", route("    redirect: {status: 301}\n"), `gatehouse.yaml:9: route "r": redirect to the same URL would loop (set scheme, host, port or path)`},
+		{"redirect path and prefix", route("    match: {path: {prefix: /a}}\n    redirect: {path: /x, replace_prefix_match: /y}\n"), `gatehouse.yaml:10: route "r": redirect has both path and replace_prefix_match (keep one of path or replace_prefix_match)`},
+		{"redirect prefix slash", route("    match: {path: {prefix: /a}}\n    redirect: {replace_prefix_match: y}\n"), `gatehouse.yaml:10: route "r": replace_prefix_match "y" must start with / (start it with /)`},
+		{"redirect prefix exact", route("    match: {path: {exact: /a}}\n    redirect: {replace_prefix_match: /y}\n"), `gatehouse.yaml:10: route "r": replace_prefix_match needs every match of the route to be a path prefix match (match with path: {prefix: ...}, or use path)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, c.src, c.want) })
+	}
+}
+
+// TestRedirectSameURLWarns: a redirect that changes nothing is allowed (a
+// 303 to the same URL, as Gateway API's conformance sends) but warned of.
+func TestRedirectSameURLWarns(t *testing.T) {
+	c := mustParse(t, base+"routes:\n  - name: r\n    redirect: {status: 303}\n")
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].String(), `gatehouse.yaml:9: route "r": redirect to the same URL`) {
+		t.Fatalf("warnings %v", c.Warnings)
 	}
 }
 

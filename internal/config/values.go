@@ -35,6 +35,15 @@ func parseInt(s, key string) (int64, *problem) {
 	return 0, newProblem("use a decimal integer such as 10", "invalid integer %q for %s", s, key)
 }
 
+// parseFloat reads a finite decimal number (1, 0.5, 1e-3).
+func parseFloat(s, key string) (float64, *problem) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, newProblem("use a decimal number such as 0.5", "invalid number %q for %s", s, key)
+	}
+	return f, nil
+}
+
 func parseDuration(s, key string) (time.Duration, *problem) {
 	const hint = "use Go syntax such as 5s or 250ms"
 	if s == "0" {

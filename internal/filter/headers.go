@@ -68,6 +68,22 @@ func RequestHeaders(c HeadersConfig) func(http.Handler) http.Handler {
 	}
 }
 
+// EditHeaders returns the edit as a function on a header, for edits made
+// where there is no request to hand (the proxy's per-target headers).
+// Host is left alone there: it is the request's, not a header's.
+func EditHeaders(c HeadersConfig) func(http.Header) {
+	e := newHeaderEdit(c)
+	return func(h http.Header) {
+		host, had := h["Host"]
+		e.apply(h)
+		if had {
+			h["Host"] = host
+		} else {
+			delete(h, "Host")
+		}
+	}
+}
+
 // ResponseHeaders edits the final response header just before it is
 // sent; interim (1xx) responses go out as they are.
 func ResponseHeaders(c HeadersConfig) func(http.Handler) http.Handler {

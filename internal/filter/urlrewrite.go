@@ -2,8 +2,6 @@ package filter
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
@@ -28,8 +26,8 @@ type URLRewriteConfig struct {
 // normalised again, so a rewrite can never produce a path that would not
 // have passed the front door.
 type urlRewrite struct {
-	c        URLRewriteConfig
-	prefixes []string // longest first, so the most specific match wins
+	c      URLRewriteConfig
+	prefix *router.PrefixReplacer
 }
 
 // URLRewrite compiles c into a filter.
@@ -39,9 +37,7 @@ func URLRewrite(c URLRewriteConfig) func(http.Handler) http.Handler {
 }
 
 func newURLRewrite(c URLRewriteConfig) *urlRewrite {
-	p := slices.Clone(c.Prefixes)
-	slices.SortStableFunc(p, func(a, b string) int { return len(b) - len(a) })
-	return &urlRewrite{c: c, prefixes: p}
+	return &urlRewrite{c: c, prefix: router.NewPrefixReplacer(c.Prefixes, c.PrefixTo)}
 }
 
 // rewritePath returns the new path for p.
@@ -49,21 +45,7 @@ func (u *urlRewrite) rewritePath(p string) string {
 	if u.c.FullPath != "" {
 		return u.c.FullPath
 	}
-	for _, pre := range u.prefixes {
-		pre = strings.TrimSuffix(pre, "/")
-		if p == pre || strings.HasPrefix(p, pre+"/") || pre == "" {
-			rest := p[len(pre):]
-			to := strings.TrimSuffix(u.c.PrefixTo, "/")
-			if rest == "" {
-				if to == "" {
-					return "/"
-				}
-				return to
-			}
-			return to + rest
-		}
-	}
-	return p
+	return u.prefix.Replace(p)
 }
 
 func (u *urlRewrite) wrap(next http.Handler) http.Handler {

@@ -148,6 +148,7 @@ func (g *Gateway) applyUpstream(name string, up *upstreamPlan, grace time.Durati
 		g.upstreams[name] = cur
 	}
 	cur.updateResilience(up.cfg)
+	cur.headers = translate.TargetHeaders(up.cfg)
 	if cur.transport == nil || cur.key != up.key {
 		rt, err := translate.Transport(up.cfg, cur.counters)
 		if err != nil { // checked by compile; a file changed in between

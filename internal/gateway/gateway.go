@@ -37,6 +37,7 @@ import (
 // Gateway is one running Gatehouse process.
 type Gateway struct {
 	path          string
+	load          Loader
 	log           *slog.Logger
 	metrics       *observe.Metrics
 	healthMetrics *health.Metrics
@@ -62,8 +63,20 @@ type Gateway struct {
 	cacheMem  cache.Backend // in-memory response cache, see cacheMemory
 }
 
-// New returns a gateway that will load its configuration from path.
+// Loader produces the configuration to serve: Start and every Reload
+// call it. It returns validated configuration (config.Load's contract).
+type Loader func() (*config.Config, error)
+
+// New returns a gateway that will load its configuration from path with
+// config.Load.
 func New(path string, log *slog.Logger) *Gateway {
+	return NewWithLoader(path, func() (*config.Config, error) { return config.Load(path) }, log)
+}
+
+// NewWithLoader returns a gateway whose configuration comes from load,
+// such as Gatehouse YAML merged with translated Kubernetes manifests;
+// path is still what is watched for changes and named in logs.
+func NewWithLoader(path string, load Loader, log *slog.Logger) *Gateway {
 	m := observe.NewMetrics()
 	hm, err := health.NewMetrics(m.Registry)
 	if err != nil { // a name clash in our own registry: a programming error
@@ -72,7 +85,7 @@ func New(path string, log *slog.Logger) *Gateway {
 	key := make([]byte, 32)
 	rand.Read(key)
 	return &Gateway{
-		path: path, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
+		path: path, load: load, log: log, metrics: m, healthMetrics: hm, stickyKey: key,
 		entries: map[string]*entry.Entry{}, servers: map[string]*listener.Server{}, sockets: map[string]*listener.Socket{},
 		certs: map[string]*atomic.Pointer[listener.Certificates]{}, upstreams: map[string]*upstream{},
 		l4: l4State{tracker: l4.NewTracker(), running: map[string]*l4Running{},
@@ -82,7 +95,7 @@ func New(path string, log *slog.Logger) *Gateway {
 
 // Start loads the configuration and starts serving it.
 func (g *Gateway) Start() error {
-	cfg, err := config.Load(g.path)
+	cfg, err := g.load()
 	if err != nil {
 		g.metrics.Reloaded(false)
 		return err
@@ -119,7 +132,7 @@ func (g *Gateway) Start() error {
 // Reload loads the configuration again and swaps it in. On any error the
 // running configuration keeps serving and every error is logged.
 func (g *Gateway) Reload() error {
-	cfg, err := config.Load(g.path)
+	cfg, err := g.load()
 	if err == nil {
 		g.mu.Lock()
 		err = g.apply(cfg)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -12,7 +13,15 @@ import (
 // in configuration order, around its action.
 func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 	h := g.routeAction(rc)
-	return translate.Filters(rc)(h)
+	env := translate.FilterEnv{Metrics: g.metrics, Send: func(upstream string) http.Handler {
+		// A mirror copy: no retry policy of the route, bounded by the
+		// mirror's own timeout; its failed attempts are logged as the
+		// mirror's.
+		o := g.proxyOptions(rc.Name, upstream)
+		o.Logger = g.log.With(slog.String("mirror", upstream))
+		return proxy.New(o)
+	}}
+	return translate.Filters(rc, env)(h)
 }
 
 // routeAction is the route's action: respond, redirect or proxy.
@@ -25,13 +34,23 @@ func (g *Gateway) routeAction(rc *config.Route) http.Handler {
 
 // proxyAction proxies to the route's upstream pool.
 func (g *Gateway) proxyAction(rc *config.Route) http.Handler {
-	u := g.upstreams[rc.Backend.Upstream]
+	o := g.proxyOptions(rc.Name, rc.Backend.Upstream)
+	o.Timeout = rc.Timeout
+	if rt := rc.Retry; rt != nil {
+		o.Retry = translate.Retry(rt, g.upstreams[rc.Backend.Upstream].budget)
+	}
+	return proxy.New(o)
+}
+
+// proxyOptions proxies route's requests to upstream, with the upstream's
+// shared state: transport, breaker, health and counters.
+func (g *Gateway) proxyOptions(route, upstream string) proxy.Options {
+	u := g.upstreams[upstream]
 	name := u.pool.Name
-	o := proxy.Options{
-		Route:     rc.Name,
+	return proxy.Options{
+		Route:     route,
 		Pool:      u.pool,
 		Transport: u.transport,
-		Timeout:   rc.Timeout,
 		Logger:    g.log,
 		Breaker:   u.breaker,
 		OnUpstreamError: func(target string) {
@@ -41,9 +60,6 @@ func (g *Gateway) proxyAction(rc *config.Route) http.Handler {
 		OnRetry:           u.counters.Retries.Inc,
 		OnBudgetExhausted: u.counters.BudgetExhausted.Inc,
 		OnOverflow:        u.counters.Overflow.Inc,
+		TargetHeaders:     u.headers,
 	}
-	if rt := rc.Retry; rt != nil {
-		o.Retry = translate.Retry(rt, u.budget)
-	}
-	return proxy.New(o)
 }

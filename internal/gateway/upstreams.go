@@ -36,6 +36,8 @@ type upstream struct {
 	breaker    *proxy.Breaker
 	breakerKey config.CircuitBreaker
 	counters   observe.UpstreamCounters
+	// headers are the targets' own request header edits.
+	headers proxy.TargetHeaders
 }
 
 // updateResilience rebuilds the retry budget and circuit breaker when

@@ -82,10 +82,26 @@ func (t *translator) endpoints(ns, name string, port int32, portName *string, sc
 	return out, nil
 }
 
-// weighted is one resolved backendRef: its targets share weight.
+// weighted is one resolved backendRef: its targets share weight, or it
+// names a Gatehouse upstream (see Options.Upstreams).
 type weighted struct {
-	urls   []string
-	weight int32
+	urls     []string
+	weight   int32
+	upstream string
+	// tls is set when a BackendTLSPolicy made the targets https.
+	tls *config.UpstreamTLS
+}
+
+// gatehouseUpstream is the name of the Gatehouse upstream standing in for
+// Service ns/name, if Options.Upstreams has one: NAME in namespace
+// default, NAMESPACE.NAME elsewhere (Service names have no dots, so the
+// forms cannot collide).
+func (t *translator) gatehouseUpstream(ns, name string) (string, bool) {
+	n := ns + "." + name
+	if ns == "default" {
+		n = name
+	}
+	return n, t.opts.Upstreams[n]
 }
 
 // resolveRef checks a route's backendRef (kind, namespace, grant) and
@@ -105,23 +121,50 @@ func (t *translator) resolveRef(routeKind, routeNS string, ref gwv1.BackendRef, 
 	if ns != routeNS && !t.granted(gwv1.GroupName, routeKind, routeNS, "", "Service", ns, string(ref.Name)) {
 		return weighted{}, &backendProblem{"RefNotPermitted", fmt.Sprintf("Service %s/%s is not granted to %ss of namespace %s by a ReferenceGrant", ns, ref.Name, routeKind, routeNS)}
 	}
+	if u, ok := t.gatehouseUpstream(ns, string(ref.Name)); ok {
+		return weighted{weight: w, upstream: u}, nil
+	}
 	if ref.Port == nil {
 		return weighted{}, &backendProblem{"BackendNotFound", fmt.Sprintf("backendRef %s has no port", ref.Name)}
 	}
 	urls, p := t.endpoints(ns, string(ref.Name), *ref.Port, nil, scheme)
-	return weighted{urls, w}, p
+	out := weighted{urls: urls, weight: w}
+	if p == nil && scheme == "http" {
+		t.applyBackendTLS(&out, ns, string(ref.Name), int32(*ref.Port))
+	}
+	return out, p
 }
 
 // upstream builds an upstream from resolved refs. Each ref's weight is
 // split evenly over its targets and scaled into Gatehouse's 1..10000
 // (so proportions are kept to about 1/10000); refs of weight 0 and refs
-// without targets add nothing. nil when no target remains.
+// without targets add nothing. nil when no target remains. A ref naming
+// a Gatehouse upstream is used as is, and only as its rule's one backend:
+// its targets are not known here, so they cannot be weighted against
+// others.
 func (t *translator) upstream(name string, refs []weighted) *config.Upstream {
+	for _, r := range refs {
+		if r.upstream != "" {
+			if len(refs) > 1 || r.weight <= 0 {
+				return nil
+			}
+			return &config.Upstream{Name: r.upstream}
+		}
+	}
 	shares := map[string]float64{}
 	maxShare := 0.0
+	var tls *config.UpstreamTLS
 	for _, r := range refs {
 		if r.weight <= 0 || len(r.urls) == 0 {
 			continue
+		}
+		// One tls block per upstream: the first BackendTLSPolicy met
+		// wins, refs needing another one are left out.
+		if r.tls != nil && tls != nil && r.tls != tls {
+			continue
+		}
+		if r.tls != nil {
+			tls = r.tls
 		}
 		s := float64(r.weight) / float64(len(r.urls))
 		for _, u := range r.urls {
@@ -133,6 +176,10 @@ func (t *translator) upstream(name string, refs []weighted) *config.Upstream {
 		return nil
 	}
 	u := &config.Upstream{Name: name}
+	if tls != nil {
+		c := *tls
+		u.TLS = &c
+	}
 	uniform := true
 	for url, s := range shares {
 		w := int(math.Max(1, math.Round(s*10000/maxShare)))

@@ -120,7 +120,12 @@ func checkPathModifier(p *gwv1.HTTPPathModifier, matches []gwv1.HTTPRouteMatch) 
 	default:
 		return fmt.Errorf("unknown path modifier type %q", p.Type)
 	}
-	if v == nil || !strings.HasPrefix(*v, "/") {
+	switch {
+	case v == nil:
+		return fmt.Errorf("path modifier %s needs a value", p.Type)
+	case *v == "" && p.Type == gwv1.PrefixMatchHTTPPathModifier:
+		// The API's table: an empty replacement is the same as "/".
+	case !strings.HasPrefix(*v, "/"):
 		return fmt.Errorf("path modifier %s needs a value starting with /", p.Type)
 	}
 	return nil
@@ -144,10 +149,16 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 		if u.Path != nil {
 			return checkPathModifier(u.Path, matches)
 		}
+	case gwv1.HTTPRouteFilterCORS:
+		return checkCORS(f.CORS)
+	case gwv1.HTTPRouteFilterRequestMirror:
+		return checkMirror(f.RequestMirror)
 	case gwv1.HTTPRouteFilterRequestRedirect:
 		r := f.RequestRedirect
-		if r == nil || (r.Scheme == nil && r.Hostname == nil && r.Port == nil && r.Path == nil) {
-			return fmt.Errorf("RequestRedirect to the same URL would loop")
+		// A redirect to the request's own URL is valid (conformance sends
+		// 303, 307 and 308 so); config warns of it.
+		if r == nil {
+			return fmt.Errorf("RequestRedirect filter without its settings")
 		}
 		if r.Scheme != nil && *r.Scheme != "http" && *r.Scheme != "https" {
 			return fmt.Errorf("invalid redirect scheme %q", *r.Scheme)
@@ -162,9 +173,6 @@ func checkFilter(f gwv1.HTTPRouteFilter, matches []gwv1.HTTPRouteMatch) error {
 			return fmt.Errorf("redirect status %d is not a redirect", *r.StatusCode)
 		}
 		if r.Path != nil {
-			if r.Path.Type == gwv1.PrefixMatchHTTPPathModifier {
-				return fmt.Errorf("RequestRedirect with ReplacePrefixMatch is not supported")
-			}
 			return checkPathModifier(r.Path, matches)
 		}
 	}

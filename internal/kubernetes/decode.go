@@ -2,10 +2,12 @@ package kubernetes
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -13,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1a2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
+	gwv1a3 "sigs.k8s.io/gateway-api/apis/v1alpha3"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 	k8syaml "sigs.k8s.io/yaml"
 )
@@ -76,27 +79,31 @@ func (es Errors) Error() string {
 // of the v1 structs (same schema), so they decode into the v1 types and
 // are translated once.
 var kinds = map[string]func() any{
-	"gateway.networking.k8s.io/v1/GatewayClass":        func() any { return &gwv1.GatewayClass{} },
-	"gateway.networking.k8s.io/v1beta1/GatewayClass":   func() any { return &gwv1.GatewayClass{} },
-	"gateway.networking.k8s.io/v1/Gateway":             func() any { return &gwv1.Gateway{} },
-	"gateway.networking.k8s.io/v1beta1/Gateway":        func() any { return &gwv1.Gateway{} },
-	"gateway.networking.k8s.io/v1/HTTPRoute":           func() any { return &gwv1.HTTPRoute{} },
-	"gateway.networking.k8s.io/v1beta1/HTTPRoute":      func() any { return &gwv1.HTTPRoute{} },
-	"gateway.networking.k8s.io/v1/GRPCRoute":           func() any { return &gwv1.GRPCRoute{} },
-	"gateway.networking.k8s.io/v1/ReferenceGrant":      func() any { return &gwv1.ReferenceGrant{} },
-	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() any { return &gwv1b1.ReferenceGrant{} },
-	"gateway.networking.k8s.io/v1alpha2/TLSRoute":      func() any { return &gwv1a2.TLSRoute{} },
-	"gateway.networking.k8s.io/v1alpha3/TLSRoute":      func() any { return &gwv1.TLSRoute{} },
-	"gateway.networking.k8s.io/v1/TLSRoute":            func() any { return &gwv1.TLSRoute{} },
-	"gateway.networking.k8s.io/v1/TCPRoute":            func() any { return &gwv1.TCPRoute{} },
-	"gateway.networking.k8s.io/v1/UDPRoute":            func() any { return &gwv1.UDPRoute{} },
-	"gateway.networking.k8s.io/v1alpha2/TCPRoute":      func() any { return &gwv1a2.TCPRoute{} },
-	"gateway.networking.k8s.io/v1alpha2/UDPRoute":      func() any { return &gwv1a2.UDPRoute{} },
-	"networking.k8s.io/v1/Ingress":                     func() any { return &networkingv1.Ingress{} },
-	"networking.k8s.io/v1/IngressClass":                func() any { return &networkingv1.IngressClass{} },
-	"v1/Service":                                       func() any { return &corev1.Service{} },
-	"v1/Secret":                                        func() any { return &corev1.Secret{} },
-	"discovery.k8s.io/v1/EndpointSlice":                func() any { return &discoveryv1.EndpointSlice{} },
+	"gateway.networking.k8s.io/v1/GatewayClass":           func() any { return &gwv1.GatewayClass{} },
+	"gateway.networking.k8s.io/v1beta1/GatewayClass":      func() any { return &gwv1.GatewayClass{} },
+	"gateway.networking.k8s.io/v1/Gateway":                func() any { return &gwv1.Gateway{} },
+	"gateway.networking.k8s.io/v1beta1/Gateway":           func() any { return &gwv1.Gateway{} },
+	"gateway.networking.k8s.io/v1/HTTPRoute":              func() any { return &gwv1.HTTPRoute{} },
+	"gateway.networking.k8s.io/v1beta1/HTTPRoute":         func() any { return &gwv1.HTTPRoute{} },
+	"gateway.networking.k8s.io/v1/GRPCRoute":              func() any { return &gwv1.GRPCRoute{} },
+	"gateway.networking.k8s.io/v1/ReferenceGrant":         func() any { return &gwv1.ReferenceGrant{} },
+	"gateway.networking.k8s.io/v1beta1/ReferenceGrant":    func() any { return &gwv1b1.ReferenceGrant{} },
+	"gateway.networking.k8s.io/v1alpha2/TLSRoute":         func() any { return &gwv1a2.TLSRoute{} },
+	"gateway.networking.k8s.io/v1alpha3/TLSRoute":         func() any { return &gwv1.TLSRoute{} },
+	"gateway.networking.k8s.io/v1/TLSRoute":               func() any { return &gwv1.TLSRoute{} },
+	"gateway.networking.k8s.io/v1/TCPRoute":               func() any { return &gwv1.TCPRoute{} },
+	"gateway.networking.k8s.io/v1/UDPRoute":               func() any { return &gwv1.UDPRoute{} },
+	"gateway.networking.k8s.io/v1alpha2/TCPRoute":         func() any { return &gwv1a2.TCPRoute{} },
+	"gateway.networking.k8s.io/v1alpha2/UDPRoute":         func() any { return &gwv1a2.UDPRoute{} },
+	"networking.k8s.io/v1/Ingress":                        func() any { return &networkingv1.Ingress{} },
+	"networking.k8s.io/v1/IngressClass":                   func() any { return &networkingv1.IngressClass{} },
+	"v1/Service":                                          func() any { return &corev1.Service{} },
+	"v1/Secret":                                           func() any { return &corev1.Secret{} },
+	"v1/Namespace":                                        func() any { return &corev1.Namespace{} },
+	"v1/ConfigMap":                                        func() any { return &corev1.ConfigMap{} },
+	"gateway.networking.k8s.io/v1/BackendTLSPolicy":       func() any { return &gwv1.BackendTLSPolicy{} },
+	"gateway.networking.k8s.io/v1alpha3/BackendTLSPolicy": func() any { return &gwv1a3.BackendTLSPolicy{} },
+	"discovery.k8s.io/v1/EndpointSlice":                   func() any { return &discoveryv1.EndpointSlice{} },
 }
 
 // document is one YAML document of a stream and its first line.
@@ -228,7 +235,14 @@ func Decode(file string, data []byte) ([]Object, error) {
 			continue
 		}
 		o := Object{File: file, Line: d.line, APIVersion: av, Kind: k}
-		if mk, ok := kinds[av+"/"+k]; ok {
+		if av == PolicyVersion && k == PolicyKind {
+			p, err := decodePolicy(file, d.line, d.data)
+			if err != nil {
+				errs = appendErrors(errs, err)
+				continue
+			}
+			o.Obj = p
+		} else if mk, ok := kinds[av+"/"+k]; ok {
 			obj := mk()
 			if err := strictUnmarshal(d.data, obj); err != nil {
 				errs = append(errs, &Error{File: file, Line: d.line + errLine(d.data, err) - 1,
@@ -238,6 +252,9 @@ func Decode(file string, data []byte) ([]Object, error) {
 			if v1b1, ok := obj.(*gwv1b1.ReferenceGrant); ok {
 				obj = (*gwv1.ReferenceGrant)(v1b1)
 			}
+			if v1a3, ok := obj.(*gwv1a3.BackendTLSPolicy); ok {
+				obj = (*gwv1.BackendTLSPolicy)(v1a3)
+			}
 			o.Obj = obj
 		}
 		objs = append(objs, o)
@@ -246,6 +263,23 @@ func Decode(file string, data []byte) ([]Object, error) {
 		return objs, errs
 	}
 	return objs, nil
+}
+
+// appendErrors adds a decode error, which is an *Error or, from
+// Gatehouse's own decoder, config.Errors.
+func appendErrors(errs Errors, err error) Errors {
+	var ce config.Errors
+	if errors.As(err, &ce) {
+		for _, e := range ce {
+			errs = append(errs, &Error{File: e.File, Line: e.Line, Msg: strings.TrimPrefix(e.Error(), e.Pos.String()+": ")})
+		}
+		return errs
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return append(errs, e)
+	}
+	return append(errs, &Error{Msg: err.Error()})
 }
 
 // strictUnmarshal decodes with sigs.k8s.io/yaml (YAML → JSON → the

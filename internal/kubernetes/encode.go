@@ -11,6 +11,15 @@ import (
 // because Gatehouse treats a given key as a choice (an explicit
 // `balance: ""` is an error, an absent one takes the default).
 func Encode(cfg *config.Config) ([]byte, error) {
+	return encode(cfg, nil)
+}
+
+// Encode renders r.Config like Encode, with the policies blocks of routes
+// that use GatehousePolicy objects written as the objects gave them (so
+// an explicit `hide_credentials: false` is not pruned into the default).
+func (r *Result) Encode() ([]byte, error) { return encode(r.Config, r.policyNodes) }
+
+func encode(cfg *config.Config, policies map[string]*yaml.Node) ([]byte, error) {
 	sub := struct {
 		Listeners []*config.Listener `yaml:"listeners,omitempty"`
 		Upstreams []*config.Upstream `yaml:"upstreams,omitempty"`
@@ -22,6 +31,9 @@ func Encode(cfg *config.Config) ([]byte, error) {
 		return nil, err
 	}
 	prune(&n)
+	if len(policies) > 0 {
+		splicePolicies(&n, policies)
+	}
 	return yaml.Marshal(&n)
 }
 
@@ -70,4 +82,39 @@ func prune(n *yaml.Node) bool {
 		}
 	}
 	return false
+}
+
+// splicePolicies replaces the policies value of each named route in the
+// encoded document.
+func splicePolicies(doc *yaml.Node, policies map[string]*yaml.Node) {
+	top := doc
+	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "routes" {
+			continue
+		}
+		for _, rt := range top.Content[i+1].Content {
+			name := ""
+			for j := 0; j+1 < len(rt.Content); j += 2 {
+				if rt.Content[j].Value == "name" {
+					name = rt.Content[j+1].Value
+				}
+			}
+			p, ok := policies[name]
+			if !ok {
+				continue
+			}
+			replaced := false
+			for j := 0; j+1 < len(rt.Content); j += 2 {
+				if rt.Content[j].Value == "policies" {
+					rt.Content[j+1], replaced = p, true
+				}
+			}
+			if !replaced {
+				rt.Content = append(rt.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "policies"}, p)
+			}
+		}
+	}
 }

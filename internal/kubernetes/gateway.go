@@ -80,7 +80,7 @@ func protoFor(f string) string {
 
 // routeKinds lists the route kinds a family accepts by default.
 var routeKinds = map[string][]string{
-	"http": {"HTTPRoute"}, "https": {"HTTPRoute"},
+	"http": {"HTTPRoute", "GRPCRoute"}, "https": {"HTTPRoute", "GRPCRoute"},
 	"tls-passthrough": {"TLSRoute"}, "tls": {"TLSRoute"},
 	"tcp": {"TCPRoute"}, "udp": {"UDPRoute"},
 }
@@ -207,9 +207,8 @@ func (t *translator) gatewayListener(gl *gwListener, proto string, dupHost bool)
 	// allowedRoutes: kinds.
 	kinds, bad := allowedKinds(gl.family, l.AllowedRoutes)
 	gl.kinds = kinds
-	if l.AllowedRoutes != nil && l.AllowedRoutes.Namespaces != nil && l.AllowedRoutes.Namespaces.From != nil &&
-		*l.AllowedRoutes.Namespaces.From == gwv1.NamespacesFromSelector {
-		fail("Accepted", "UnsupportedValue", "allowedRoutes.namespaces.from: Selector is not supported offline (no Namespace labels); use Same or All")
+	if _, err := routeSelector(l.AllowedRoutes); err != nil {
+		fail("Accepted", "UnsupportedValue", "%v", err)
 		return
 	}
 	if proto == "" {

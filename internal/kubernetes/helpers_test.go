@@ -65,7 +65,7 @@ func parse(t *testing.T, res *Result) *config.Config {
 	if err := res.WriteFiles(); err != nil {
 		t.Fatal(err)
 	}
-	y, err := Encode(res.Config)
+	y, err := res.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 	resolved, bad := true, []string{}
 	resolvedReason, resolvedMsg := "ResolvedRefs", "all references resolved"
 	for i, rule := range hr.Spec.Rules {
-		base := joinName("httproute", hr.Namespace, hr.Name, i)
+		base := joinName("httproute", hr.Namespace, hr.Name, ruleName(i, rule.Name))
 		if msg := unsupportedRule(rule); msg != "" {
 			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
 			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
@@ -42,21 +42,58 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 		}
 		// Resolve backends once per rule.
 		var refs []weighted
+		protos := map[string]bool{}
+		proto := ""
+		split, splitOK := splitHeaders{}, true
 		for _, br := range rule.BackendRefs {
 			w, p := t.resolveRef("HTTPRoute", hr.Namespace, br.BackendRef, "http")
+			if p == nil {
+				proto, p = t.refProtocol(hr.Namespace, br.BackendObjectReference)
+			}
 			if p != nil {
 				resolved = false
 				resolvedReason, resolvedMsg = p.reason, p.msg
 				continue
 			}
+			protos[proto] = true
 			refs = append(refs, w)
+			if len(rule.BackendRefs) > 1 {
+				splitOK = split.add(br, w.urls) && splitOK
+			}
+		}
+		if !splitOK {
+			msg := "an endpoint shared by backendRefs with different RequestHeaderModifier filters"
+			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			continue
+		}
+		if len(protos) > 1 {
+			msg := "backends of one rule must share a protocol (Service appProtocol)"
+			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			continue
+		}
+		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, ruleName(i, rule.Name), rule)
+		if p != nil {
+			resolved = false
+			resolvedReason, resolvedMsg = p.reason, "RequestMirror: "+p.msg
 		}
 		for g, a := range atts {
 			name := base
 			if len(atts) > 1 {
 				name = joinName(base, fmt.Sprintf("g%d", g))
 			}
-			t.cfg.Routes = append(t.cfg.Routes, t.httpRule(name, base, rule, refs, a))
+			rt := t.httpRule(name, base, rule, refs, proto, split, mirrors, a)
+			cors := rt.Policies // from a CORS filter, before ExtensionRef policies
+			msg := t.rulePolicies(rt, hr.Namespace, rule.Filters)
+			if msg == "" {
+				msg = t.keepCORS(rt, cors)
+			}
+			if msg != "" {
+				bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
+				t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
+			}
+			t.cfg.Routes = append(t.cfg.Routes, rt)
 		}
 	}
 	if len(atts) == 0 {
@@ -73,7 +110,7 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 // value the API server would have refused; such a rule is dropped (the
 // Gateway API lets invalid rules be ignored and the others served).
 func unsupportedRule(rule gwv1.HTTPRouteRule) string {
-	redirects, rewrites := 0, 0
+	redirects, rewrites, cors := 0, 0, 0
 	for _, m := range rule.Matches {
 		if err := checkMatch(m); err != nil {
 			return err.Error()
@@ -82,10 +119,14 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 	for _, f := range rule.Filters {
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier, gwv1.HTTPRouteFilterResponseHeaderModifier:
+		case gwv1.HTTPRouteFilterExtensionRef: // policy attachment, see policy.go
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			redirects++
 		case gwv1.HTTPRouteFilterURLRewrite:
 			rewrites++
+		case gwv1.HTTPRouteFilterCORS:
+			cors++
+		case gwv1.HTTPRouteFilterRequestMirror:
 		default:
 			return fmt.Sprintf("filter %s is not supported", f.Type)
 		}
@@ -94,29 +135,19 @@ func unsupportedRule(rule gwv1.HTTPRouteRule) string {
 		}
 	}
 	switch {
-	case redirects > 1 || rewrites > 1:
-		return "a rule takes at most one RequestRedirect and one URLRewrite"
+	case redirects > 1 || rewrites > 1 || cors > 1:
+		return "a rule takes at most one RequestRedirect, one URLRewrite and one CORS filter"
 	case redirects > 0 && rewrites > 0:
 		return "RequestRedirect and URLRewrite cannot be combined"
 	}
-	for _, br := range rule.BackendRefs {
-		if len(br.Filters) > 0 {
-			return "backendRef filters are not supported"
-		}
-	}
-	if rule.Retry != nil {
-		return "retry is not supported"
+	if err := checkBackendFilters(rule); err != nil {
+		return err.Error()
 	}
 	if rule.SessionPersistence != nil {
 		return "sessionPersistence is not supported"
 	}
-	if rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
-		return "timeouts.backendRequest is not supported"
-	}
-	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
-		if d, err := parseDuration(*rule.Timeouts.Request); err != nil || d < 0 {
-			return fmt.Sprintf("timeouts.request %q is not a duration", *rule.Timeouts.Request)
-		}
+	if err := checkResilience(rule); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -127,7 +158,10 @@ func parseDuration(d gwv1.Duration) (time.Duration, error) {
 	return time.ParseDuration(string(d))
 }
 
-func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, a attachment) *config.Route {
+// httpRule builds one route of a rule; proto is its backends' upstream
+// protocol, split their per-target request headers, mirrors are the rule's resolved RequestMirror filters, indexed
+// like rule.Filters.
+func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule, refs []weighted, proto string, split splitHeaders, mirrors []*config.Filter, a attachment) *config.Route {
 	rt := &config.Route{Name: name, Listeners: a.listeners}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -136,11 +170,13 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 	for _, m := range matches {
 		rt.Matches = append(rt.Matches, httpMatch(m, a.hosts))
 	}
-	if rule.Timeouts != nil && rule.Timeouts.Request != nil {
-		rt.Timeout, _ = parseDuration(*rule.Timeouts.Request)
-	}
-	for _, f := range rule.Filters {
+	rt.Timeout = routeTimeout(rule)
+	for i, f := range rule.Filters {
 		switch f.Type {
+		case gwv1.HTTPRouteFilterRequestMirror:
+			if mirrors[i] != nil {
+				rt.Filters = append(rt.Filters, mirrors[i])
+			}
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
 			rt.Filters = append(rt.Filters, &config.Filter{RequestHeaders: headerFilter(f.RequestHeaderModifier)})
 		case gwv1.HTTPRouteFilterResponseHeaderModifier:
@@ -149,20 +185,27 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 			rt.Filters = append(rt.Filters, &config.Filter{URLRewrite: urlRewrite(f.URLRewrite)})
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			rt.Redirect = redirect(f.RequestRedirect)
+		case gwv1.HTTPRouteFilterCORS:
+			rt.Policies = &config.Policies{CORS: corsPolicy(f.CORS)}
 		}
 	}
 	if rt.Redirect != nil {
+		rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.RequestMirror != nil })
 		return rt
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
+		u.Protocol = proto
+		split.apply(u)
+		rt.Filters = append(rt.Filters, backendFilters(rule)...)
 		rt.Backend = &config.Backend{Upstream: u.Name}
+		rt.Retry = retryPolicy(rule)
 		return rt
 	}
 	// HTTPRoute rule semantics: no backendRefs and no filter that answers,
 	// or only invalid / zero-weight backends → 500. Nothing is forwarded,
 	// so a URL rewrite has nothing to apply to.
 	rt.Respond = &config.Respond{Status: 500}
-	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil })
+	rt.Filters = slices.DeleteFunc(rt.Filters, func(f *config.Filter) bool { return f.URLRewrite != nil || f.RequestMirror != nil })
 	return rt
 }
 
@@ -257,12 +300,26 @@ func pathRewrite(p *gwv1.HTTPPathModifier) *config.PathRewrite {
 	case p.Type == gwv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
 		out.ReplaceFullPath = *p.ReplaceFullPath
 	case p.Type == gwv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
-		out.ReplacePrefixMatch = *p.ReplacePrefixMatch
+		out.ReplacePrefixMatch = prefixTo(*p.ReplacePrefixMatch)
 	}
 	return out
 }
 
+// prefixTo is a ReplacePrefixMatch value for config, where "" means
+// unset: the API's table gives "" and "/" the same results.
+func prefixTo(v string) string {
+	if v == "" {
+		return "/"
+	}
+	return v
+}
+
 // redirect maps RequestRedirect; the Gateway API default status is 302.
+// Ports follow the filter's rules, which Gatehouse's redirect shares:
+// without scheme and port the port the client addressed is kept (the
+// listener's, as the Host header names it); with a scheme and no port the
+// scheme's well-known port is used; 80 for http and 443 for https are
+// left out of Location.
 func redirect(r *gwv1.HTTPRequestRedirectFilter) *config.Redirect {
 	out := &config.Redirect{Status: 302}
 	if r == nil {
@@ -280,8 +337,13 @@ func redirect(r *gwv1.HTTPRequestRedirectFilter) *config.Redirect {
 	if r.StatusCode != nil {
 		out.Status = *r.StatusCode
 	}
-	if r.Path != nil && r.Path.ReplaceFullPath != nil {
-		out.Path = *r.Path.ReplaceFullPath
+	if p := r.Path; p != nil {
+		switch {
+		case p.Type == gwv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
+			out.Path = *p.ReplaceFullPath
+		case p.Type == gwv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
+			out.ReplacePrefixMatch = prefixTo(*p.ReplacePrefixMatch)
+		}
 	}
 	return out
 }

@@ -27,7 +27,11 @@ type index struct {
 	ingressClasses map[string]*networkingv1.IngressClass
 	services       map[string]*corev1.Service
 	secrets        map[string]*corev1.Secret
+	namespaces     map[string]*corev1.Namespace
+	configMaps     map[string]*corev1.ConfigMap
+	backendTLS     []item[*gwv1.BackendTLSPolicy]
 	slices         map[string][]*discoveryv1.EndpointSlice // by ns/service
+	policies       map[string]*GatehousePolicy             // by ns/name
 }
 
 // item is an object and where it was defined.
@@ -54,7 +58,10 @@ func newIndex(objs []Object, errs *[]error) *index {
 		ingressClasses: map[string]*networkingv1.IngressClass{},
 		services:       map[string]*corev1.Service{},
 		secrets:        map[string]*corev1.Secret{},
+		namespaces:     map[string]*corev1.Namespace{},
+		configMaps:     map[string]*corev1.ConfigMap{},
 		slices:         map[string][]*discoveryv1.EndpointSlice{},
+		policies:       map[string]*GatehousePolicy{},
 	}
 	seen := map[string]Object{}
 	for _, o := range objs {
@@ -110,6 +117,14 @@ func newIndex(objs []Object, errs *[]error) *index {
 			ix.services[key(v.Namespace, v.Name)] = v
 		case *corev1.Secret:
 			ix.secrets[key(v.Namespace, v.Name)] = v
+		case *corev1.Namespace:
+			ix.namespaces[v.Name] = v
+		case *corev1.ConfigMap:
+			ix.configMaps[key(v.Namespace, v.Name)] = v
+		case *gwv1.BackendTLSPolicy:
+			ix.backendTLS = append(ix.backendTLS, item[*gwv1.BackendTLSPolicy]{v, o})
+		case *GatehousePolicy:
+			ix.policies[key(v.Namespace, v.Name)] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			k := key(v.Namespace, svc)
@@ -119,6 +134,7 @@ func newIndex(objs []Object, errs *[]error) *index {
 	sortItems(ix.gateways)
 	sortItems(ix.httpRoutes)
 	sortItems(ix.grpcRoutes)
+	sortItems(ix.backendTLS)
 	sortItems(ix.ingresses)
 	slices.SortStableFunc(ix.l4Routes, func(a, b l4Source) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name))

@@ -141,11 +141,15 @@ func (t *translator) ingressRoute(it item[*networkingv1.Ingress], name string, l
 		portName = &b.Service.Port.Name
 		upName = joinName("svc", in.Namespace, b.Service.Name, b.Service.Port.Name)
 	}
+	if u, ok := t.gatehouseUpstream(in.Namespace, b.Service.Name); ok {
+		rt.Backend = &config.Backend{Upstream: u}
+		return
+	}
 	urls, p := t.endpoints(in.Namespace, b.Service.Name, port, portName, "http")
 	if p != nil {
 		t.errorf(it.src, "Ingress %s/%s: %s", in.Namespace, in.Name, p.msg)
 	}
-	if u := t.upstream(upName, []weighted{{urls, 1}}); u != nil {
+	if u := t.upstream(upName, []weighted{{urls: urls, weight: 1}}); u != nil {
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		return
 	}

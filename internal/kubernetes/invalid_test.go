@@ -41,7 +41,7 @@ func TestInvalidValuesStayOut(t *testing.T) {
 		"rule 2: invalid header name \"bad name\"",
 		"rule 3: header \"X-A\" has an invalid value",
 		"rule 4: ReplacePrefixMatch needs PathPrefix matches",
-		"rule 5: RequestRedirect to the same URL would loop",
+		"rule 5: redirect status 200 is not a redirect",
 		"rule 6: timeouts.request \"soon\" is not a duration",
 		"invalid.yaml:43: HTTPRoute default/values is defined twice (first at invalid.yaml:16)",
 		"invalid.yaml:49: HTTPRoute: invalid metadata.name \"Bad_Name\"",

@@ -48,7 +48,7 @@ metadata: {name: s}
 spec: {ports: [{port: 443}]}
 ---
 apiVersion: gateway.networking.k8s.io/v1
-kind: BackendTLSPolicy
+kind: ListenerSet
 metadata: {name: p}
 spec: {}
 `
@@ -76,7 +76,7 @@ spec: {}
 	if u := findUpstream(t, cfg, "tlsroute_default_a"); u.Targets[0].URL != "tcp://s.default.svc:443" {
 		t.Errorf("target %s", u.Targets[0].URL)
 	}
-	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "l4.yaml:38: BackendTLSPolicy gateway.networking.k8s.io/v1 is not supported yet") {
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "l4.yaml:38: ListenerSet gateway.networking.k8s.io/v1 is not supported yet") {
 		t.Errorf("errors %v", res.Errors)
 	}
 }

@@ -27,6 +27,12 @@ type Options struct {
 	// below 1024 run unprivileged, as in tests; 0 binds them as written.
 	// Statuses and route matching keep the ports of the manifests.
 	PortOffset int32
+	// Upstreams are the names of upstreams defined in Gatehouse's own
+	// configuration. A backendRef to Service NAME in namespace default,
+	// or NAMESPACE.NAME elsewhere, whose name is here forwards to that
+	// upstream (port ignored, no Service object needed) instead of
+	// resolving the Service; it must be its rule's only backendRef.
+	Upstreams map[string]bool
 }
 
 func (o Options) withDefaults() Options {

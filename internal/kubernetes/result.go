@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
@@ -25,11 +27,16 @@ type Result struct {
 	// Errors are objects or parts of objects that could not be used,
 	// each located by file:line.
 	Errors []error
+
+	// policyNodes are the policies blocks of routes (by route name) as
+	// their GatehousePolicy objects wrote them, for Encode.
+	policyNodes map[string]*yaml.Node
 }
 
 // Status is the condition set of one object, or of one section of it:
-// Section is a Gateway listener name, or "Gateway NS/NAME" for a route's
-// parent reference, and empty for the object as a whole.
+// Section is a Gateway listener name, or "Gateway NS/NAME[/SECTION][:PORT]"
+// for a route's parent reference (a policy's ancestor Gateway), and empty
+// for the object as a whole.
 type Status struct {
 	Kind, Namespace, Name string
 	Section               string

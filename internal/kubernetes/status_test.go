@@ -79,7 +79,7 @@ func TestApplyStatus(t *testing.T) {
 	if len(gw.Status.Addresses) != 1 || gw.Status.Addresses[0].Value != "127.0.0.1" {
 		t.Fatalf("addresses = %+v", gw.Status.Addresses)
 	}
-	if l := gw.Status.Listeners; len(l) != 2 || l[0].AttachedRoutes != 1 || len(l[0].SupportedKinds) != 1 || l[0].SupportedKinds[0].Kind != "HTTPRoute" {
+	if l := gw.Status.Listeners; len(l) != 2 || l[0].AttachedRoutes != 1 || len(l[0].SupportedKinds) != 2 || l[0].SupportedKinds[0].Kind != "HTTPRoute" || l[0].SupportedKinds[1].Kind != "GRPCRoute" {
 		t.Fatalf("listeners = %+v", l)
 	}
 	if l := gw.Status.Listeners[1]; l.AttachedRoutes != 0 || len(l.SupportedKinds) != 0 {

@@ -11,7 +11,7 @@ import (
 
 // readGroups are the API groups whose kinds are about routing: one that
 // Decode does not read is reported rather than silently skipped.
-var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true}
+var readGroups = map[string]bool{gwv1.GroupName: true, "networking.k8s.io": true, PolicyGroup: true}
 
 // translator carries one Translate call.
 type translator struct {
@@ -24,6 +24,10 @@ type translator struct {
 	// l4Defaults are the Gatehouse listeners that have an l4 route
 	// without match (only one is allowed per listener).
 	l4Defaults map[string]bool
+	// tlsPolicies are the BackendTLSPolicies in precedence order;
+	// tlsTargets the one governing each NS/SERVICE/SECTION.
+	tlsPolicies []*tlsPolicy
+	tlsTargets  map[string]*tlsPolicy
 	// lastAttach holds, per route kind, namespace and parent section, the
 	// Gateway listeners the last attach call matched: the status recorded
 	// next for that parent says whether the route was accepted there,
@@ -53,20 +57,19 @@ func Translate(objs []Object, opts Options) *Result {
 		}
 	}
 	t.gateways()
+	t.backendTLSPolicies()
 	for _, r := range t.ix.httpRoutes {
 		t.httpRoute(r)
 	}
 	for _, r := range t.ix.grpcRoutes {
-		t.errorf(r.src, "GRPCRoute %s/%s: not supported yet", r.obj.Namespace, r.obj.Name)
-		for _, p := range r.obj.Spec.ParentRefs {
-			t.status("GRPCRoute", r.obj.Namespace, r.obj.Name, parentSection(r.obj.Namespace, p),
-				cond("Accepted", false, "UnsupportedValue", "GRPCRoute is not supported yet"))
-		}
+		t.grpcRoute(r)
 	}
 	for _, r := range t.ix.l4Routes {
 		t.l4Route(r)
 	}
 	t.ingresses()
+	t.isolationRoutes()
+	t.backendTLSStatuses()
 	t.listenerCounts()
 	return t.res
 }
@@ -118,6 +121,9 @@ func parentSection(routeNS string, p gwv1.ParentReference) string {
 	if p.SectionName != nil {
 		s += "/" + string(*p.SectionName)
 	}
+	if p.Port != nil {
+		s += fmt.Sprintf(":%d", *p.Port)
+	}
 	return s
 }
 
@@ -136,7 +142,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 	for i, h := range hostnames {
 		route[i] = string(h)
 	}
-	found, kindOK, nsOK := false, false, false
+	found, kindOK, nsOK, isolated := false, false, false, false
 	groups := map[string]*attachment{}
 	var order []string
 	var matched []*gwListener
@@ -159,12 +165,17 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 			continue
 		}
 		kindOK = true
-		if !namespaceAllowed(gl.spec.AllowedRoutes, g.Namespace, routeNS) {
+		if !t.namespaceAllowed(gl.spec.AllowedRoutes, g.Namespace, routeNS) {
 			continue
 		}
 		nsOK = true
 		hosts, ok := intersect(hostnameOf(gl.spec.Hostname), route)
 		if !ok {
+			continue
+		}
+		if hosts, ok = t.isolate(gl, hosts); !ok {
+			isolated = true
+			matched = append(matched, gl) // attached, routes nothing
 			continue
 		}
 		k := fmt.Sprint(hosts)
@@ -185,6 +196,8 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		return nil, "NoMatchingParent", fmt.Sprintf("no listener of Gateway %s/%s matches", ns, p.Name)
 	case !kindOK || !nsOK:
 		return nil, "NotAllowedByListeners", fmt.Sprintf("no listener of Gateway %s/%s allows %s from namespace %s", ns, p.Name, kind, routeNS)
+	case len(order) == 0 && isolated:
+		return nil, "", "" // accepted, but every hostname belongs to a more specific listener
 	case len(order) == 0:
 		return nil, "NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames"
 	}
@@ -193,18 +206,4 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		out[i] = *groups[k]
 	}
 	return out, "", ""
-}
-
-func namespaceAllowed(ar *gwv1.AllowedRoutes, gwNS, routeNS string) bool {
-	from := gwv1.NamespacesFromSame
-	if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
-		from = *ar.Namespaces.From
-	}
-	switch from {
-	case gwv1.NamespacesFromAll:
-		return true
-	case gwv1.NamespacesFromSame:
-		return gwNS == routeNS
-	}
-	return false
 }

@@ -144,7 +144,7 @@ func TestFull(t *testing.T) {
 	if rd == nil || *rd != (config.Redirect{Pos: rd.Pos, Scheme: "https", Host: "new.example.com", Path: "/new", Status: 301}) {
 		t.Errorf("redirect %+v", rd)
 	}
-	// RequestMirror is not supported: the rule is dropped and reported.
+	// ExternalAuth is not supported: the rule is dropped and reported.
 	for _, r := range cfg.Routes {
 		if strings.HasPrefix(r.Name, "httproute_apps_shop_3") {
 			t.Errorf("unsupported rule translated: %s", r.Name)

@@ -31,6 +31,7 @@ type Metrics struct {
 	limitDecisions *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
 	cacheResults   *prometheus.CounterVec
+	mirrors        *prometheus.CounterVec
 	l4             *L4Metrics
 }
 
@@ -97,10 +98,14 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_cache_requests_total",
 		Help: "Requests through a response cache, by route and X-Cache result (HIT, MISS, STALE, REVALIDATED, BYPASS).",
 	}, []string{"route", "result"})
+	m.mirrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_mirror_requests_total",
+		Help: "Requests sampled for a request_mirror, by route, mirror upstream and result (sent: answered, response discarded; dropped: a bound was reached; error: no answer).",
+	}, []string{"route", "upstream", "result"})
 	m.l4 = newL4Metrics()
 	m.Registry.MustRegister(m.l4.collectors()...)
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
-		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults,
+		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults, m.mirrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -261,4 +266,18 @@ func (m *Metrics) CacheResults(route string, results ...string) map[string]prome
 		out[r] = m.cacheResults.WithLabelValues(route, r)
 	}
 	return out
+}
+
+// MirrorCounters are one route's counters for one mirror upstream.
+type MirrorCounters struct {
+	Sent, Dropped, Error prometheus.Counter
+}
+
+// Mirror resolves the counters of route's mirror to upstream.
+func (m *Metrics) Mirror(route, upstream string) MirrorCounters {
+	return MirrorCounters{
+		Sent:    m.mirrors.WithLabelValues(route, upstream, "sent"),
+		Dropped: m.mirrors.WithLabelValues(route, upstream, "dropped"),
+		Error:   m.mirrors.WithLabelValues(route, upstream, "error"),
+	}
 }

@@ -95,6 +95,9 @@ type Options struct {
 	OnBudgetExhausted func()
 	// OnOverflow, if set, is called when the Breaker refuses a request.
 	OnOverflow func()
+	// TargetHeaders edits the request headers sent to some targets (see
+	// TargetHeaders); nil edits none.
+	TargetHeaders TargetHeaders
 }
 
 // New returns the handler that proxies a route's requests as o describes.
@@ -111,6 +114,7 @@ func New(o Options) http.Handler {
 		onRetry:         o.OnRetry,
 		onBudgetOut:     o.OnBudgetExhausted,
 		onOverflow:      o.OnOverflow,
+		targetHeaders:   o.TargetHeaders,
 	}
 	if h.transport == nil {
 		h.transport = defaultTransport()
@@ -139,12 +143,17 @@ type handler struct {
 	onRetry         func()
 	onBudgetOut     func()
 	onOverflow      func()
+	targetHeaders   TargetHeaders
 }
 
 // exchange is everything the proxy needs per request beyond what net/http
 // allocates, in a single allocation.
 type exchange struct {
-	out     http.Request
+	out http.Request
+	// header is the outgoing header before any target's edit (see
+	// TargetHeaders); th the handler's edits.
+	header  http.Header
+	th      TargetHeaders
 	url     url.URL
 	body    requestBody
 	interim interim
@@ -201,6 +210,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex := new(exchange)
+	ex.th = h.targetHeaders
 	a := &ex.tries
 	a.h, a.w, a.r, a.info, a.t, a.ex = h, w, r, info, t, ex
 	if b := h.retry.budget; b != nil {
@@ -350,7 +360,8 @@ func (ex *exchange) prepare(ctx context.Context, r *http.Request, info *reqinfo.
 	// Opaque would be read as an authority.
 	ex.url = url.URL{Scheme: t.URL.Scheme, Host: t.URL.Host, Opaque: path, RawQuery: r.URL.RawQuery}
 	out.URL = &ex.url
-	out.Header = h
+	ex.header = h
+	out.Header = ex.th.targetHeader(h, t)
 	out.RequestURI = ""
 	out.Close = false
 	out.GetBody = nil
@@ -373,6 +384,9 @@ func (ex *exchange) retarget(t *balancer.Target, body *attemptBody) *http.Reques
 	out := new(http.Request)
 	*out = ex.out
 	out.URL = &u
+	if ex.th != nil {
+		out.Header = ex.th.targetHeader(ex.header, t)
+	}
 	if body != nil {
 		out.Body = body
 	}

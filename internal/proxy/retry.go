@@ -23,8 +23,9 @@ import (
 // connect or was reset before any response byte (HAProxy's redispatch).
 //
 // Every retry goes to a target other than the one that just failed; when
-// the pool has none, the failure stands. The client always gets the last
-// attempt's response or error.
+// the pool has none, the failure stands, unless SameTarget allows the
+// failed target again. The client always gets the last attempt's response
+// or error.
 type RetryPolicy struct {
 	// Attempts is the number of tries, the first included; 0 means 2.
 	Attempts int
@@ -50,6 +51,14 @@ type RetryPolicy struct {
 	// jitter"). 0 means 25ms and 250ms. A retry whose wait would outlast
 	// the route timeout is not made.
 	BackoffBase, BackoffMax time.Duration
+	// BackoffMin raises every wait to at least this much: Gateway API's
+	// HTTPRouteRetry.Backoff is a minimum ("not retried before the
+	// configured minimum duration"), which full jitter alone breaks.
+	BackoffMin time.Duration
+	// SameTarget retries on the target that just failed when the pool has
+	// no other available one. Gateway API retries a backend request, not a
+	// target: a Service with a single endpoint must still be retried.
+	SameTarget bool
 	// BufferBytes is the replay buffer for a request body: the first
 	// BufferBytes of the body are kept as they stream to the target, and
 	// a request whose body went beyond them is not retried (except after
@@ -86,7 +95,7 @@ func (p *RetryPolicy) Validate() error {
 	if p.Attempts < 0 {
 		return fmt.Errorf("retry attempts %d: must be at least 1 (0 means %d)", p.Attempts, DefaultRetryAttempts)
 	}
-	if p.PerTryTimeout < 0 || p.BackoffBase < 0 || p.BackoffMax < 0 {
+	if p.PerTryTimeout < 0 || p.BackoffBase < 0 || p.BackoffMax < 0 || p.BackoffMin < 0 {
 		return errors.New("retry per-try timeout and backoff must not be negative")
 	}
 	for _, c := range p.On {
@@ -138,6 +147,8 @@ type retryPolicy struct {
 	anyMethodOnConnect bool
 	perTry             time.Duration
 	base, max          time.Duration
+	min                time.Duration
+	sameTarget         bool
 	// bufferBytes < 0: a request whose body was read is never retried.
 	bufferBytes int64
 	budget      *Budget
@@ -159,6 +170,8 @@ func compileRetry(p *RetryPolicy) (rp *retryPolicy, unknown []string) {
 		perTry:             max(p.PerTryTimeout, 0),
 		base:               p.BackoffBase,
 		max:                p.BackoffMax,
+		min:                max(p.BackoffMin, 0),
+		sameTarget:         p.SameTarget,
 		bufferBytes:        p.BufferBytes,
 		budget:             p.Budget,
 	}
@@ -445,10 +458,13 @@ func (a *attempts) decide(connectFailure bool) (next *balancer.Target, body *att
 	if hasBody && (replay == nil || !replay.replayable()) {
 		return nil, nil, 0, false
 	}
-	if next = h.pool.Pick(r, t); next == nil {
+	if next = h.pool.Pick(r, t); next == nil && p.sameTarget {
+		next = h.pool.Pick(r, nil)
+	}
+	if next == nil {
 		return nil, nil, 0, false
 	}
-	wait = backoff(p.base, p.max, n, randN)
+	wait = max(backoff(p.base, p.max, n, randN), p.min)
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
 		// The retry could not finish in time; the client is better served
 		// by this attempt's answer than by a timeout.

@@ -497,3 +497,43 @@ func BenchmarkBudget(b *testing.B) {
 		})
 	})
 }
+
+// TestRetrySameTarget: with SameTarget a pool of one target is retried
+// on it (Gateway API retries a request, not a target); without it the
+// first failure stands. BackoffMin holds between the attempts.
+func TestRetrySameTarget(t *testing.T) {
+	var mu sync.Mutex
+	var seen []time.Time
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, time.Now())
+		n := len(seen)
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(500)
+			return
+		}
+		io.WriteString(w, "ok")
+	}).URL
+	reset := func() { mu.Lock(); seen = nil; mu.Unlock() }
+
+	s, infos := infoFront(t, Options{Pool: newPool(t, u), Retry: &RetryPolicy{Attempts: 3, On: []string{"500"}}}, reqinfo.Info{})
+	if status, _, info := do(t, s.URL, infos, "GET", nil, 0); status != 500 || info.Attempts != 1 {
+		t.Fatalf("without SameTarget: status %d attempts %d, want 500 after 1", status, info.Attempts)
+	}
+
+	reset()
+	const minWait = 30 * time.Millisecond
+	s, infos = infoFront(t, Options{Pool: newPool(t, u), Retry: &RetryPolicy{Attempts: 3, On: []string{"500"}, SameTarget: true, BackoffMin: minWait}}, reqinfo.Info{})
+	status, body, info := do(t, s.URL, infos, "GET", nil, 0)
+	if status != 200 || body != "ok" || info.Attempts != 3 {
+		t.Fatalf("with SameTarget: status %d body %q attempts %d, want 200 after 3", status, body, info.Attempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(seen); i++ {
+		if d := seen[i].Sub(seen[i-1]); d < minWait {
+			t.Errorf("attempt %d came %v after the previous one, want at least %v", i+1, d, minWait)
+		}
+	}
+}

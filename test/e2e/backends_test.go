@@ -60,6 +60,13 @@ type backend struct {
 
 func newBackend(t *testing.T, name string) *backend {
 	t.Helper()
+	return newBackendOn(t, name, "")
+}
+
+// newBackendOn is newBackend listening on addr ("" = a free port), for
+// examples whose configuration names fixed ports.
+func newBackendOn(t *testing.T, name, addr string) *backend {
+	t.Helper()
 	b := &backend{name: name, sseRelease: make(chan struct{}), slowStarted: make(chan struct{}, 16), slowRelease: make(chan struct{}), slowCanceled: make(chan struct{}, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sse", b.sse)
@@ -79,6 +86,14 @@ func newBackend(t *testing.T, name string) *backend {
 		}
 		h.ServeHTTP(w, r)
 	})
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("backend %s: %v", name, err)
+		}
+		b.srv.Listener.Close()
+		b.srv.Listener = ln
+	}
 	b.srv.Start()
 	b.addr = b.srv.Listener.Addr().String()
 	b.url = "http://" + b.addr

@@ -18,6 +18,7 @@ import (
 type testPKI struct {
 	pool  *x509.CertPool
 	files map[string][2]string // DNS name -> {cert_file, key_file}
+	caPEM []byte               // the CA certificate
 }
 
 // newPKI makes a CA and one leaf per name (the name is the leaf's only
@@ -47,7 +48,8 @@ func newPKI(t *testing.T, names ...string) *testPKI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testPKI{pool: x509.NewCertPool(), files: map[string][2]string{}}
+	p := &testPKI{pool: x509.NewCertPool(), files: map[string][2]string{},
+		caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
 	p.pool.AddCert(caCert)
 	for i, name := range names {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -88,6 +88,8 @@ func TestValidateReportsTypoWithLine(t *testing.T) {
 	}
 
 	examples, _ := filepath.Glob(filepath.Join(moduleRoot, "examples", "*.yaml"))
+	// Directories of examples (file mode) validate as a whole.
+	examples = append(examples, filepath.Join(moduleRoot, "examples", "kubernetes"))
 	if len(examples) < 2 {
 		t.Fatalf("examples: %v", examples)
 	}

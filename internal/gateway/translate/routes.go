@@ -10,12 +10,23 @@ import (
 )
 
 // Filters compiles a route's filters, in configuration order (the first
-// outermost), into one layer.
-func Filters(rc *config.Route) func(http.Handler) http.Handler {
+// outermost), into one layer. request_mirror filters are the exception:
+// they form the innermost layer, around the action, so each copy is the
+// request as the upstream gets it (after every request filter, as Envoy's
+// shadowing does).
+func Filters(rc *config.Route, env FilterEnv) func(http.Handler) http.Handler {
 	prefixes := routePrefixes(rc)
-	fs := make([]func(http.Handler) http.Handler, len(rc.Filters))
-	for i, f := range rc.Filters {
-		fs[i] = routeFilter(f, prefixes)
+	fs := make([]func(http.Handler) http.Handler, 0, len(rc.Filters))
+	var mirrors []*config.RequestMirror
+	for _, f := range rc.Filters {
+		if f.RequestMirror != nil {
+			mirrors = append(mirrors, f.RequestMirror)
+			continue
+		}
+		fs = append(fs, routeFilter(f, prefixes))
+	}
+	if m := Mirror(rc, mirrors, env); m != nil {
+		fs = append(fs, m.Wrap)
 	}
 	return func(h http.Handler) http.Handler {
 		for i := len(fs) - 1; i >= 0; i-- {
@@ -33,7 +44,10 @@ func Action(rc *config.Route) http.Handler {
 		return action.NewRespond(action.RespondConfig{Status: rc.Respond.Status, Headers: rc.Respond.Headers, Body: rc.Respond.Body})
 	case rc.Redirect != nil:
 		rd := rc.Redirect
-		return action.NewRedirect(action.RedirectConfig{Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status})
+		return action.NewRedirect(action.RedirectConfig{
+			Scheme: rd.Scheme, Host: rd.Host, Path: rd.Path, Port: rd.Port, Status: rd.Status,
+			PrefixEdit: rd.ReplacePrefixMatch != "", PrefixTo: rd.ReplacePrefixMatch, Prefixes: routePrefixes(rc),
+		})
 	}
 	return nil
 }
@@ -83,6 +97,6 @@ func Retry(rt *config.Retry, budget *proxy.Budget) *proxy.RetryPolicy {
 	return &proxy.RetryPolicy{
 		Attempts: rt.Attempts, On: rt.On, RetryNonIdempotent: rt.RetryNonIdempotent,
 		PerTryTimeout: rt.PerTryTimeout, BackoffBase: rt.BackoffBase, BackoffMax: rt.BackoffMax,
-		BufferBytes: rt.BufferBytes, Budget: budget,
+		BackoffMin: rt.BackoffMin, SameTarget: rt.SameTarget, BufferBytes: rt.BufferBytes, Budget: budget,
 	}
 }

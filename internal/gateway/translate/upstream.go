@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
@@ -37,6 +38,10 @@ func UpstreamTLS(u *config.Upstream) (*tls.Config, error) {
 			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", t.CAFile)
 		}
 		c.RootCAs = pool
+	}
+	if len(t.SubjectAltNames) > 0 && !t.InsecureSkipVerify {
+		c.InsecureSkipVerify = true // verifySANs does the whole verification
+		c.VerifyConnection = verifySANs(c.RootCAs, t.SubjectAltNames)
 	}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
@@ -151,6 +156,7 @@ type TransportKey struct {
 	protocol                              string
 	caFile, serverName, certFile, keyFile string
 	insecure                              bool
+	sans                                  string
 	connect, idle, responseHeader         time.Duration
 	maxIdle, proxyProtocol                int
 	caStamp, certStamp                    time.Time
@@ -174,6 +180,7 @@ func NewTransportKey(u *config.Upstream) TransportKey {
 	if t := u.TLS; t != nil {
 		k.caFile, k.serverName, k.certFile, k.keyFile, k.insecure = t.CAFile, t.ServerName, t.CertFile, t.KeyFile, t.InsecureSkipVerify
 		k.caStamp, k.certStamp = fileStamp(t.CAFile), fileStamp(t.CertFile)
+		k.sans = strings.Join(t.SubjectAltNames, "\n")
 	}
 	return k
 }

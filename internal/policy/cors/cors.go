@@ -37,13 +37,17 @@ type Config struct {
 	// (they are anchored for you). They never match "null".
 	AllowOriginRegex []string
 	// AllowMethods defaults to GET, HEAD, POST; "*" allows any method
-	// (the preflight's requested method is reflected).
+	// (the preflight's requested method is reflected). GET, HEAD and
+	// POST are always allowed, as browsers do.
 	AllowMethods []string
 	// AllowHeaders are request headers a preflight may ask for; "*"
 	// reflects the preflight's Access-Control-Request-Headers. The
-	// default allows none beyond the CORS-safelisted ones.
+	// default allows none beyond the CORS-safelisted ones. The
+	// Access-Control-Allow-Headers answer is sent only to a preflight
+	// that asked for headers.
 	AllowHeaders []string
-	// ExposeHeaders are response headers the page may read.
+	// ExposeHeaders are response headers the page may read; sent on
+	// preflights too (Gateway API's conformance expects them there).
 	ExposeHeaders []string
 	// AllowCredentials lets the page send cookies and read the response.
 	// It cannot be combined with the "*" origin.
@@ -149,7 +153,10 @@ func New(cfg Config) (*CORS, error) {
 		if !h1wire.IsToken(h) {
 			return nil, fmt.Errorf("cors: allow_headers[%d]: %q is not a header name", i, h)
 		}
-		c.headers = append(c.headers, http.CanonicalHeaderKey(h))
+		// Kept as configured, not canonicalised: names are
+		// case-insensitive, and Gateway API's conformance compares the
+		// values it configured byte for byte.
+		c.headers = append(c.headers, h)
 	}
 	if len(c.headers) > 0 {
 		c.headersValue = []string{strings.Join(c.headers, ", ")}
@@ -166,7 +173,7 @@ func New(cfg Config) (*CORS, error) {
 		case !h1wire.IsToken(h):
 			return nil, fmt.Errorf("cors: expose_headers[%d]: %q is not a header name", i, h)
 		default:
-			expose = append(expose, http.CanonicalHeaderKey(h))
+			expose = append(expose, h) // as configured, like allow_headers
 		}
 	}
 	if len(expose) > 0 {
@@ -214,7 +221,15 @@ func (c *CORS) allowOrigin(origin string) (value string, ok bool) {
 	return "", false
 }
 
+// allowMethod reports whether a preflight may ask for method m. The
+// CORS-safelisted methods GET, HEAD and POST always may: a browser
+// accepts them whatever Access-Control-Allow-Methods says (Fetch,
+// CORS-preflight fetch step 7.5), and Gateway API's CORS filter says so.
 func (c *CORS) allowMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+		return true
+	}
 	if c.anyMethod {
 		return h1wire.IsToken(m)
 	}

@@ -100,7 +100,7 @@ func TestPreflightAllowed(t *testing.T) {
 	wantHeader(t, h, "Access-Control-Allow-Origin", "https://app.example.com")
 	wantHeader(t, h, "Access-Control-Allow-Credentials", "true")
 	wantHeader(t, h, "Access-Control-Allow-Methods", "GET, PUT")
-	wantHeader(t, h, "Access-Control-Allow-Headers", "Content-Type, X-Api-Key")
+	wantHeader(t, h, "Access-Control-Allow-Headers", "content-type, X-Api-Key") // as configured
 	wantHeader(t, h, "Access-Control-Max-Age", "600")
 	wantHeader(t, h, "Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
 	wantHeader(t, h, "Access-Control-Allow-Private-Network")
@@ -167,6 +167,37 @@ func TestPreflightDefaultsAndWildcards(t *testing.T) {
 	wantHeader(t, w.Header(), "Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network")
 }
 
+// TestPreflightGatewayAPI: the behaviours Gateway API's CORS filter
+// requires (conformance test HTTPRouteCORS): safelisted methods are
+// always allowed, Allow-Headers only answers a preflight that asked for
+// headers, Expose-Headers is on the preflight too, names keep their
+// configured spelling.
+func TestPreflightGatewayAPI(t *testing.T) {
+	c := mustNew(t, Config{
+		AllowOrigins:  []string{"https://www.foo.com"},
+		AllowMethods:  []string{"GET", "OPTIONS"},
+		AllowHeaders:  []string{"x-header-1", "x-header-2"},
+		ExposeHeaders: []string{"x-header-3", "x-header-4"},
+	})
+	w, _ := serve(c, upstream, "OPTIONS", "Origin", "https://www.foo.com",
+		"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "x-header-1, x-header-2")
+	if w.Code != 204 {
+		t.Fatalf("status %d", w.Code)
+	}
+	wantHeader(t, w.Header(), "Access-Control-Allow-Methods", "GET, OPTIONS")
+	wantHeader(t, w.Header(), "Access-Control-Allow-Headers", "x-header-1, x-header-2")
+	wantHeader(t, w.Header(), "Access-Control-Expose-Headers", "x-header-3, x-header-4")
+
+	w, _ = serve(c, upstream, "OPTIONS", "Origin", "https://www.foo.com", "Access-Control-Request-Method", "POST")
+	if w.Code != 204 {
+		t.Fatalf("safelisted POST not in allow_methods: status %d, want 204", w.Code)
+	}
+	wantHeader(t, w.Header(), "Access-Control-Allow-Headers")
+	if w, _ := serve(c, upstream, "OPTIONS", "Origin", "https://www.foo.com", "Access-Control-Request-Method", "PUT"); w.Code != 403 {
+		t.Fatalf("PUT: status %d, want 403", w.Code)
+	}
+}
+
 // OPTIONS without Access-Control-Request-Method is an ordinary request.
 func TestOptionsWithoutRequestMethodIsActual(t *testing.T) {
 	c := mustNew(t, Config{AllowOrigins: []string{"https://a.example"}})
@@ -199,7 +230,7 @@ func TestActualAllowed(t *testing.T) {
 	h := w.Header()
 	wantHeader(t, h, "Access-Control-Allow-Origin", "https://app.example.com")
 	wantHeader(t, h, "Access-Control-Allow-Credentials", "true")
-	wantHeader(t, h, "Access-Control-Expose-Headers", "X-Total")
+	wantHeader(t, h, "Access-Control-Expose-Headers", "x-total") // as configured
 	wantHeader(t, h, "Access-Control-Allow-Methods")
 	wantHeader(t, h, "Access-Control-Max-Age")
 	wantHeader(t, h, "Vary", "Accept-Encoding", "Origin")

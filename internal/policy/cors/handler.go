@@ -92,8 +92,13 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origin string, 
 		// and means nothing with credentials. allowHeaders checked
 		// every name is a token, so this cannot inject anything.
 		h.Set("Access-Control-Allow-Headers", strings.Join(reqHeaders, ", "))
-	case len(c.headersValue) > 0:
+	case len(c.headersValue) > 0 && len(reqHeaders) > 0:
+		// Only to a preflight that asked: Gateway API requires omitting
+		// the header otherwise.
 		h["Access-Control-Allow-Headers"] = c.headersValue
+	}
+	if c.exposeValue != nil {
+		h["Access-Control-Expose-Headers"] = c.exposeValue
 	}
 	if c.maxAgeValue != nil {
 		h["Access-Control-Max-Age"] = c.maxAgeValue
