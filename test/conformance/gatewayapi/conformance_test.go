@@ -34,8 +34,8 @@ const gatewayClassName = "gatehouse"
 // the package then fails, since they do).
 const envAll = "GATEHOUSE_CONFORMANCE_ALL"
 
-// profile is GATEWAY-HTTP, the profile this harness runs.
-var profile = suite.GatewayHTTPConformanceProfile
+// profiles are the conformance profiles this harness runs.
+var profiles = []suite.ConformanceProfile{suite.GatewayHTTPConformanceProfile, suite.GatewayGRPCConformanceProfile}
 
 // timeouts are the suite's, shortened for a controller that reconciles
 // in milliseconds but still generous for a loaded two-core CI machine
@@ -59,11 +59,11 @@ func timeouts(max time.Duration) confconfig.TimeoutConfig {
 	return tc
 }
 
-// inProfile reports whether the suite counts test under GATEWAY-HTTP
-// (every feature it needs is one of the profile's, as the suite's
+// inProfile reports whether the suite counts test under profile (every
+// feature it needs is one of the profile's, as the suite's
 // getConformanceProfilesForTest decides: a test without features is in
 // every profile), and whether as an extended test.
-func inProfile(test suite.ConformanceTest) (in, extended bool) {
+func inProfile(profile suite.ConformanceProfile, test suite.ConformanceTest) (in, extended bool) {
 	for _, f := range test.Features {
 		switch {
 		case profile.CoreFeatures.Has(f):
@@ -89,11 +89,10 @@ const (
 )
 
 type result struct {
-	test     suite.ConformanceTest
-	extended bool
-	outcome  outcome
-	reason   string
-	elapsed  time.Duration
+	test    suite.ConformanceTest
+	outcome outcome
+	reason  string
+	elapsed time.Duration
 }
 
 func TestGatewayAPIConformance(t *testing.T) {
@@ -131,16 +130,18 @@ func TestGatewayAPIConformance(t *testing.T) {
 	}()
 
 	var selected []suite.ConformanceTest
-	extendedOf := map[string]bool{}
 	for _, test := range tests.ConformanceTests {
-		if in, ext := inProfile(test); in {
+		if slices.ContainsFunc(profiles, func(p suite.ConformanceProfile) bool { in, _ := inProfile(p, test); return in }) {
 			selected = append(selected, test)
-			extendedOf[test.ShortName] = ext
 		}
 	}
 	supported := sets.New[features.FeatureName]()
-	supported.Insert(profile.CoreFeatures.UnsortedList()...)
-	supported.Insert(profile.ExtendedFeatures.UnsortedList()...)
+	var profileNames []suite.ConformanceProfileName
+	for _, p := range profiles {
+		supported.Insert(p.CoreFeatures.UnsortedList()...)
+		supported.Insert(p.ExtendedFeatures.UnsortedList()...)
+		profileNames = append(profileNames, p.Name)
+	}
 
 	logs, err := startLogServer(ctrl.kubelet)
 	if err != nil {
@@ -162,7 +163,7 @@ func TestGatewayAPIConformance(t *testing.T) {
 			CleanupBaseResources: false, // the fake cluster goes away with the test
 			CleanupTestResources: true,
 			SupportedFeatures:    supported.UnsortedList(),
-			ConformanceProfiles:  []suite.ConformanceProfileName{profile.Name},
+			ConformanceProfiles:  profileNames,
 			TimeoutConfig:        tc,
 			DisableParallelTests: true,
 		},
@@ -184,7 +185,7 @@ func TestGatewayAPIConformance(t *testing.T) {
 
 	var results []result
 	for _, test := range selected {
-		r := result{test: test, extended: extendedOf[test.ShortName]}
+		r := result{test: test}
 		reason, xfail := expectedFailures[test.ShortName]
 		if xfail && !runAll {
 			r.outcome, r.reason = skipped, reason
@@ -212,16 +213,22 @@ func TestGatewayAPIConformance(t *testing.T) {
 
 // report prints one line per test and the counts per profile section,
 // as the suite's ConformanceReport groups them: core, and per extended
-// feature of the profile.
+// feature of the profile (a test needing several counts under each).
 func report(t *testing.T, results []result) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nGateway API conformance v1.6.3, profile %s\n", profile.Name)
+	fmt.Fprintf(&b, "\nGateway API conformance v1.6.3\n")
 	for _, r := range results {
-		kind := "core"
-		if r.extended {
-			kind = "extended"
+		var in []string
+		for _, p := range profiles {
+			if ok, ext := inProfile(p, r.test); ok {
+				kind := "core"
+				if ext {
+					kind = "extended"
+				}
+				in = append(in, strings.TrimPrefix(string(p.Name), "GATEWAY-")+"-"+kind)
+			}
 		}
-		fmt.Fprintf(&b, "  %-6s %-8s %-60s %6.1fs %s\n", r.outcome, kind, r.test.ShortName, r.elapsed.Seconds(), r.reason)
+		fmt.Fprintf(&b, "  %-6s %-60s %-28s %6.1fs %s\n", r.outcome, r.test.ShortName, strings.Join(in, ","), r.elapsed.Seconds(), r.reason)
 	}
 	count := func(keep func(result) bool) string {
 		n := map[outcome]int{}
@@ -238,17 +245,25 @@ func report(t *testing.T, results []result) {
 		}
 		return s
 	}
-	fmt.Fprintf(&b, "COUNT %s core: %s\n", profile.Name, count(func(r result) bool { return !r.extended }))
-	ext := profile.ExtendedFeatures.UnsortedList()
-	sort.Slice(ext, func(i, j int) bool { return ext[i] < ext[j] })
-	for _, f := range ext {
-		has := func(r result) bool { return slices.Contains(r.test.Features, f) }
-		if !slices.ContainsFunc(results, has) {
-			continue
+	for _, p := range profiles {
+		member := func(extended bool) func(result) bool {
+			return func(r result) bool { in, ext := inProfile(p, r.test); return in && ext == extended }
 		}
-		fmt.Fprintf(&b, "COUNT %s extended %s: %s\n", profile.Name, f, count(has))
+		fmt.Fprintf(&b, "COUNT %s core: %s\n", p.Name, count(member(false)))
+		fmt.Fprintf(&b, "COUNT %s extended: %s\n", p.Name, count(member(true)))
+		ext := p.ExtendedFeatures.UnsortedList()
+		sort.Slice(ext, func(i, j int) bool { return ext[i] < ext[j] })
+		for _, f := range ext {
+			has := func(r result) bool {
+				in, _ := inProfile(p, r.test)
+				return in && slices.Contains(r.test.Features, f)
+			}
+			if slices.ContainsFunc(results, has) {
+				fmt.Fprintf(&b, "COUNT %s extended %s: %s\n", p.Name, f, count(has))
+			}
+		}
 	}
-	fmt.Fprintf(&b, "COUNT %s all: %s\n", profile.Name, count(func(result) bool { return true }))
+	fmt.Fprintf(&b, "COUNT all: %s\n", count(func(result) bool { return true }))
 	for gw, why := range readinessExclusions {
 		fmt.Fprintf(&b, "setup does not wait for Gateway %s: %s\n", gw, why)
 	}

@@ -23,13 +23,14 @@ import (
 	gwv1a2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/configsource"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/kubernetes"
 )
 
 // controller is the Gatehouse controller as the conformance suite sees
 // it, minus client-go: on every change in the fake cluster it lists the
-// objects, translates them (kubernetes.Translate, as file mode does),
+// objects, translates them (configsource.Build, as file mode does),
 // applies the configuration to in-process gateways, and only then writes
 // the statuses (kubernetes.Result.ApplyStatus), so a condition the suite
 // observes is already being served.
@@ -57,7 +58,8 @@ type controller struct {
 type dataPlane struct {
 	ip, dir  string
 	gw       *gateway.Gateway
-	lastYAML []byte
+	cfg      *config.Config // what gw's loader returns; under controller.mu
+	lastYAML []byte         // the translation last served
 }
 
 func newController(cl *cluster, dir string) (*controller, error) {
@@ -188,16 +190,14 @@ func (c *controller) reconcile(ctx context.Context) error {
 		key := g.Obj.(client.Object).GetNamespace() + "/" + g.Obj.(client.Object).GetName()
 		p := c.plane(key)
 		addresses[key] = p.ip
-		res := kubernetes.Translate(append(copyObjects(rest), copyObjects([]kubernetes.Object{g})...), kubernetes.Options{
-			ListenHost: p.ip, PortOffset: portOffset, SecretDir: filepath.Join(p.dir, "secrets"),
-		})
+		res, err := c.serve(p, append(copyObjects(rest), copyObjects([]kubernetes.Object{g})...))
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("gateway %s: %w", key, err)
+		}
 		for _, e := range res.Errors {
 			errs[e.Error()] = true
 		}
 		mergeStatuses(merged, res, key)
-		if err := c.serve(p, res); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("gateway %s: %w", key, err)
-		}
 	}
 	for key, p := range c.planes { // Gateways that are gone
 		if _, ok := addresses[key]; !ok {
@@ -241,8 +241,13 @@ func mergeStatuses(merged, res *kubernetes.Result, gwKey string) {
 			continue
 		}
 		if ref, ok := strings.CutPrefix(s.Section, "Gateway "); ok {
+			// "Gateway NS/NAME[/SECTION][:PORT]" (kubernetes.parentSection);
+			// names hold neither '/' nor ':'.
 			ns, rest, _ := strings.Cut(ref, "/")
-			name, _, _ := strings.Cut(rest, "/")
+			name := rest
+			if i := strings.IndexAny(rest, "/:"); i >= 0 {
+				name = rest[:i]
+			}
 			if ns+"/"+name == gwKey {
 				merged.Statuses = append(merged.Statuses, s)
 			}
@@ -254,56 +259,57 @@ func mergeStatuses(merged, res *kubernetes.Result, gwKey string) {
 	}
 }
 
-// serve writes a data plane's configuration and starts or reloads its
-// gateway when it changed. A configuration config.Parse refuses is an
-// error of the translator (it promises never to produce one).
-func (c *controller) serve(p *dataPlane, res *kubernetes.Result) error {
-	translated, err := kubernetes.Encode(res.Config)
+// serve builds a data plane's configuration as file mode does
+// (configsource.Build: the translation merged with Gatehouse YAML, here
+// only the harness's own settings) and starts or reloads its gateway when
+// the translation changed. A configuration Build refuses is logged and
+// left unserved until the objects change: the translator promises never
+// to produce one.
+func (c *controller) serve(p *dataPlane, objs []kubernetes.Object) (*kubernetes.Result, error) {
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The access log goes to the plane's directory (not the test's
+	// output); reloads and shutdowns drain for a second.
+	own := fmt.Appendf(nil, "access_log:\n  path: %s\nshutdown:\n  grace_period: 1s\n", filepath.Join(p.dir, "access.log"))
+	cfg, res, err := configsource.Build([]configsource.Document{{Name: filepath.Join(p.dir, "harness.yaml"), Data: own}}, objs,
+		kubernetes.Options{ListenHost: p.ip, PortOffset: portOffset, SecretDir: filepath.Join(p.dir, "secrets")})
+	if res == nil {
+		return nil, err
+	}
+	out, encErr := res.Encode()
+	if encErr != nil {
+		return res, fmt.Errorf("encode: %w", encErr)
+	}
+	if bytes.Equal(out, p.lastYAML) {
+		return res, nil
+	}
+	p.lastYAML = out
 	if err != nil {
-		return fmt.Errorf("encode: %w", err)
+		c.log.Error("translated configuration refused", "error", err, "yaml", string(out))
+		return res, nil
 	}
-	// The harness's own settings: the access log in the plane's directory
-	// (not the test's output), and a short drain on reload and shutdown.
-	out := fmt.Appendf(nil, "access_log:\n  path: %s\nshutdown:\n  grace_period: 1s\n%s",
-		filepath.Join(p.dir, "access.log"), translated)
-	if p.gw != nil && bytes.Equal(out, p.lastYAML) {
-		return nil
-	}
-	if len(res.Config.Listeners) == 0 {
+	if len(cfg.Listeners) == 0 {
 		if p.gw != nil {
 			p.gw.Shutdown()
 			p.gw = nil
 		}
-		p.lastYAML = out
-		return nil
+		return res, nil
 	}
-	if err := os.MkdirAll(p.dir, 0o700); err != nil {
-		return err
-	}
-	if err := res.WriteFiles(); err != nil {
-		return err
-	}
-	path := filepath.Join(p.dir, "gatehouse.yaml")
-	if _, err := config.Parse(path, out); err != nil {
-		c.log.Error("translated configuration refused", "error", err, "yaml", string(out))
-		p.lastYAML = out
-		return nil // nothing to retry until the objects change
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		return err
-	}
+	p.cfg = cfg
 	if p.gw == nil {
-		g := gateway.New(path, c.log.With("gateway", p.ip))
+		g := gateway.NewWithLoader(filepath.Join(p.dir, "harness.yaml"), func() (*config.Config, error) { return p.cfg, nil }, c.log.With("gateway", p.ip))
 		if err := g.Start(); err != nil {
 			g.Shutdown()
-			return fmt.Errorf("start: %w", err)
+			p.lastYAML = nil // retry
+			return res, fmt.Errorf("start: %w", err)
 		}
 		p.gw = g
 	} else if err := p.gw.Reload(); err != nil {
-		return fmt.Errorf("reload: %w", err)
+		p.lastYAML = nil
+		return res, fmt.Errorf("reload: %w", err)
 	}
-	p.lastYAML = out
-	return nil
+	return res, nil
 }
 
 // writeStatuses applies the statuses to fresh copies of the live objects
