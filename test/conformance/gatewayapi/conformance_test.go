@@ -171,7 +171,7 @@ func TestGatewayAPIConformance(t *testing.T) {
 		Clientset:       clientset,
 		RestConfig:      restConfig,
 		RoundTripper:    &roundTripper{roundtripper.DefaultRoundTripper{TimeoutConfig: tc, CustomDialContext: dialGateway}},
-		GRPCClient:      &grpcClient{},
+		GRPCClient:      grpcClient{},
 		WebSocketDialer: wsDialer{},
 		ManifestFS:      []fs.FS{&conformance.Manifests},
 	})

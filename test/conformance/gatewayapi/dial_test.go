@@ -54,17 +54,24 @@ func mapAddr(addr string) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(p+portOffset)), nil
 }
 
-// grpcClient is the suite's gRPC client with the same address mapping
-// (grpc.DefaultClient dials the address it is given).
-type grpcClient struct{ grpc.DefaultClient }
+// grpcClient is the suite's gRPC client with the same address mapping.
+// Like the suite's own default (a nil GRPCClient), each call uses a
+// connection of its own: grpc.DefaultClient keeps the first address and
+// :authority it dialed, and successive tests use other Gateways (other
+// addresses) and hosts.
+type grpcClient struct{}
 
-func (c *grpcClient) SendRPC(t *testing.T, address string, expected grpc.ExpectedResponse, timeout time.Duration) (*grpc.Response, error) {
+func (grpcClient) SendRPC(t *testing.T, address string, expected grpc.ExpectedResponse, timeout time.Duration) (*grpc.Response, error) {
 	mapped, err := mapAddr(address)
 	if err != nil {
 		return nil, err
 	}
-	return c.DefaultClient.SendRPC(t, mapped, expected, timeout)
+	c := &grpc.DefaultClient{}
+	defer c.Close()
+	return c.SendRPC(t, mapped, expected, timeout)
 }
+
+func (grpcClient) Close() {}
 
 // roundTripper is the suite's round tripper with the address mapping for
 // every protocol: the default one dials through CustomDialContext except
