@@ -99,6 +99,11 @@ func (t *translator) httpRouteRule(rs *ruleReport, i int, rule gwv1.HTTPRouteRul
 			name = joinName(base, fmt.Sprintf("g%d", g))
 		}
 		rt := t.httpRule(name, base, rule, refs, proto, split, mirrors, a)
+		if proto == "http2" {
+			// An h2c backend's clients may speak h2c too (prior
+			// knowledge), as the Gateway API's H2C test does.
+			t.serveH2C(a.listeners)
+		}
 		cors := rt.Policies // from a CORS filter, before ExtensionRef policies
 		msg := t.rulePolicies(rt, rs.ns, rule.Filters)
 		if msg == "" {
