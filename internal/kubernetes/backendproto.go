@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -11,6 +12,8 @@ import (
 //
 //	(none), http, kubernetes.io/ws   auto: HTTP/1.1 to http:// targets;
 //	                                 WebSocket upgrades are proxied as is
+//	https (any case)                 auto; TLS to the targets comes from a
+//	                                 BackendTLSPolicy (plain without one)
 //	kubernetes.io/wss                the same (WebSocket over TLS needs
 //	                                 the target's TLS from BackendTLSPolicy)
 //	kubernetes.io/h2c                http2: HTTP/2 with prior knowledge
@@ -22,8 +25,8 @@ import (
 
 // upstreamProtocol is the config upstream protocol for appProtocol.
 func upstreamProtocol(appProtocol string) (string, bool) {
-	switch appProtocol {
-	case "", "http", "kubernetes.io/ws", "kubernetes.io/wss":
+	switch strings.ToLower(appProtocol) {
+	case "", "http", "https", "kubernetes.io/ws", "kubernetes.io/wss":
 		return "", true
 	case "kubernetes.io/h2c":
 		return "http2", true

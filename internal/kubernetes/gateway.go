@@ -23,6 +23,9 @@ type gwListener struct {
 	glName   string // the Gatehouse listener carrying it
 	conds    []Condition
 	routes   map[string]bool // kind/ns/name of the routes accepted here
+	// attachable: accepted but not programmed (its certificates do not
+	// resolve); routes still attach and count, nothing is served.
+	attachable bool
 }
 
 // family names what a Gateway listener needs from the socket. HTTPS and
@@ -161,9 +164,11 @@ func (t *translator) gateways() {
 				n++
 			}
 		}
+		// Some listeners invalid: Accepted with reason ListenersNotValid
+		// (the valid ones serve); none valid: not accepted.
 		ok := n > 0
 		reason := "Accepted"
-		if !ok {
+		if n < len(gw.obj.Spec.Listeners) {
 			reason = "ListenersNotValid"
 		}
 		t.status("Gateway", gw.obj.Namespace, gw.obj.Name, "",
@@ -226,6 +231,7 @@ func (t *translator) gatewayListener(gl *gwListener, proto string, dupHost bool)
 		var reason, msg string
 		certs, reason, msg = t.certificates(gl)
 		if len(certs) == 0 {
+			gl.attachable = true
 			fail("ResolvedRefs", reason, "%s", msg)
 			return
 		}

@@ -54,66 +54,53 @@ func (t *translator) grpcRoute(r item[*gwv1.GRPCRoute]) {
 		t.status(kind, gr.Namespace, gr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
 		return
 	}
-	var atts []attachment
-	for _, p := range gr.Spec.ParentRefs {
-		a, reason, msg := t.attach(kind, gr.Namespace, p, gr.Spec.Hostnames)
-		sec := parentSection(gr.Namespace, p)
-		if reason != "" {
-			t.status(kind, gr.Namespace, gr.Name, sec, cond("Accepted", false, reason, "%s", msg))
-			continue
-		}
-		atts = append(atts, a...)
-		t.status(kind, gr.Namespace, gr.Name, sec, cond("Accepted", true, "Accepted", "attached"))
-	}
-	resolved, bad := true, []string{}
-	resolvedReason, resolvedMsg := "ResolvedRefs", "all references resolved"
+	atts := t.routeParents(kind, gr.Namespace, gr.Name, gr.Spec.ParentRefs, gr.Spec.Hostnames)
+	rs := &ruleReport{t: t, src: r.src, kind: kind, ns: gr.Namespace, name: gr.Name, resolved: true,
+		reason: "ResolvedRefs", msg: "all references resolved"}
 	for i, rule := range gr.Spec.Rules {
-		base := joinName("grpcroute", gr.Namespace, gr.Name, i)
-		if msg := unsupportedGRPCRule(rule); msg != "" {
-			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
-			t.errorf(r.src, "GRPCRoute %s/%s rule %d: %s", gr.Namespace, gr.Name, i, msg)
-			continue
-		}
-		var refs []weighted
-		for _, br := range rule.BackendRefs {
-			w, p := t.resolveRef(kind, gr.Namespace, br.BackendRef, "http")
-			if p != nil {
-				resolved = false
-				resolvedReason, resolvedMsg = p.reason, p.msg
-				continue
-			}
-			refs = append(refs, w)
-		}
-		mirrors := map[int]*config.Filter{}
-		for j, f := range rule.Filters {
-			if f.Type != gwv1.GRPCRouteFilterRequestMirror {
-				continue
-			}
-			mf, p := t.grpcMirror(gr.Namespace, joinName(base, "mirror", j), f.RequestMirror)
-			if p != nil {
-				resolved = false
-				resolvedReason, resolvedMsg = p.reason, "request mirror: "+p.msg
-				continue
-			}
-			mirrors[j] = mf
-		}
-		for g, a := range atts {
-			name := base
-			if len(atts) > 1 {
-				name = joinName(base, fmt.Sprintf("g%d", g))
-			}
-			t.cfg.Routes = append(t.cfg.Routes, t.grpcRule(name, base, rule, refs, mirrors, a))
-			t.serveH2C(a.listeners)
-		}
+		t.grpcRouteRule(rs, i, rule, atts)
 	}
-	if len(atts) == 0 {
+	if len(atts) > 0 {
+		t.status(kind, gr.Namespace, gr.Name, "", rs.conditions()...)
+	}
+}
+
+// grpcRouteRule translates rule i into one route per attachment.
+func (t *translator) grpcRouteRule(rs *ruleReport, i int, rule gwv1.GRPCRouteRule, atts []attachment) {
+	base := joinName("grpcroute", rs.ns, rs.name, i)
+	if msg := unsupportedGRPCRule(rule); msg != "" {
+		rs.invalid(i, msg)
 		return
 	}
-	conds := []Condition{cond("ResolvedRefs", resolved, resolvedReason, "%s", resolvedMsg)}
-	if len(bad) > 0 {
-		conds = append(conds, cond("PartiallyInvalid", true, "UnsupportedValue", "%s", strings.Join(bad, "; ")))
+	var refs []weighted
+	for _, br := range rule.BackendRefs {
+		w, p := t.resolveRef(rs.kind, rs.ns, br.BackendRef, "http")
+		if p != nil {
+			rs.unresolved(p, "")
+			continue
+		}
+		refs = append(refs, w)
 	}
-	t.status(kind, gr.Namespace, gr.Name, "", conds...)
+	mirrors := map[int]*config.Filter{}
+	for j, f := range rule.Filters {
+		if f.Type != gwv1.GRPCRouteFilterRequestMirror {
+			continue
+		}
+		mf, p := t.grpcMirror(rs.ns, joinName(base, "mirror", j), f.RequestMirror)
+		if p != nil {
+			rs.unresolved(p, "request mirror: ")
+			continue
+		}
+		mirrors[j] = mf
+	}
+	for g, a := range atts {
+		name := base
+		if len(atts) > 1 {
+			name = joinName(base, fmt.Sprintf("g%d", g))
+		}
+		t.cfg.Routes = append(t.cfg.Routes, t.grpcRule(name, base, rule, refs, mirrors, a))
+		t.serveH2C(a.listeners)
+	}
 }
 
 // uniqueRuleNames applies the CRD rule "Rule name must be unique within

@@ -12,7 +12,7 @@ import (
 
 // httpRoute translates one HTTPRoute: for each attachment (a set of
 // Gatehouse listeners sharing the same effective hostnames) and each
-// rule, one Gatehouse route.
+// rule, one Gatehouse route. Phases: hostnames, parents, rules, status.
 func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 	hr := r.obj
 	if err := validHosts(hr.Spec.Hostnames); err != nil {
@@ -20,90 +20,132 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 		t.status("HTTPRoute", hr.Namespace, hr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
 		return
 	}
+	atts := t.routeParents("HTTPRoute", hr.Namespace, hr.Name, hr.Spec.ParentRefs, hr.Spec.Hostnames)
+	rs := &ruleReport{t: t, src: r.src, kind: "HTTPRoute", ns: hr.Namespace, name: hr.Name, resolved: true,
+		reason: "ResolvedRefs", msg: "all references resolved"}
+	for i, rule := range hr.Spec.Rules {
+		t.httpRouteRule(rs, i, rule, atts)
+	}
+	if len(atts) > 0 {
+		t.status("HTTPRoute", hr.Namespace, hr.Name, "", rs.conditions()...)
+	}
+}
+
+// routeParents attaches a route to each parentRef, recording the
+// Accepted condition per parent, and returns every attachment.
+func (t *translator) routeParents(kind, ns, name string, refs []gwv1.ParentReference, hostnames []gwv1.Hostname) []attachment {
 	var atts []attachment
-	for _, p := range hr.Spec.ParentRefs {
-		a, reason, msg := t.attach("HTTPRoute", hr.Namespace, p, hr.Spec.Hostnames)
-		sec := parentSection(hr.Namespace, p)
+	for _, p := range refs {
+		a, reason, msg := t.attach(kind, ns, p, hostnames)
+		sec := parentSection(ns, p)
 		if reason != "" {
-			t.status("HTTPRoute", hr.Namespace, hr.Name, sec, cond("Accepted", false, reason, "%s", msg))
+			t.status(kind, ns, name, sec, cond("Accepted", false, reason, "%s", msg))
 			continue
 		}
 		atts = append(atts, a...)
-		t.status("HTTPRoute", hr.Namespace, hr.Name, sec, cond("Accepted", true, "Accepted", "attached"))
+		t.status(kind, ns, name, sec, cond("Accepted", true, "Accepted", "attached"))
 	}
-	resolved, bad := true, []string{}
-	resolvedReason, resolvedMsg := "ResolvedRefs", "all references resolved"
-	for i, rule := range hr.Spec.Rules {
-		base := joinName("httproute", hr.Namespace, hr.Name, ruleName(i, rule.Name))
-		if msg := unsupportedRule(rule); msg != "" {
-			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
-			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
-			continue
-		}
-		// Resolve backends once per rule.
-		var refs []weighted
-		protos := map[string]bool{}
-		proto := ""
-		split, splitOK := splitHeaders{}, true
-		for _, br := range rule.BackendRefs {
-			w, p := t.resolveRef("HTTPRoute", hr.Namespace, br.BackendRef, "http")
-			if p == nil {
-				proto, p = t.refProtocol(hr.Namespace, br.BackendObjectReference)
-			}
-			if p != nil {
-				resolved = false
-				resolvedReason, resolvedMsg = p.reason, p.msg
-				continue
-			}
-			protos[proto] = true
-			refs = append(refs, w)
-			if len(rule.BackendRefs) > 1 {
-				splitOK = split.add(br, w.urls) && splitOK
-			}
-		}
-		if !splitOK {
-			msg := "an endpoint shared by backendRefs with different RequestHeaderModifier filters"
-			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
-			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
-			continue
-		}
-		if len(protos) > 1 {
-			msg := "backends of one rule must share a protocol (Service appProtocol)"
-			bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
-			t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
-			continue
-		}
-		mirrors, p := t.mirrors("HTTPRoute", hr.Namespace, hr.Name, ruleName(i, rule.Name), rule)
-		if p != nil {
-			resolved = false
-			resolvedReason, resolvedMsg = p.reason, "RequestMirror: "+p.msg
-		}
-		for g, a := range atts {
-			name := base
-			if len(atts) > 1 {
-				name = joinName(base, fmt.Sprintf("g%d", g))
-			}
-			rt := t.httpRule(name, base, rule, refs, proto, split, mirrors, a)
-			cors := rt.Policies // from a CORS filter, before ExtensionRef policies
-			msg := t.rulePolicies(rt, hr.Namespace, rule.Filters)
-			if msg == "" {
-				msg = t.keepCORS(rt, cors)
-			}
-			if msg != "" {
-				bad = append(bad, fmt.Sprintf("rule %d: %s", i, msg))
-				t.errorf(r.src, "HTTPRoute %s/%s rule %d: %s", hr.Namespace, hr.Name, i, msg)
-			}
-			t.cfg.Routes = append(t.cfg.Routes, rt)
-		}
+	return atts
+}
+
+// ruleReport gathers what a route's rules say about its status: the last
+// unresolved reference (ResolvedRefs) and the rules left out or answering
+// 500 (PartiallyInvalid), each also reported as an error.
+type ruleReport struct {
+	t              *translator
+	src            Object
+	kind, ns, name string
+	resolved       bool
+	reason, msg    string
+	bad            []string
+}
+
+func (rs *ruleReport) unresolved(p *backendProblem, prefix string) {
+	rs.resolved, rs.reason, rs.msg = false, p.reason, prefix+p.msg
+}
+
+func (rs *ruleReport) invalid(i int, msg string) {
+	rs.bad = append(rs.bad, fmt.Sprintf("rule %d: %s", i, msg))
+	rs.t.errorf(rs.src, "%s %s/%s rule %d: %s", rs.kind, rs.ns, rs.name, i, msg)
+}
+
+func (rs *ruleReport) conditions() []Condition {
+	conds := []Condition{cond("ResolvedRefs", rs.resolved, rs.reason, "%s", rs.msg)}
+	if len(rs.bad) > 0 {
+		conds = append(conds, cond("PartiallyInvalid", true, "UnsupportedValue", "%s", strings.Join(rs.bad, "; ")))
 	}
-	if len(atts) == 0 {
+	return conds
+}
+
+// httpRouteRule translates rule i into one route per attachment.
+func (t *translator) httpRouteRule(rs *ruleReport, i int, rule gwv1.HTTPRouteRule, atts []attachment) {
+	base := joinName("httproute", rs.ns, rs.name, ruleName(i, rule.Name))
+	if msg := unsupportedRule(rule); msg != "" {
+		rs.invalid(i, msg)
 		return
 	}
-	conds := []Condition{cond("ResolvedRefs", resolved, resolvedReason, "%s", resolvedMsg)}
-	if len(bad) > 0 {
-		conds = append(conds, cond("PartiallyInvalid", true, "UnsupportedValue", "%s", strings.Join(bad, "; ")))
+	refs, proto, split, msg := t.httpBackends(rs, rule)
+	if msg != "" {
+		rs.invalid(i, msg)
+		return
 	}
-	t.status("HTTPRoute", hr.Namespace, hr.Name, "", conds...)
+	mirrors, p := t.mirrors("HTTPRoute", rs.ns, rs.name, ruleName(i, rule.Name), rule)
+	if p != nil {
+		rs.unresolved(p, "RequestMirror: ")
+	}
+	for g, a := range atts {
+		name := base
+		if len(atts) > 1 {
+			name = joinName(base, fmt.Sprintf("g%d", g))
+		}
+		rt := t.httpRule(name, base, rule, refs, proto, split, mirrors, a)
+		if proto == "http2" {
+			// An h2c backend's clients may speak h2c too (prior
+			// knowledge), as the Gateway API's H2C test does.
+			t.serveH2C(a.listeners)
+		}
+		cors := rt.Policies // from a CORS filter, before ExtensionRef policies
+		msg := t.rulePolicies(rt, rs.ns, rule.Filters)
+		if msg == "" {
+			msg = t.keepCORS(rt, cors)
+		}
+		if msg != "" {
+			rs.invalid(i, msg)
+		}
+		t.cfg.Routes = append(t.cfg.Routes, rt)
+	}
+}
+
+// httpBackends resolves a rule's backendRefs once: their targets, their
+// shared protocol and per-backend request headers. Unresolved refs are
+// reported and left out; a non-empty message drops the whole rule.
+func (t *translator) httpBackends(rs *ruleReport, rule gwv1.HTTPRouteRule) ([]weighted, string, splitHeaders, string) {
+	var refs []weighted
+	protos := map[string]bool{}
+	proto := ""
+	split, splitOK := splitHeaders{}, true
+	for _, br := range rule.BackendRefs {
+		w, p := t.resolveRef("HTTPRoute", rs.ns, br.BackendRef, "http")
+		if p == nil {
+			proto, p = t.refProtocol(rs.ns, br.BackendObjectReference)
+		}
+		if p != nil {
+			rs.unresolved(p, "")
+			continue
+		}
+		protos[proto] = true
+		refs = append(refs, w)
+		if len(rule.BackendRefs) > 1 {
+			splitOK = split.add(br, w.urls) && splitOK
+		}
+	}
+	switch {
+	case !splitOK:
+		return nil, "", nil, "an endpoint shared by backendRefs with different RequestHeaderModifier filters"
+	case len(protos) > 1:
+		return nil, "", nil, "backends of one rule must share a protocol (Service appProtocol)"
+	}
+	return refs, proto, split, ""
 }
 
 // unsupportedRule names what in a rule Gatehouse cannot honour, or a

@@ -125,6 +125,14 @@ func TestBackendProtocol(t *testing.T) {
 		t.Errorf("unknown appProtocol: %+v", r)
 	}
 	wantCond(t, res, "HTTPRoute", "infra", "protocols", "", "ResolvedRefs", "False", "UnsupportedProtocol")
+	for _, l := range cfg.Listeners {
+		if l.Protocol == "http" && !l.H2C {
+			t.Errorf("listener %s carries an h2c backend's route but does not accept h2c", l.Name)
+		}
+	}
+	if p, ok := upstreamProtocol("HTTPS"); !ok || p != "" {
+		t.Errorf("appProtocol HTTPS (BackendTLSPolicy's targets): %q %v, want auto", p, ok)
+	}
 	if e := errorFor(res, "protocols rule 3"); !strings.Contains(e, "share a protocol") {
 		t.Errorf("mixed protocols: %q", e)
 	}

@@ -138,3 +138,46 @@ func TestPortOffset(t *testing.T) {
 		t.Fatalf("listener names follow the manifest port: %s", res.Config.Listeners[0].Name)
 	}
 }
+
+// TestAttachedToUnresolvedListener: a listener whose certificate does not
+// resolve is Accepted but not Programmed; routes still attach to it and
+// count in attachedRoutes, and nothing is served for it. A Gateway with
+// one invalid listener is Accepted with reason ListenersNotValid.
+func TestAttachedToUnresolvedListener(t *testing.T) {
+	objs, err := Decode("u.yaml", []byte(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: any
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - {name: tls, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: does-not-exist}]}}
+  - {name: bad, port: 1111, protocol: INVALID}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  parentRefs: [{name: gw, sectionName: tls}]
+  rules: [{backendRefs: [{name: svc, port: 80}]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Translate(objs, Options{})
+	gw := objs[0].Obj.(*gwv1.Gateway)
+	res.ApplyStatus(gw, StatusOptions{})
+	if c := gw.Status.Conditions[0]; c.Type != "Accepted" || c.Status != "True" || c.Reason != "ListenersNotValid" {
+		t.Fatalf("Gateway Accepted = %+v", c)
+	}
+	tls := gw.Status.Listeners[1]
+	if tls.AttachedRoutes != 1 {
+		t.Fatalf("tls listener attachedRoutes = %d, want 1", tls.AttachedRoutes)
+	}
+	if st, _ := res.Find("HTTPRoute", "default", "r", "Gateway default/gw/tls"); len(st.Conditions) == 0 || st.Conditions[0].Status != "True" {
+		t.Fatalf("route parent status = %+v", st)
+	}
+	if len(res.Config.Routes) != 0 {
+		t.Fatalf("routes served for an unprogrammed listener: %+v", res.Config.Routes[0])
+	}
+}

@@ -146,6 +146,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 	groups := map[string]*attachment{}
 	var order []string
 	var matched []*gwListener
+	hostOK := false
 	for _, gl := range t.listeners {
 		g := gl.gw.obj
 		if g.Namespace != ns || g.Name != string(p.Name) {
@@ -158,7 +159,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 			continue
 		}
 		found = true
-		if !gl.ok {
+		if !gl.ok && !gl.attachable {
 			continue
 		}
 		if !slices.Contains(gl.kinds, kind) {
@@ -171,6 +172,11 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		nsOK = true
 		hosts, ok := intersect(hostnameOf(gl.spec.Hostname), route)
 		if !ok {
+			continue
+		}
+		hostOK = true
+		if !gl.ok {
+			matched = append(matched, gl) // counted, not served
 			continue
 		}
 		if hosts, ok = t.isolate(gl, hosts); !ok {
@@ -198,7 +204,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		return nil, "NotAllowedByListeners", fmt.Sprintf("no listener of Gateway %s/%s allows %s from namespace %s", ns, p.Name, kind, routeNS)
 	case len(order) == 0 && isolated:
 		return nil, "", "" // accepted, but every hostname belongs to a more specific listener
-	case len(order) == 0:
+	case !hostOK:
 		return nil, "NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames"
 	}
 	out := make([]attachment, len(order))

@@ -95,7 +95,7 @@ func TestFull(t *testing.T) {
 	}
 	wantCond(t, res, "Gateway", "infra", "gw", "other-cert", "ResolvedRefs", "False", "RefNotPermitted")
 	wantCond(t, res, "Gateway", "infra", "gw", "secure", "ResolvedRefs", "True", "ResolvedRefs")
-	wantCond(t, res, "Gateway", "infra", "gw", "", "Accepted", "True", "Accepted")
+	wantCond(t, res, "Gateway", "infra", "gw", "", "Accepted", "True", "ListenersNotValid") // one listener is invalid
 	wantCond(t, res, "GatewayClass", "", "gatehouse", "", "Accepted", "True", "Accepted")
 
 	// Rule 0 on the web listener (*.example.com) keeps only
