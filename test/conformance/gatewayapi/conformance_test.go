@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -33,6 +34,10 @@ const gatewayClassName = "gatehouse"
 // envAll runs the tests listed in expectedFailures too (a report run:
 // the package then fails, since they do).
 const envAll = "GATEHOUSE_CONFORMANCE_ALL"
+
+// envRun, a regular expression, runs only the tests whose short name it
+// matches (for working on a few tests).
+const envRun = "GATEHOUSE_CONFORMANCE_RUN"
 
 // profiles are the conformance profiles this harness runs.
 var profiles = []suite.ConformanceProfile{suite.GatewayHTTPConformanceProfile, suite.GatewayGRPCConformanceProfile}
@@ -129,8 +134,12 @@ func TestGatewayAPIConformance(t *testing.T) {
 		ctrl.stop()
 	}()
 
+	only := regexp.MustCompile(os.Getenv(envRun))
 	var selected []suite.ConformanceTest
 	for _, test := range tests.ConformanceTests {
+		if !only.MatchString(test.ShortName) {
+			continue
+		}
 		if slices.ContainsFunc(profiles, func(p suite.ConformanceProfile) bool { in, _ := inProfile(p, test); return in }) {
 			selected = append(selected, test)
 		}
