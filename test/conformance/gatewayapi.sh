@@ -9,6 +9,8 @@
 #   bash test/conformance/gatewayapi.sh        # expected failures skipped
 #   ALL=1 bash test/conformance/gatewayapi.sh  # run them too (a report:
 #                                              # exits non-zero while any fails)
+#   RUN='^HTTPRoute(CORS|Retry)$' bash test/conformance/gatewayapi.sh
+#                                              # only tests whose name matches
 #
 # Needs only go: the suite and its dependencies come from the Go module
 # proxy (go.mod pins them).
@@ -18,6 +20,7 @@ export PATH="$PATH:/usr/local/go/bin"
 
 go mod download
 if [ -n "${ALL:-}" ]; then export GATEHOUSE_CONFORMANCE_ALL=1; fi
+if [ -n "${RUN:-}" ]; then export GATEHOUSE_CONFORMANCE_RUN="$RUN"; fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -count=1 -timeout 60m -run 'TestGatewayAPIConformance$' -v ./test/conformance/gatewayapi/ >"$out" 2>&1
