@@ -129,7 +129,7 @@
 // weighted split, backendRef filters other than RequestHeaderModifier;
 // sessionPersistence; appProtocols other than kubernetes.io/h2c, ws, wss
 // and http (UnsupportedProtocol); BackendTLSPolicy on Ingress and L4
-// backends;
-// ListenerSet, Gateway addresses and infrastructure; TLSRoute/TCPRoute/UDPRoute rules after the
-// first; Ingress resource backends; EndpointSlices of FQDN addresses.
+// backends; ListenerSet, Gateway addresses and infrastructure;
+// TLSRoute/TCPRoute/UDPRoute rules after the first; Ingress resource
+// backends; EndpointSlices of FQDN addresses.
 package kubernetes
