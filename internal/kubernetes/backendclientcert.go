@@ -17,6 +17,9 @@ import (
 //     InvalidClientCertificateRef (absent Secret, other group or kind,
 //     not a usable key pair) or RefNotPermitted; it stays Accepted either
 //     way, as the API asks, and its upstreams then present no certificate.
+//     With a usable certificate, a listener whose references do not
+//     resolve makes it False/ListenersNotResolved (the API's summary).
+//     Gateways without tls.backend get no Gateway-level ResolvedRefs.
 //   - Upstreams of HTTPRoute and GRPCRoute rules attached to the Gateway
 //     that use TLS (a BackendTLSPolicy governs their Service) get
 //     tls.cert_file and key_file. Plain HTTP upstreams are unchanged.
@@ -26,19 +29,45 @@ import (
 //     Mirror upstreams and Gatehouse upstreams named by a route are left
 //     as they are.
 
-// backendClientCert checks a Gateway's clientCertificateRef, records the
-// usable pair in t.clientCerts and returns the Gateway's ResolvedRefs
-// condition (none without tls.backend).
-func (t *translator) backendClientCert(gw item[*gwv1.Gateway]) []Condition {
-	g := gw.obj
-	if g.Spec.TLS == nil || g.Spec.TLS.Backend == nil || g.Spec.TLS.Backend.ClientCertificateRef == nil {
+// gatewayResolvedRefs is the Gateway's own ResolvedRefs condition, set
+// only for a Gateway with tls.backend (other Gateways keep the conditions
+// they had before): its clientCertificateRef when that does not resolve,
+// else False/ListenersNotResolved when a listener's references do not,
+// else True.
+func (t *translator) gatewayResolvedRefs(gw item[*gwv1.Gateway]) []Condition {
+	c, ok := t.backendClientCert(gw)
+	if !ok {
 		return nil
 	}
+	if c.Status == "False" {
+		return []Condition{c}
+	}
+	for _, gl := range t.listeners {
+		if gl.gw.obj != gw.obj {
+			continue
+		}
+		for _, lc := range gl.conds {
+			if lc.Type == "ResolvedRefs" && lc.Status == "False" {
+				return []Condition{cond("ResolvedRefs", false, "ListenersNotResolved", "listener %s: %s", gl.spec.Name, lc.Message)}
+			}
+		}
+	}
+	return []Condition{c}
+}
+
+// backendClientCert checks a Gateway's clientCertificateRef, records the
+// usable pair in t.clientCerts and returns its ResolvedRefs condition
+// (false without tls.backend).
+func (t *translator) backendClientCert(gw item[*gwv1.Gateway]) (Condition, bool) {
+	g := gw.obj
+	if g.Spec.TLS == nil || g.Spec.TLS.Backend == nil || g.Spec.TLS.Backend.ClientCertificateRef == nil {
+		return Condition{}, false
+	}
 	ref := g.Spec.TLS.Backend.ClientCertificateRef
-	bad := func(reason, format string, args ...any) []Condition {
+	bad := func(reason, format string, args ...any) (Condition, bool) {
 		c := cond("ResolvedRefs", false, reason, "tls.backend.clientCertificateRef: "+format, args...)
 		t.errorf(gw.src, "Gateway %s/%s: %s", g.Namespace, g.Name, c.Message)
-		return []Condition{c}
+		return c, true
 	}
 	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 		return bad("InvalidClientCertificateRef", "only core Secrets are supported")
@@ -58,7 +87,7 @@ func (t *translator) backendClientCert(gw item[*gwv1.Gateway]) []Condition {
 		t.clientCerts = map[string]config.Certificate{}
 	}
 	t.clientCerts[key(g.Namespace, g.Name)] = c
-	return []Condition{cond("ResolvedRefs", true, "ResolvedRefs", "client certificate %s/%s resolved", ns, ref.Name)}
+	return cond("ResolvedRefs", true, "ResolvedRefs", "client certificate %s/%s resolved", ns, ref.Name), true
 }
 
 // upstreamFor records that upstream serves a route attached to gateway

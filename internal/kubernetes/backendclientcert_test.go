@@ -144,3 +144,22 @@ func TestBackendClientCertificateInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendClientCertificateListenersNotResolved: with a usable client
+// certificate, a listener whose references do not resolve makes the
+// Gateway's ResolvedRefs False/ListenersNotResolved.
+func TestBackendClientCertificateListenersNotResolved(t *testing.T) {
+	ca, _ := selfSigned(t, "ca")
+	crt, key := selfSigned(t, "client")
+	m := strings.Replace(backendClientCertManifests, "listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}]",
+		"listeners: [{name: http, port: 80, protocol: HTTP}, {name: odd, port: 81, protocol: HTTP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}]", 1)
+	m = strings.NewReplacer("CA_PEM", indentPEM(ca, "    "), "CLIENT_CRT", indentPEM(crt, "    "), "CLIENT_KEY", indentPEM(key, "    ")).Replace(m)
+	objs, err := Decode("bcc.yaml", []byte(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Translate(objs, Options{SecretDir: t.TempDir()})
+	parse(t, res)
+	wantCond(t, res, "Gateway", "default", "gw", "odd", "ResolvedRefs", "False", "InvalidRouteKinds")
+	wantCond(t, res, "Gateway", "default", "gw", "", "ResolvedRefs", "False", "ListenersNotResolved")
+}

@@ -184,7 +184,7 @@ func (t *translator) gateways() {
 		}
 		conds := []Condition{cond("Accepted", ok, reason, "%d of %d listeners accepted", n, len(gw.obj.Spec.Listeners)),
 			cond("Programmed", ok, map[bool]string{true: "Programmed", false: "Invalid"}[ok], "%d listeners programmed", n)}
-		conds = append(conds, t.backendClientCert(gw)...)
+		conds = append(conds, t.gatewayResolvedRefs(gw)...)
 		conds = append(conds, t.insecureFrontend(gw.obj)...)
 		t.status("Gateway", gw.obj.Namespace, gw.obj.Name, "", conds...)
 	}
