@@ -84,6 +84,18 @@
 //     → Options.SecretDir/backendtls_NS_NAME.crt) or system roots, and
 //     subject_alt_names; unusable policies fail closed (weight 0);
 //     oldest policy wins; Accepted/ResolvedRefs per ancestor Gateway.
+//   - Frontend client certificate validation (frontendtls.go): Gateway
+//     tls.frontend default/perPort → the https listener's client_auth
+//     (require, ca_file SecretDir/frontendca_NS_GW_PORT.crt);
+//     AllowInsecureFallback → no client_auth (an invalid certificate must
+//     pass) and InsecureFrontendValidationMode on the Gateway. One socket
+//     per port: the oldest Gateway decides a port's validation and
+//     differing HTTPS listeners of others are Accepted=False/PortUnavailable.
+//   - Backend client certificate (backendclientcert.go): Gateway
+//     tls.backend.clientCertificateRef → cert_file/key_file of the TLS
+//     upstreams (BackendTLSPolicy) of HTTPRoute/GRPCRoute rules attached
+//     to it; Gateway ResolvedRefs True or False/InvalidClientCertificateRef
+//     or RefNotPermitted.
 //   - Services: ready endpoints of EndpointSlices of the Service (port
 //     matched by the Service port's name) are the targets; without any
 //     EndpointSlice the target is NAME.NAMESPACE.svc on the Service port
@@ -117,8 +129,7 @@
 // weighted split, backendRef filters other than RequestHeaderModifier;
 // sessionPersistence; appProtocols other than kubernetes.io/h2c, ws, wss
 // and http (UnsupportedProtocol); BackendTLSPolicy on Ingress and L4
-// backends;
-// ListenerSet, Gateway addresses and infrastructure, frontend client
-// certificate validation; TLSRoute/TCPRoute/UDPRoute rules after the
-// first; Ingress resource backends; EndpointSlices of FQDN addresses.
+// backends; ListenerSet, Gateway addresses and infrastructure;
+// TLSRoute/TCPRoute/UDPRoute rules after the first; Ingress resource
+// backends; EndpointSlices of FQDN addresses.
 package kubernetes

@@ -26,6 +26,13 @@ type gwListener struct {
 	// attachable: accepted but not programmed (its certificates do not
 	// resolve); routes still attach and count, nothing is served.
 	attachable bool
+	// Frontend client certificate validation (frontendtls.go): the CA
+	// bundle and its file (empty: none asked), AllowInsecureFallback, and
+	// the ResolvedRefs condition when some caCertificateRefs are unusable.
+	clientCA         []byte
+	clientCAFile     string
+	insecureFallback bool
+	caRefs           *Condition
 }
 
 // family names what a Gateway listener needs from the socket. HTTPS and
@@ -128,6 +135,7 @@ func (t *translator) gateways() {
 	for _, gl := range t.listeners {
 		t.gatewayListener(gl, portProto(fams[gl.spec.Port]), hosts[hostKey(gl)] > 1)
 	}
+	t.frontendPorts()
 	// Sockets are made once every listener is decided: a port meant for
 	// HTTPS and TLS passthrough whose HTTPS listeners all failed carries
 	// the passthrough alone, on a tcp listener (https needs a certificate).
@@ -142,12 +150,15 @@ func (t *translator) gateways() {
 				proto = "tcp"
 			}
 			gl.glName = t.listener(proto, gl.spec.Port, gl.certs)
+			t.setClientAuth(gl)
 			gl.conds = append(gl.conds,
 				cond("Accepted", true, "Accepted", "listener %s", gl.glName),
 				cond("Conflicted", false, "NoConflicts", "no conflicts"),
 				cond("Programmed", true, "Programmed", "programmed as Gatehouse listener %s", gl.glName))
 			if gl.badKinds != "" {
 				gl.conds = append(gl.conds, cond("ResolvedRefs", false, "InvalidRouteKinds", "unsupported route kinds:%s", gl.badKinds))
+			} else if gl.caRefs != nil {
+				gl.conds = append(gl.conds, *gl.caRefs)
 			} else {
 				gl.conds = append(gl.conds, cond("ResolvedRefs", true, "ResolvedRefs", "references resolved"))
 			}
@@ -171,9 +182,11 @@ func (t *translator) gateways() {
 		if n < len(gw.obj.Spec.Listeners) {
 			reason = "ListenersNotValid"
 		}
-		t.status("Gateway", gw.obj.Namespace, gw.obj.Name, "",
-			cond("Accepted", ok, reason, "%d of %d listeners accepted", n, len(gw.obj.Spec.Listeners)),
-			cond("Programmed", ok, map[bool]string{true: "Programmed", false: "Invalid"}[ok], "%d listeners programmed", n))
+		conds := []Condition{cond("Accepted", ok, reason, "%d of %d listeners accepted", n, len(gw.obj.Spec.Listeners)),
+			cond("Programmed", ok, map[bool]string{true: "Programmed", false: "Invalid"}[ok], "%d listeners programmed", n)}
+		conds = append(conds, t.gatewayResolvedRefs(gw)...)
+		conds = append(conds, t.insecureFrontend(gw.obj)...)
+		t.status("Gateway", gw.obj.Namespace, gw.obj.Name, "", conds...)
 	}
 }
 
@@ -235,6 +248,9 @@ func (t *translator) gatewayListener(gl *gwListener, proto string, dupHost bool)
 			fail("ResolvedRefs", reason, "%s", msg)
 			return
 		}
+	}
+	if gl.family == "https" && !t.frontendValidation(gl) {
+		return
 	}
 	gl.certs, gl.badKinds, gl.ok = certs, bad, true
 }

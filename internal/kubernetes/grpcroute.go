@@ -225,6 +225,7 @@ func (t *translator) grpcRule(name, upstreamName string, rule gwv1.GRPCRouteRule
 		}
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
+		t.upstreamFor(u.Name, a.gateway)
 		u.Protocol = "http2"
 		rt.Backend = &config.Backend{Upstream: u.Name}
 		return rt

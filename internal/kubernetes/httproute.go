@@ -236,6 +236,7 @@ func (t *translator) httpRule(name, upstreamName string, rule gwv1.HTTPRouteRule
 		return rt
 	}
 	if u := t.upstream(upstreamName, refs); u != nil {
+		t.upstreamFor(u.Name, a.gateway)
 		u.Protocol = proto
 		split.apply(u)
 		rt.Filters = append(rt.Filters, backendFilters(rule)...)

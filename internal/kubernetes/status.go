@@ -79,9 +79,16 @@ type statusWriter struct {
 	o StatusOptions
 }
 
-// setConditions merges conds into *dst the way the API conventions ask.
+// setConditions makes *dst hold exactly conds, the way the API
+// conventions ask: a condition whose status did not change keeps its
+// LastTransitionTime, and a type the translation no longer reports (such
+// as InsecureFrontendValidationMode after the fallback is removed) is
+// dropped, since this controller owns every condition it writes here.
 func (w statusWriter) setConditions(dst *[]metav1.Condition, gen int64, conds []Condition) bool {
 	before := slices.Clone(*dst)
+	*dst = slices.DeleteFunc(*dst, func(old metav1.Condition) bool {
+		return !slices.ContainsFunc(conds, func(c Condition) bool { return c.Type == old.Type })
+	})
 	for _, c := range conds {
 		meta.SetStatusCondition(dst, metav1.Condition{
 			Type: c.Type, Status: metav1.ConditionStatus(c.Status), Reason: c.Reason,

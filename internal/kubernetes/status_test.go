@@ -5,6 +5,7 @@ import (
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -179,5 +180,35 @@ spec:
 	}
 	if len(res.Config.Routes) != 0 {
 		t.Fatalf("routes served for an unprogrammed listener: %+v", res.Config.Routes[0])
+	}
+}
+
+// TestApplyStatusDropsStale: a condition type the translation no longer
+// reports is removed, others keep their transition time.
+func TestApplyStatusDropsStale(t *testing.T) {
+	objs, err := Decode("status.yaml", []byte(statusManifests))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Translate(objs, Options{})
+	var gw *gwv1.Gateway
+	for _, o := range objs {
+		if g, ok := o.Obj.(*gwv1.Gateway); ok && g.Name == "gw" {
+			gw = g
+		}
+	}
+	old := metav1.NewTime(time.Unix(5, 0))
+	gw.Status.Conditions = []metav1.Condition{
+		{Type: "Accepted", Status: "True", Reason: "Accepted", ObservedGeneration: 3, LastTransitionTime: old},
+		{Type: "InsecureFrontendValidationMode", Status: "True", Reason: "ConfigurationChanged", LastTransitionTime: old},
+	}
+	res.ApplyStatus(gw, StatusOptions{Now: time.Unix(1000, 0)})
+	for _, c := range gw.Status.Conditions {
+		if c.Type == "InsecureFrontendValidationMode" {
+			t.Fatalf("stale condition kept: %+v", gw.Status.Conditions)
+		}
+		if c.Type == "Accepted" && c.LastTransitionTime != old {
+			t.Fatalf("unchanged Accepted moved its transition time: %+v", c)
+		}
 	}
 }

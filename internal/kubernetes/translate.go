@@ -33,6 +33,11 @@ type translator struct {
 	// next for that parent says whether the route was accepted there,
 	// which is what listener statuses count (attachedRoutes).
 	lastAttach map[string][]*gwListener
+	// clientCerts are the usable backend client certificates by Gateway
+	// NS/NAME; upstreamGWs the Gateways each upstream's routes attach to
+	// (backendclientcert.go).
+	clientCerts map[string]config.Certificate
+	upstreamGWs map[string][]string
 }
 
 // Translate turns decoded objects into Gatehouse configuration. It is
@@ -67,6 +72,7 @@ func Translate(objs []Object, opts Options) *Result {
 	for _, r := range t.ix.l4Routes {
 		t.l4Route(r)
 	}
+	t.applyClientCerts()
 	t.ingresses()
 	t.isolationRoutes()
 	t.backendTLSStatuses()
@@ -109,6 +115,7 @@ func (t *translator) errorf(o Object, format string, args ...any) {
 type attachment struct {
 	listeners []string
 	hosts     []string
+	gateway   string // NS/NAME of the Gateway attached to
 }
 
 // parentSection names a route's parent in its status.
@@ -187,7 +194,7 @@ func (t *translator) attach(kind, routeNS string, p gwv1.ParentReference, hostna
 		k := fmt.Sprint(hosts)
 		a, seen := groups[k]
 		if !seen {
-			a = &attachment{hosts: hosts}
+			a = &attachment{hosts: hosts, gateway: key(ns, string(p.Name))}
 			groups[k] = a
 			order = append(order, k)
 		}
