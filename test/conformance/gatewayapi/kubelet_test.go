@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -190,7 +191,21 @@ func (k *kubelet) runEcho(ctx context.Context, p *pod, ctr corev1.Container, vol
 		if err != nil {
 			return err
 		}
-		return p.serveHTTP(get("HTTPS_PORT", "8443"), h, false, &tls.Config{Certificates: []tls.Certificate{cert}})
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+		if path := env["TLS_CLIENT_CACERTS"]; path != "" {
+			// echo-basic: verify a client certificate against these CAs
+			// when one is given, and echo it back.
+			caPEM, err := k.mountedFile(ctx, p.namespace, ctr, vols, path)
+			if err != nil {
+				return err
+			}
+			tc.ClientCAs = x509.NewCertPool()
+			if !tc.ClientCAs.AppendCertsFromPEM(caPEM) {
+				return fmt.Errorf("%s holds no CA certificate", path)
+			}
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+		return p.serveHTTP(get("HTTPS_PORT", "8443"), h, false, tc)
 	}
 	return nil
 }
@@ -204,26 +219,42 @@ func (k *kubelet) mountedFile(ctx context.Context, ns string, ctr corev1.Contain
 			continue
 		}
 		for _, v := range vols {
-			if v.Name != m.Name || v.Secret == nil {
+			if v.Name != m.Name {
 				continue
 			}
-			key := rest
-			for _, it := range v.Secret.Items {
-				if it.Path == rest {
-					key = it.Key
+			switch {
+			case v.Secret != nil:
+				var s corev1.Secret
+				if err := k.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.Secret.SecretName}, &s); err != nil {
+					return nil, err
+				}
+				if b, ok := s.Data[itemKey(v.Secret.Items, rest)]; ok {
+					return b, nil
+				}
+			case v.ConfigMap != nil:
+				var cm corev1.ConfigMap
+				if err := k.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.ConfigMap.Name}, &cm); err != nil {
+					return nil, err
+				}
+				if d, ok := cm.Data[itemKey(v.ConfigMap.Items, rest)]; ok {
+					return []byte(d), nil
 				}
 			}
-			var s corev1.Secret
-			if err := k.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.Secret.SecretName}, &s); err != nil {
-				return nil, err
-			}
-			if b, ok := s.Data[key]; ok {
-				return b, nil
-			}
-			return nil, fmt.Errorf("secret %s/%s has no key %q", ns, v.Secret.SecretName, key)
+			return nil, fmt.Errorf("volume %s has no file %q", v.Name, rest)
 		}
 	}
-	return nil, fmt.Errorf("%s is not on a mounted secret volume", path)
+	return nil, fmt.Errorf("%s is not on a mounted secret or configMap volume", path)
+}
+
+// itemKey is the key projected to file name in a volume (the file name
+// itself without items).
+func itemKey(items []corev1.KeyToPath, name string) string {
+	for _, it := range items {
+		if it.Path == name {
+			return it.Key
+		}
+	}
+	return name
 }
 
 func (p *pod) serveHTTP(port string, h http.Handler, h2c bool, tc *tls.Config) error {
