@@ -85,12 +85,11 @@ func inProfile(profile suite.ConformanceProfile, test suite.ConformanceTest) (in
 type outcome string
 
 const (
-	passed   outcome = "pass"
-	failed   outcome = "FAIL"
-	skipped  outcome = "skip"     // expected to fail: not run (see expectedFailures)
-	xfailed  outcome = "xfail"    // expected to fail, run under envAll, failed
-	xpassed  outcome = "XPASS"    // expected to fail but passed: update the list
-	notInRun outcome = "excluded" // not in the profile
+	passed  outcome = "pass"
+	failed  outcome = "FAIL"
+	skipped outcome = "skip"  // expected to fail: not run (see expectedFailures)
+	xfailed outcome = "xfail" // expected to fail, run under envAll, failed
+	xpassed outcome = "XPASS" // expected to fail but passed: update the list
 )
 
 type result struct {
@@ -189,7 +188,7 @@ func TestGatewayAPIConformance(t *testing.T) {
 	}
 	t.Run("Setup", func(t *testing.T) { cs.Setup(t, selected) })
 	if t.Failed() {
-		t.Fatalf("setup failed; translator errors: %s", strings.Join(ctrl.lastErrs, "\n"))
+		t.Fatalf("setup failed; translator errors: %s", strings.Join(ctrl.translationErrors(), "\n"))
 	}
 
 	var results []result

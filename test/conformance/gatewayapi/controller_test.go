@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -215,6 +216,13 @@ func (c *controller) reconcile(ctx context.Context) error {
 		firstErr = err
 	}
 	return firstErr
+}
+
+// translationErrors are the errors of the last reconcile's translations.
+func (c *controller) translationErrors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.lastErrs)
 }
 
 // plane returns the data plane of Gateway key, giving a new Gateway the
