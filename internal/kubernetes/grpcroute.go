@@ -54,13 +54,13 @@ func (t *translator) grpcRoute(r item[*gwv1.GRPCRoute]) {
 		t.status(kind, gr.Namespace, gr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
 		return
 	}
-	atts := t.routeParents(kind, gr.Namespace, gr.Name, gr.Spec.ParentRefs, gr.Spec.Hostnames)
+	atts, accepted := t.routeParents(kind, gr.Namespace, gr.Name, gr.Spec.ParentRefs, gr.Spec.Hostnames)
 	rs := &ruleReport{t: t, src: r.src, kind: kind, ns: gr.Namespace, name: gr.Name, resolved: true,
 		reason: "ResolvedRefs", msg: "all references resolved"}
 	for i, rule := range gr.Spec.Rules {
 		t.grpcRouteRule(rs, i, rule, atts)
 	}
-	if len(atts) > 0 {
+	if accepted {
 		t.status(kind, gr.Namespace, gr.Name, "", rs.conditions()...)
 	}
 }

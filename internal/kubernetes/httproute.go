@@ -20,21 +20,24 @@ func (t *translator) httpRoute(r item[*gwv1.HTTPRoute]) {
 		t.status("HTTPRoute", hr.Namespace, hr.Name, "", cond("Accepted", false, "UnsupportedValue", "%v", err))
 		return
 	}
-	atts := t.routeParents("HTTPRoute", hr.Namespace, hr.Name, hr.Spec.ParentRefs, hr.Spec.Hostnames)
+	atts, accepted := t.routeParents("HTTPRoute", hr.Namespace, hr.Name, hr.Spec.ParentRefs, hr.Spec.Hostnames)
 	rs := &ruleReport{t: t, src: r.src, kind: "HTTPRoute", ns: hr.Namespace, name: hr.Name, resolved: true,
 		reason: "ResolvedRefs", msg: "all references resolved"}
 	for i, rule := range hr.Spec.Rules {
 		t.httpRouteRule(rs, i, rule, atts)
 	}
-	if len(atts) > 0 {
+	if accepted {
 		t.status("HTTPRoute", hr.Namespace, hr.Name, "", rs.conditions()...)
 	}
 }
 
 // routeParents attaches a route to each parentRef, recording the
-// Accepted condition per parent, and returns every attachment.
-func (t *translator) routeParents(kind, ns, name string, refs []gwv1.ParentReference, hostnames []gwv1.Hostname) []attachment {
+// Accepted condition per parent, and returns every attachment and
+// whether any parent accepted the route (it may be accepted by listeners
+// that serve nothing yet, whose certificates do not resolve).
+func (t *translator) routeParents(kind, ns, name string, refs []gwv1.ParentReference, hostnames []gwv1.Hostname) ([]attachment, bool) {
 	var atts []attachment
+	accepted := false
 	for _, p := range refs {
 		a, reason, msg := t.attach(kind, ns, p, hostnames)
 		sec := parentSection(ns, p)
@@ -43,9 +46,10 @@ func (t *translator) routeParents(kind, ns, name string, refs []gwv1.ParentRefer
 			continue
 		}
 		atts = append(atts, a...)
+		accepted = true
 		t.status(kind, ns, name, sec, cond("Accepted", true, "Accepted", "attached"))
 	}
-	return atts
+	return atts, accepted
 }
 
 // ruleReport gathers what a route's rules say about its status: the last

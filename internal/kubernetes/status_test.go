@@ -160,7 +160,7 @@ kind: HTTPRoute
 metadata: {name: r}
 spec:
   parentRefs: [{name: gw, sectionName: tls}]
-  rules: [{backendRefs: [{name: svc, port: 80}]}]
+  rules: [{backendRefs: [{name: does-not-exist, port: 80}]}]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +180,10 @@ spec:
 	}
 	if len(res.Config.Routes) != 0 {
 		t.Fatalf("routes served for an unprogrammed listener: %+v", res.Config.Routes[0])
+	}
+	// Its references are still checked.
+	if st, _ := res.Find("HTTPRoute", "default", "r", ""); len(st.Conditions) == 0 || st.Conditions[0].Reason != "BackendNotFound" {
+		t.Fatalf("route status = %+v, want ResolvedRefs BackendNotFound", st)
 	}
 }
 
