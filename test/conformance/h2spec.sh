@@ -44,13 +44,18 @@ else
     -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 fi
 
-# Loopback ports nobody answers on (bash's /dev/tcp: no other tools).
+# Loopback ports nobody answers on (bash's /dev/tcp: no other tools),
+# below the kernel's ephemeral range: a port in it can be taken by any
+# outgoing connection (this script's own probes included) between the
+# check and the bind (seen: "admin listener ... address already in use").
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$eph_low" -gt 11024 ] 2>/dev/null || eph_low=32768
 taken=" "
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((10000 + RANDOM % (eph_low - 10000)))
     case "$taken" in *" $p "*) continue ;; esac
     listening "$p" || { taken="$taken$p "; echo "$p"; return; }
   done
