@@ -1151,6 +1151,10 @@ upstreams:
 		t.Fatal(err)
 	}
 	g := startGatewayFile(t, plainGateway(t), path, admin)
+	// The bound is on growth: the idle footprint depends on what the
+	// binary links (the Kubernetes controller's client-go adds ~40 MiB of
+	// mapped pages), not on how a transfer is carried.
+	hwm0 := procMemKiB(t, g.pid(), "VmHWM")
 
 	const size = 1 << 30
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -1177,9 +1181,10 @@ upstreams:
 	hwm, rss := procMemKiB(t, g.pid(), "VmHWM"), procMemKiB(t, g.pid(), "VmRSS")
 	t.Logf("1 GiB through the tcp listener in %v (%.2f GB/s); gateway peak RSS %.1f MiB, now %.1f MiB",
 		elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e9, float64(hwm)/1024, float64(rss)/1024)
-	const limitMiB = 64
-	if hwm > limitMiB*1024 {
-		t.Errorf("gateway peak RSS %.1f MiB exceeds %d MiB during a 1 GiB transfer", float64(hwm)/1024, limitMiB)
+	const growthMiB = 32
+	if hwm-hwm0 > growthMiB*1024 {
+		t.Errorf("gateway peak RSS grew %.1f MiB (%.1f → %.1f) during a 1 GiB transfer, more than %d MiB",
+			float64(hwm-hwm0)/1024, float64(hwm0)/1024, float64(hwm)/1024, growthMiB)
 	}
 	up := fmt.Sprintf(`gatehouse_l4_bytes_total{direction="upstream",listener="bulk",route="bulk",target=%q}`, sink.addr)
 	m := g.waitMetric(up, size, 10*time.Second)
