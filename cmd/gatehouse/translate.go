@@ -80,28 +80,13 @@ func cmdTranslate(args []string, stdout, stderr io.Writer) int {
 // files of Gatehouse's own YAML beside them, whose kubernetes section and
 // upstream names shape the translation.
 func readManifests(path string) ([]kubernetes.Object, []configsource.Document, []error, error) {
-	srcs, err := config.ReadSources(path)
+	docs, objs, decodeErrs, err := configsource.Read(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var objs []kubernetes.Object
-	var docs []configsource.Document
-	var problems []error
-	for _, s := range srcs {
-		if !kubernetes.IsManifest(s.Data) {
-			docs = append(docs, configsource.Document{Name: s.Name, Data: s.Data})
-			continue
-		}
-		o, err := kubernetes.Decode(s.Name, s.Data)
-		objs = append(objs, o...)
-		var es kubernetes.Errors
-		if errors.As(err, &es) {
-			for _, e := range es {
-				problems = append(problems, e)
-			}
-		} else if err != nil {
-			problems = append(problems, err)
-		}
+	problems := make([]error, len(decodeErrs))
+	for i, e := range decodeErrs {
+		problems[i] = e
 	}
 	return objs, docs, problems, nil
 }

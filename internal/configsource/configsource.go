@@ -46,30 +46,11 @@ type Document struct {
 // Gatehouse YAML and manifests) and calls Build. With no manifest among
 // the files it is config.Load and the Result is nil.
 func Load(path string, opts kubernetes.Options) (*config.Config, *kubernetes.Result, error) {
-	srcs, err := config.ReadSources(path)
+	docs, objs, decodeErrs, err := Read(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	var docs []Document
-	var objs []kubernetes.Object
-	var decodeErrs kubernetes.Errors
-	manifests := false
-	for _, s := range srcs {
-		if !kubernetes.IsManifest(s.Data) {
-			docs = append(docs, Document{Name: s.Name, Data: s.Data})
-			continue
-		}
-		manifests = true
-		o, err := kubernetes.Decode(s.Name, s.Data)
-		objs = append(objs, o...)
-		var es kubernetes.Errors
-		if errors.As(err, &es) {
-			decodeErrs = append(decodeErrs, es...)
-		} else if err != nil {
-			return nil, nil, err
-		}
-	}
-	if !manifests {
+	if len(objs) == 0 && len(decodeErrs) == 0 {
 		cfg, err := config.LoadSources(toSources(docs))
 		return cfg, nil, err
 	}
@@ -79,6 +60,35 @@ func Load(path string, opts kubernetes.Options) (*config.Config, *kubernetes.Res
 		return nil, nil, toConfigErrors(decodeErrs)
 	}
 	return Build(docs, objs, opts)
+}
+
+// Read reads path as config.ReadSources does and sorts its files: a file
+// whose first document has apiVersion and kind holds manifests, which are
+// decoded (objects, and the documents that did not decode); any other is
+// a Gatehouse YAML document.
+func Read(path string) ([]Document, []kubernetes.Object, kubernetes.Errors, error) {
+	srcs, err := config.ReadSources(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var docs []Document
+	var objs []kubernetes.Object
+	var decodeErrs kubernetes.Errors
+	for _, s := range srcs {
+		if !kubernetes.IsManifest(s.Data) {
+			docs = append(docs, Document{Name: s.Name, Data: s.Data})
+			continue
+		}
+		o, err := kubernetes.Decode(s.Name, s.Data)
+		objs = append(objs, o...)
+		var es kubernetes.Errors
+		if errors.As(err, &es) {
+			decodeErrs = append(decodeErrs, es...)
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return docs, objs, decodeErrs, nil
 }
 
 // Build translates objs, writes the certificate files of their Secrets
