@@ -78,6 +78,12 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
+// isProblem reports an RFC 9457 problem document.
+func isProblem(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == problem.ContentType
+}
+
 // encoded reports a Content-Encoding other than identity: the bytes are
 // not JSON text until decoded, and the gateway does not decode them.
 func encoded(h http.Header) bool {
@@ -218,7 +224,11 @@ func (bw *bodyWriter) hold(status int) bool {
 	}
 	// Trailers are set after the body, which a held response would
 	// send as headers: such responses (rare for JSON) are not held.
-	if !isJSON(h.Get("Content-Type")) || h.Get("Trailer") != "" {
+	// Problem details (RFC 9457, the gateway's own error format) are
+	// left alone: a transform written for the API's documents would
+	// garble an error.
+	ct := h.Get("Content-Type")
+	if !isJSON(ct) || isProblem(ct) || h.Get("Trailer") != "" {
 		bw.c.count(BodySkippedType)
 		return false
 	}
@@ -227,10 +237,12 @@ func (bw *bodyWriter) hold(status int) bool {
 		return false
 	}
 	if cl := h.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err != nil || n > bw.c.MaxBytes {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n > bw.c.MaxBytes {
 			bw.c.count(BodySkippedSize)
 			return false
 		}
+		bw.buf = make([]byte, 0, n) // append would double past the bound
 	}
 	if bw.c.When != nil && !bw.c.When(bw.r, status, h) {
 		bw.c.count(BodySkippedWhen)

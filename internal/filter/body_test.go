@@ -304,6 +304,7 @@ func TestResponseBodyPassThrough(t *testing.T) {
 		{"text", "GET", 200, map[string]string{"Content-Type": "text/plain"}, "hello", BodySkippedType},
 		{"event stream", "GET", 200, map[string]string{"Content-Type": "text/event-stream"}, "data: 1\n\n", BodySkippedType},
 		{"no type", "GET", 200, nil, "{}", BodySkippedType},
+		{"problem", "GET", 502, map[string]string{"Content-Type": "application/problem+json"}, `{"status":502}`, BodySkippedType},
 		{"gzip", "GET", 200, map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}, "\x1f\x8bzz", BodySkippedEncoding},
 		{"HEAD", "HEAD", 200, map[string]string{"Content-Type": "application/json"}, "", BodySkippedStatus},
 		{"204", "GET", 204, map[string]string{"Content-Type": "application/json"}, "", BodySkippedStatus},
@@ -315,7 +316,7 @@ func TestResponseBodyPassThrough(t *testing.T) {
 		if w.Code != tc.status || w.Body.String() != tc.body {
 			t.Errorf("%s: %d %q", tc.name, w.Code, w.Body)
 		}
-		if tc.status == 200 && tc.method == "GET" && !w.Flushed {
+		if tc.body != "" && tc.method == "GET" && !w.Flushed {
 			t.Errorf("%s: flushes did not pass through", tc.name)
 		}
 		if tc.header["Etag"] != "" && w.Header().Get("Etag") != tc.header["Etag"] {
