@@ -168,6 +168,12 @@ func RequestBody(c BodyConfig) func(http.Handler) http.Handler {
 			r.Body = io.NopCloser(bytes.NewReader(out))
 			r.ContentLength = int64(len(out))
 			r.Header.Set("Content-Length", strconv.Itoa(len(out)))
+			if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+				// The proxy closes a connection that sent a chunked
+				// request (see "Request smuggling" in package proxy);
+				// the framing is dropped here, so the close is kept here.
+				w.Header().Set("Connection", "close")
+			}
 			r.TransferEncoding = nil
 			r.Header.Del("Transfer-Encoding")
 			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }

@@ -94,9 +94,12 @@ func TestRequestBodyChunked(t *testing.T) {
 	r.TransferEncoding = []string{"chunked"}
 	r.Header.Del("Content-Length")
 	r.Header.Set("Transfer-Encoding", "chunked")
-	_, s := requestThrough(t, c, r)
+	w, s := requestThrough(t, c, r)
 	if s.body != `{"w":[1]}` || s.contentLength != 9 || len(s.te) != 0 || s.header.Get("Transfer-Encoding") != "" {
 		t.Fatalf("got %q cl %d te %v header %v", s.body, s.contentLength, s.te, s.header)
+	}
+	if w.Header().Get("Connection") != "close" {
+		t.Error("a chunked HTTP/1 request's connection is no longer closed after the response")
 	}
 }
 
