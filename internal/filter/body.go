@@ -127,7 +127,11 @@ func RequestBody(c BodyConfig) func(http.Handler) http.Handler {
 				return
 			}
 			if r.ContentLength > c.MaxBytes {
+				// Refused unread (a client that sent Expect: 100-continue
+				// never sends it); close, as request_limits does: the
+				// unread body must not be parsed as the next request.
 				c.count(BodyTooLarge)
+				w.Header().Set("Connection", "close")
 				problem.Write(w, r, http.StatusRequestEntityTooLarge, "the JSON body is larger than this route transforms")
 				return
 			}
@@ -145,6 +149,7 @@ func RequestBody(c BodyConfig) func(http.Handler) http.Handler {
 			}
 			if int64(len(in)) > c.MaxBytes {
 				c.count(BodyTooLarge)
+				w.Header().Set("Connection", "close") // the rest is unread
 				problem.Write(w, r, http.StatusRequestEntityTooLarge, "the JSON body is larger than this route transforms")
 				return
 			}

@@ -117,15 +117,15 @@ func TestRequestBodyBound(t *testing.T) {
 	past := `{"s":"` + strings.Repeat("a", max-7) + `"}`
 	// Announced past the bound: refused before reading.
 	w, s = requestThrough(t, c, jsonRequest(past))
-	if s.called || w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("Content-Type") != problem.ContentType {
-		t.Fatalf("past the bound: %d %s", w.Code, w.Body)
+	if s.called || w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("Content-Type") != problem.ContentType || w.Header().Get("Connection") != "close" {
+		t.Fatalf("past the bound: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 	// Chunked past the bound: refused after reading MaxBytes+1.
 	r := jsonRequest(past)
 	r.ContentLength = -1
 	w, s = requestThrough(t, c, r)
-	if s.called || w.Code != http.StatusRequestEntityTooLarge {
-		t.Fatalf("chunked past the bound: %d %s", w.Code, w.Body)
+	if s.called || w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("Connection") != "close" {
+		t.Fatalf("chunked past the bound: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 	if ct.get(BodyTooLarge) != 2 || ct.get(BodyTransformed) != 1 {
 		t.Errorf("counts %v", ct.m)
