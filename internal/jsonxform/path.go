@@ -302,18 +302,18 @@ func removeAt(v any, segs []seg) any {
 	return v
 }
 
-// set stores the value make returns at p in doc, returning the document.
+// set stores the value mk returns at p in doc, returning the document.
 // Missing or null intermediate values become objects; a step that meets
 // a value of the wrong kind (a key on an array, an index out of range, a
 // scalar) leaves the document as it is, so set never destroys data it
-// would have to pass through. make is called once per place set.
-func (p Path) set(doc any, make func() any) any {
-	return setAt(doc, p.segs, make)
+// would have to pass through. mk is called once per place set.
+func (p Path) set(doc any, mk func() any) any {
+	return setAt(doc, p.segs, mk)
 }
 
-func setAt(v any, segs []seg, make func() any) any {
+func setAt(v any, segs []seg, mk func() any) any {
 	if len(segs) == 0 {
-		return make()
+		return mk()
 	}
 	sg := segs[0]
 	if v == nil {
@@ -326,25 +326,21 @@ func setAt(v any, segs []seg, make func() any) any {
 	case map[string]any:
 		if sg.wild {
 			for k, x := range c {
-				c[k] = setAt(x, segs[1:], make)
+				c[k] = setAt(x, segs[1:], mk)
 			}
 			return c
 		}
-		x, ok := c[sg.key]
-		if !ok && len(segs) > 1 {
-			x = nil // created by the recursive call
-		}
-		c[sg.key] = setAt(x, segs[1:], make)
+		c[sg.key] = setAt(c[sg.key], segs[1:], mk) // a missing key is nil: created
 		return c
 	case []any:
 		if sg.wild {
 			for i, x := range c {
-				c[i] = setAt(x, segs[1:], make)
+				c[i] = setAt(x, segs[1:], mk)
 			}
 			return c
 		}
 		if sg.index >= 0 && sg.index < len(c) {
-			c[sg.index] = setAt(c[sg.index], segs[1:], make)
+			c[sg.index] = setAt(c[sg.index], segs[1:], mk)
 		}
 		return c
 	}
