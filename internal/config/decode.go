@@ -549,6 +549,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, sc scope, key string)
 		d.typeError(n, sc, key, t)
 		return false
 	}
+	if jsonMap(t) {
+		return d.decodeJSONMap(n, v, sc, key)
+	}
 	m := reflect.MakeMap(t)
 	// Maps in the schema are header maps, where names differ only in case
 	// are the same header: catch that here with the line of each.

@@ -137,6 +137,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 			if m := f.RequestMirror; m != nil && !given(&m.Percent) {
 				m.Percent = mirror.DefaultPercent
 			}
+			bodyDefaults(f, given)
 		}
 		if r.Redirect != nil && !given(&r.Redirect.Status) {
 			r.Redirect.Status = defaultRedirectStatus

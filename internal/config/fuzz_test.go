@@ -38,6 +38,7 @@ func FuzzParse(f *testing.F) {
 		"listeners:\n  - {name: a, address: \":1\", protocol: tls, proxy_protocol: {trusted: [1.2.3.4], timeout: 0s, required: true}, max_connections: -1}\nupstreams:\n  - {name: u, proxy_protocol: v2, max_connections_per_target: 3, hash: {on: sni}, balance: least_connections, targets: [{url: \"udp://[::1]:53\"}], health_check: {type: udp, send: x, expect: y}}\n",
 		"? [a, b]\n: c\n",
 		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_mirror: {upstream: users, percent: 1e-3}}, {request_mirror: {upstream: x, percent: NaN}}, {request_mirror: {percent: [1]}}]}\n",
+		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_body: {set: {a.b: 1, \"c[\\\"x.y\\\"]\": [true, null, {d: 0x1f}], e: .nan, f: yes}, remove: [x, \"y.\"], rename: {a: b, \"a.*.b\": c}, allow: [\"items.*.id\"], deny: [\"a[\"], wrap: w, extract: data, max_bytes: 1KiB}}, {response_body: {jq: \"{id, tags: [.items[].tag]}\", max_bytes: 0}}, {response_body: {jq: \"{\"}}, {response_body: {}}]}\n",
 		"*unknown\n",
 		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",
 		"routes: [{name: r, redirect: {port: -1, status: 0}, respond: {status: 1e3}}]\n",

@@ -400,6 +400,9 @@ type Filter struct {
 	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
 	// RequestMirror copies the request to another upstream (Gateway API RequestMirror); responses are discarded.
 	RequestMirror *RequestMirror `yaml:"request_mirror"`
+	// RequestBody and ResponseBody transform JSON bodies (schema_body.go).
+	RequestBody  *BodyTransform `yaml:"request_body"`
+	ResponseBody *BodyTransform `yaml:"response_body"`
 }
 
 // RequestMirror sends a copy of a share of the route's requests to an

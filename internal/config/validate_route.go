@@ -147,14 +147,21 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 	rewrites := 0
 	for _, f := range r.Filters {
 		n := 0
-		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil} {
+		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil,
+			f.RequestBody != nil, f.ResponseBody != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body or response_body")
+		}
+		if f.RequestBody != nil {
+			v.bodyTransform(f.RequestBody, "request_body", f.Pos, owner)
+		}
+		if f.ResponseBody != nil {
+			v.bodyTransform(f.ResponseBody, "response_body", f.Pos, owner)
 		}
 		if f.RequestMirror != nil {
 			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)

@@ -32,6 +32,7 @@ type Metrics struct {
 	storeErrors    *prometheus.CounterVec
 	cacheResults   *prometheus.CounterVec
 	mirrors        *prometheus.CounterVec
+	bodyTransforms *prometheus.CounterVec
 	l4             *L4Metrics
 }
 
@@ -102,6 +103,8 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_mirror_requests_total",
 		Help: "Requests sampled for a request_mirror, by route, mirror upstream and result (sent: answered, response discarded; dropped: a bound was reached; error: no answer).",
 	}, []string{"route", "upstream", "result"})
+	m.bodyTransforms = newBodyTransforms()
+	m.Registry.MustRegister(m.bodyTransforms)
 	m.l4 = newL4Metrics()
 	m.Registry.MustRegister(m.l4.collectors()...)
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
