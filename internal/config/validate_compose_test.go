@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +131,18 @@ func TestComposeTemplatesAndEnv(t *testing.T) {
 	}
 	wantErr(t, composeBase+"      steps:\n        - name: a\n          upstream: users\n          url: /t/${NOPE}\n",
 		`gatehouse.yaml:11: route "r": url: environment variable NOPE is not set (set it, or give a default with ${NOPE:-value})`)
+}
+
+// FuzzExpandEnvTemplate: no input panics, and a string without "${" is
+// returned unchanged.
+func FuzzExpandEnvTemplate(f *testing.F) {
+	for _, s := range []string{"/u/${param.id}", "${TENANT}", "$${x}", "${", "${A:-${b}}", "$$${X}", "${_A}${}", "a}b${c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := expandEnvTemplate(s)
+		if err == nil && !strings.Contains(s, "${") && out != s {
+			t.Fatalf("%q became %q", s, out)
+		}
+	})
 }
