@@ -386,3 +386,22 @@ func BenchmarkCompose3(b *testing.B) {
 		}
 	}
 }
+
+// A default merged under merge: merge is copied, never written into: it
+// is shared by every request.
+func TestMergeKeepsDefaultIntact(t *testing.T) {
+	def := map[string]any{"user": map[string]any{"name": "?"}}
+	c := Config{Strategy: Merge, Steps: []Step{
+		{Name: "a", Send: statusHandler(500), OnError: UseDefault, Default: def},
+		{Name: "b", Send: jsonHandler(0, `{"user":{"city":"c"}}`)},
+	}}
+	for range 2 {
+		w, doc, _ := serve(t, c, "GET")
+		if w.Code != 200 || fmt.Sprint(doc) != "map[user:map[city:c name:?]]" {
+			t.Fatal(w.Code, doc)
+		}
+	}
+	if fmt.Sprint(def) != "map[user:map[name:?]]" {
+		t.Fatalf("default changed: %v", def)
+	}
+}

@@ -71,7 +71,9 @@ func (c *Compose) deepMerge(dst, src map[string]any) {
 	for k, sv := range src {
 		dv, ok := dst[k]
 		if !ok {
-			dst[k] = sv
+			// A copy: a later result merges into it, and this one may
+			// be a step's default, shared by every request.
+			dst[k] = cloneObjects(sv)
 			continue
 		}
 		dm, dok := dv.(map[string]any)
@@ -85,4 +87,18 @@ func (c *Compose) deepMerge(dst, src map[string]any) {
 		}
 		dst[k] = sv
 	}
+}
+
+// cloneObjects copies the objects of v (what deepMerge writes into);
+// arrays and scalars are never written, so they are shared.
+func cloneObjects(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	c := make(map[string]any, len(m))
+	for k, x := range m {
+		c[k] = cloneObjects(x)
+	}
+	return c
 }
