@@ -120,6 +120,21 @@ func (x *run) step(i int) {
 		x.settle(i, s, nil, context.Cause(x.ctx), start)
 		return
 	}
+	// A step runs on its needs' results: when one has none, the step
+	// does not call with empty values. A need skipped by its condition
+	// skips this step too; a need that failed (omitted) fails this one,
+	// under its own on_error (a default counts as a result).
+	for _, j := range x.c.plan.needs[i] {
+		switch x.out[j].result {
+		case Skipped:
+			x.out[i] = outcome{result: Skipped, dur: time.Since(start)}
+			x.observe(s, x.out[i])
+			return
+		case Omitted, Error:
+			x.settle(i, s, nil, stepErr("needs step %q, which has no result", x.c.cfg.Steps[j].Name), start)
+			return
+		}
+	}
 	vars := x.vars(i)
 	if s.When != nil && !s.When(vars) {
 		x.out[i] = outcome{result: Skipped, dur: time.Since(start)}

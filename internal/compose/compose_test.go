@@ -405,3 +405,22 @@ func TestMergeKeepsDefaultIntact(t *testing.T) {
 		t.Fatalf("default changed: %v", def)
 	}
 }
+
+// A step whose need has no result does not call with empty values: an
+// omitted need fails it (under its own on_error), a skipped one skips it.
+func TestMissingNeed(t *testing.T) {
+	var calls atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); io.WriteString(w, "1") })
+	w, doc, info := serve(t, Config{Steps: []Step{
+		{Name: "a", Send: statusHandler(500), OnError: Omit},
+		{Name: "b", Send: h, Needs: []string{"a"}, OnError: UseDefault, Default: "d"},
+		{Name: "c", Send: h, When: func(*expr.Vars) bool { return false }},
+		{Name: "d", Send: h, Needs: []string{"c"}},
+	}}, "GET")
+	if w.Code != 200 || calls.Load() != 0 || fmt.Sprint(doc) != "map[b:d]" || w.Header().Get(MissingHeader) != "a, b" {
+		t.Fatal(w.Code, calls.Load(), doc, w.Header())
+	}
+	if !strings.Contains(info.Compose, "d:skipped:") {
+		t.Fatal(info.Compose)
+	}
+}
