@@ -89,7 +89,7 @@ func TestCompose(t *testing.T) {
 `, up, on, def)
 		}
 	}
-	g := startGateway(t, fmt.Sprintf(`
+	cfg := fmt.Sprintf(`
 listeners:
   - {name: web, address: %s}
 upstreams:
@@ -136,7 +136,8 @@ routes:
     compose:
       steps:
         - {name: again, path: /loop}
-`, addr, users.srv.URL, profiles.srv.URL, orders.srv.URL, broken.srv.URL, dead, failRoutes.String()))
+`, addr, users.srv.URL, profiles.srv.URL, orders.srv.URL, broken.srv.URL, dead, failRoutes.String())
+	g := startGateway(t, cfg)
 	c := httpClient(t)
 
 	resp, body := get(t, c, "http://"+addr+"/dash/7", "", "X-Tenant", "acme")
@@ -206,6 +207,16 @@ routes:
 	resp, body = do(t, c, "HEAD", "http://"+addr+"/dash/8", "")
 	if resp.StatusCode != 200 || body != "" || resp.Header.Get("Content-Length") == "" {
 		t.Errorf("HEAD: %d %q %q", resp.StatusCode, resp.Header, body)
+	}
+
+	// Route-relative steps see the current snapshot after a reload.
+	g.rewrite(strings.Replace(cfg, `'{"inner":true}'`, `'{"inner":2}'`, 1))
+	g.reload()
+	if !waitFor(10*time.Second, func() bool {
+		_, body := get(t, c, "http://"+addr+"/outer", "")
+		return strings.TrimSpace(body) == `{"in":{"inner":2}}`
+	}) {
+		t.Errorf("after a reload, the route-relative step still sees the old route")
 	}
 
 	g.waitMetric(`gatehouse_compose_steps_total{result="ok",route="dash",step="orders"}`, 2, 10*time.Second)
