@@ -58,7 +58,7 @@ func TestCompose(t *testing.T) {
 		fmt.Fprintf(w, `{"data":{"id":%q,"name":"user %s","password":"secret","order_ids":[%s]}}`, id, id, strings.Join(ids, ","))
 	})
 	profiles := newComposeBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"bio":"bio of %s","tenant":%q}`, r.URL.Query().Get("u"), r.Header.Get("X-Tenant"))
+		fmt.Fprintf(w, `{"bio":"bio of %s","tenant":%q,"rid":%q}`, r.URL.Query().Get("u"), r.Header.Get("X-Tenant"), r.Header.Get("X-Request-Id"))
 	})
 	orders := newComposeBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/orders/"))
@@ -131,6 +131,14 @@ routes:
     compose:
       steps:
         - {name: in, path: /inner/x}
+  - name: profiles-direct
+    match: {path: {prefix: /profile}}
+    backend: {upstream: profiles}
+  - name: relay
+    match: {path: {exact: /relay}}
+    compose:
+      steps:
+        - {name: p, path: "/profile?u=${query.u}", target: rid}
   - name: loop
     match: {path: {exact: /loop}}
     compose:
@@ -163,7 +171,7 @@ routes:
 	if doc.User.ID != "7" || doc.User.FullName != "user 7" || doc.User.Password != nil || len(doc.User.OrderIDs) != 20 {
 		t.Errorf("user: %+v", doc.User)
 	}
-	if doc.About["bio"] != "bio of 7" || doc.About["tenant"] != "acme" {
+	if doc.About["bio"] != "bio of 7" || doc.About["tenant"] != "acme" || doc.About["rid"] != resp.Header.Get("X-Request-Id") {
 		t.Errorf("dependent step: %v", doc.About)
 	}
 	if len(doc.Orders) != 20 {
@@ -199,6 +207,12 @@ routes:
 	resp, body = get(t, c, "http://"+addr+"/outer", "")
 	if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"in":{"inner":true}}` {
 		t.Errorf("route-relative step: %d %s", resp.StatusCode, body)
+	}
+	// A route-relative step is the same request to the access log and
+	// the upstream: the client's request id travels with it.
+	resp, body = get(t, c, "http://"+addr+"/relay?u=z", "")
+	if rid := resp.Header.Get("X-Request-Id"); resp.StatusCode != 200 || rid == "" || strings.TrimSpace(body) != `{"p":"`+rid+`"}` {
+		t.Errorf("relay: %d %q %s", resp.StatusCode, rid, body)
 	}
 	resp, body = get(t, c, "http://"+addr+"/loop", "")
 	if resp.StatusCode != 502 || !strings.Contains(body, "again") {
