@@ -40,6 +40,7 @@ func FuzzParse(f *testing.F) {
 		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_mirror: {upstream: users, percent: 1e-3}}, {request_mirror: {upstream: x, percent: NaN}}, {request_mirror: {percent: [1]}}]}\n",
 		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_body: {set: {a.b: 1, \"c[\\\"x.y\\\"]\": [true, null, {d: 0x1f}], e: .nan, f: yes}, remove: [x, \"y.\"], rename: {a: b, \"a.*.b\": c}, allow: [\"items.*.id\"], deny: [\"a[\"], wrap: w, extract: data, max_bytes: 1KiB}}, {response_body: {jq: \"{id, tags: [.items[].tag]}\", max_bytes: 0}}, {response_body: {jq: \"{\"}}, {response_body: {}}]}\n",
 		"*unknown\n",
+		base + "routes:\n  - name: c\n    compose:\n      merge: merge\n      max_body_bytes: 1KiB\n      steps:\n        - {name: a, upstream: users, url: \"/u/${param.id}?t=${TENANT:-x}\", allow: [id, user.name], mapping: {id: uid}, headers: {X-A: \"${header.x}\"}}\n        - {name: b, path: \"/p/${steps.a.uid}/$${lit}\", needs: [a, c], for_each: steps.a.ids, concurrency: 99, max_items: -1, body: {k: [\"${item}\", 1, .inf, null, {x: &x [*x]}]}, on_error: default, default: {a: [1]}, when: \"\", group: g}\n        - {name: c, upstream: users, needs: [b], on_error: omit, target: data, deny: [\"a..b\"]}\n",
 		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",
 		"routes: [{name: r, redirect: {port: -1, status: 0}, respond: {status: 1e3}}]\n",
 		"\xef\xbb\xbflisteners: []\n",

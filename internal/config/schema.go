@@ -343,10 +343,11 @@ type Route struct {
 	Match   *Match    `yaml:"match"`
 	Matches []*Match  `yaml:"matches"`
 	Filters []*Filter `yaml:"filters"`
-	// Exactly one of Backend, Respond and Redirect is set.
+	// Exactly one of Backend, Respond, Redirect and Compose is set.
 	Backend  *Backend  `yaml:"backend"`
 	Respond  *Respond  `yaml:"respond"`
 	Redirect *Redirect `yaml:"redirect"`
+	Compose  *Compose  `yaml:"compose"`
 	// Timeout bounds the whole request; 0 disables it.
 	Timeout time.Duration `yaml:"timeout"`
 	// Retry replaces the default retry (one redispatch of idempotent

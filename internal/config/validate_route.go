@@ -51,7 +51,7 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 			v.match(m, owner)
 		}
 		v.filters(r, matches, owner, ups, upstreams)
-		v.action(r, matches, owner, upstreams)
+		v.action(r, matches, owner, ups, upstreams)
 		if rd := r.Redirect; rd != nil && rd.sameURL() {
 			c.Warnings = append(c.Warnings, Warning{rd.Pos, owner + ": redirect to the same URL: clients that repeat the method loop (set scheme, host, port or path)"})
 		}
@@ -252,7 +252,7 @@ func allPrefixMatches(matches []*Match) bool {
 	return ok
 }
 
-func (v *validator) action(r *Route, matches []*Match, owner string, upstreams []string) {
+func (v *validator) action(r *Route, matches []*Match, owner string, ups map[string]*Upstream, upstreams []string) {
 	var kinds []string
 	if r.Backend != nil {
 		kinds = append(kinds, "backend")
@@ -263,12 +263,15 @@ func (v *validator) action(r *Route, matches []*Match, owner string, upstreams [
 	if r.Redirect != nil {
 		kinds = append(kinds, "redirect")
 	}
+	if r.Compose != nil {
+		kinds = append(kinds, "compose")
+	}
 	switch len(kinds) {
 	case 0:
-		v.errorf(r.Pos, owner, "add backend: {upstream: NAME}, respond: {...} or redirect: {...}", "route has no action")
+		v.errorf(r.Pos, owner, "add backend: {upstream: NAME}, respond: {...}, redirect: {...} or compose: {...}", "route has no action")
 	case 1:
 	default:
-		v.errorf(r.Pos, owner, "keep exactly one of backend, respond or redirect",
+		v.errorf(r.Pos, owner, "keep exactly one of backend, respond, redirect or compose",
 			"route has both %s", strings.Join(kinds, " and "))
 	}
 	if b := r.Backend; b != nil {
@@ -285,6 +288,9 @@ func (v *validator) action(r *Route, matches []*Match, owner string, upstreams [
 	}
 	if rd := r.Redirect; rd != nil {
 		v.redirect(rd, matches, owner)
+	}
+	if c := r.Compose; c != nil {
+		v.compose(c, owner, ups, upstreams)
 	}
 }
 

@@ -100,8 +100,8 @@ func TestValidateRoutes(t *testing.T) {
 	cases := []struct{ name, src, want string }{
 		{"no name", base + "routes:\n  - backend: {upstream: users}\n", `gatehouse.yaml:8: route has no name (add name: with letters, digits, '.', '_' or '-')`},
 		{"dup name", base + "routes:\n  - {name: r, respond: {}}\n  - {name: r, respond: {}}\n", `gatehouse.yaml:9: route "r" is defined twice (first defined at gatehouse.yaml:8; names must be unique)`},
-		{"no action", route(""), `gatehouse.yaml:8: route "r": route has no action (add backend: {upstream: NAME}, respond: {...} or redirect: {...})`},
-		{"two actions", route("    backend: {upstream: users}\n    respond: {}\n"), `gatehouse.yaml:8: route "r": route has both backend and respond (keep exactly one of backend, respond or redirect)`},
+		{"no action", route(""), `gatehouse.yaml:8: route "r": route has no action (add backend: {upstream: NAME}, respond: {...}, redirect: {...} or compose: {...})`},
+		{"two actions", route("    backend: {upstream: users}\n    respond: {}\n"), `gatehouse.yaml:8: route "r": route has both backend and respond (keep exactly one of backend, respond, redirect or compose)`},
 		{"no upstream", route("    backend: {}\n"), `gatehouse.yaml:9: route "r": backend has no upstream (add upstream: NAME)`},
 		{"unknown upstream far", route("    backend: {upstream: payments}\n"), `gatehouse.yaml:9: route "r": upstream "payments" not found (define it under upstreams:)`},
 		{"unknown listener", route("    listeners: [publc]\n    respond: {}\n"), `gatehouse.yaml:9: route "r": listener "publc" not found (did you mean "public"?)`},

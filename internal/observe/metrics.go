@@ -34,6 +34,7 @@ type Metrics struct {
 	mirrors        *prometheus.CounterVec
 	bodyTransforms *prometheus.CounterVec
 	l4             *L4Metrics
+	compose        *composeCollectors
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and
@@ -106,6 +107,8 @@ func NewMetrics() *Metrics {
 	m.bodyTransforms = newBodyTransforms()
 	m.Registry.MustRegister(m.bodyTransforms)
 	m.l4 = newL4Metrics()
+	m.compose = newComposeCollectors()
+	m.Registry.MustRegister(m.compose.collectors()...)
 	m.Registry.MustRegister(m.l4.collectors()...)
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
 		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults, m.mirrors,
