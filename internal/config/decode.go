@@ -448,7 +448,7 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, sc scope, key strin
 		ok = d.decodeMap(n, v, sc, key)
 	case t == anyType:
 		var x any
-		if x, ok = d.decodeAny(n, sc, key, 0); ok && x != nil {
+		if x, ok = d.jsonValue(n, sc, key, 0); ok && x != nil {
 			v.Set(reflect.ValueOf(x))
 		}
 	}

@@ -9,7 +9,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// JSON values in the configuration (a body transform's set: values) and
+// JSON values in the configuration (a body transform's set: values,
+// a composition step's body: and default:) and
 // maps of JSON paths. Header maps fold case and hold strings; these keep
 // keys as written and values as the JSON they stand for.
 

@@ -43,10 +43,10 @@ type ComposeStep struct {
 	// When is a CEL condition; false skips the step.
 	When string `yaml:"when"`
 	// Result shaping, in this order: target, allow, deny, mapping.
-	Target  string            `yaml:"target"`
-	Allow   []string          `yaml:"allow"`
-	Deny    []string          `yaml:"deny"`
-	Mapping map[string]string `yaml:"mapping"`
+	Target  string   `yaml:"target"`
+	Allow   []string `yaml:"allow"`
+	Deny    []string `yaml:"deny"`
+	Mapping PathMap  `yaml:"mapping"`
 	// Group is the key of the result (group merge; default the name).
 	Group string `yaml:"group"`
 }

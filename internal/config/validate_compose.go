@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/expr"
+	"github.com/gatehouse/gatehouse/internal/jsonxform"
 )
 
 var (
@@ -191,20 +193,23 @@ func (v *validator) composeStep(s *ComposeStep, owner string, ups map[string]*Up
 	if v.given(&s.When) && strings.TrimSpace(s.When) == "" {
 		v.errorf(v.at(&s.When, s.Pos), owner, "write a CEL condition, or remove when", "%s has an empty when", so)
 	}
+	if s.Group != "" && !validKeyPath(s.Group) {
+		v.errorf(v.at(&s.Group, s.Pos), owner, "use keys separated by dots, such as address.city", "%s group has invalid path %q", so, s.Group)
+	}
 	for _, p := range []struct {
 		key   string
 		ptr   any
 		paths []string
-	}{{"target", &s.Target, optional(s.Target)}, {"group", &s.Group, optional(s.Group)}, {"allow", &s.Allow, s.Allow}, {"deny", &s.Deny, s.Deny}} {
+	}{{"target", &s.Target, optional(s.Target)}, {"allow", &s.Allow, s.Allow}, {"deny", &s.Deny, s.Deny}} {
 		for _, path := range p.paths {
-			if !validKeyPath(path) {
-				v.errorf(v.at(p.ptr, s.Pos), owner, "use keys separated by dots, such as address.city", "%s %s has invalid path %q", so, p.key, path)
+			if _, err := jsonxform.ParsePath(path); err != nil {
+				v.errorf(v.at(p.ptr, s.Pos), owner, pathHint, "%s %s: %v", so, p.key, err)
 			}
 		}
 	}
-	for from, to := range s.Mapping {
-		if !validKeyPath(from) || !validKeyPath(to) {
-			v.errorf(v.at(mapEntry{&s.Mapping, from}, s.Pos), owner, "map a key path to a key path, such as name: full_name", "%s mapping %q: %q is invalid", so, from, to)
+	for _, from := range slices.Sorted(maps.Keys(s.Mapping)) {
+		if _, err := jsonxform.New(jsonxform.Config{Rename: map[string]string{from: s.Mapping[from]}}); err != nil {
+			v.errorf(v.at(mapEntry{&s.Mapping, from}, s.Pos), owner, pathHint, "%s mapping: %v", so, err)
 		}
 	}
 }

@@ -60,9 +60,9 @@ func TestValidateCompose(t *testing.T) {
 			`gatehouse.yaml:11: route "r": key collision: steps a and b both write user (step "a" is at gatehouse.yaml:10; rename with mapping or group)`},
 		{"merge undeclared", "      merge: merge\n      steps:\n        - {name: a, upstream: users}\n",
 			`gatehouse.yaml:10: route "r": compose step "a" does not declare its keys, which merge: merge needs to rule out collisions (add allow: [KEYS] (the keys it contributes) or group: KEY)`},
-		{"bad allow path", "      steps:\n        - {name: a, upstream: users, allow: [a..b]}\n", `gatehouse.yaml:9: route "r": compose step "a" allow has invalid path "a..b" (use keys separated by dots, such as address.city)`},
+		{"bad allow path", "      steps:\n        - {name: a, upstream: users, allow: [a..b]}\n", `gatehouse.yaml:9: route "r": compose step "a" allow: path "a..b": empty segment at offset 2 (paths are dot separated (a.b.0.c, items.*.id); quote keys with dots as a["x.y"])`},
 		{"with backend", "      steps: [{name: a, upstream: users}]\n    backend: {upstream: users}\n", `gatehouse.yaml:6: route "r": route has both backend and compose (keep exactly one of backend, respond, redirect or compose)`},
-		{"body number", "      steps:\n        - {name: a, upstream: users, body: {n: .inf}}\n", `gatehouse.yaml:9: route "r": body.n: invalid number ".inf" (use a finite JSON number)`},
+		{"body number", "      steps:\n        - {name: a, upstream: users, body: {n: .inf}}\n", `gatehouse.yaml:9: route "r": body.n: .inf is not a JSON number (write a decimal number, or quote it for a string)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, composeBase+c.body, c.want) })

@@ -19,7 +19,8 @@ func TestComposeShape(t *testing.T) {
 			`{"address":{},"full_name":"n","id":1,"town":"c"}`},
 		{config.ComposeStep{Target: "data.list", Allow: []string{"a"}}, in, `[{"a":1}]`},
 		{config.ComposeStep{Target: "nope"}, in, `null`},
-		{config.ComposeStep{Allow: []string{"x"}}, `[1,{"x":2,"y":3}]`, `[1,{"x":2}]`},
+		// allow keeps nothing of a scalar (jsonxform: null).
+		{config.ComposeStep{Allow: []string{"x"}}, `[1,{"x":2,"y":3}]`, `[null,{"x":2}]`},
 	}
 	for _, c := range cases {
 		var v any
