@@ -36,6 +36,8 @@ type Config struct {
 	Store *Store `yaml:"store"`
 	// Kubernetes configures how manifests become listeners and routes.
 	Kubernetes *Kubernetes `yaml:"kubernetes"`
+	// Versioning says where requests name the version match.version selects.
+	Versioning *Versioning `yaml:"versioning"`
 	// DataDir holds the embedded store (run-time API keys); absolute after
 	// Load, default ".gatehouse" beside the first config file.
 	DataDir string `yaml:"data_dir"`
@@ -367,6 +369,8 @@ type Match struct {
 	Methods []string      `yaml:"methods"`
 	Headers []*ValueMatch `yaml:"headers"`
 	Query   []*ValueMatch `yaml:"query"`
+	// Version selects requests that name this API version (see Versioning).
+	Version string `yaml:"version"`
 }
 
 // PathMatch holds exactly one way of matching the request path.
@@ -400,6 +404,7 @@ type Filter struct {
 	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
 	// RequestMirror copies the request to another upstream (Gateway API RequestMirror); responses are discarded.
 	RequestMirror *RequestMirror `yaml:"request_mirror"`
+	Deprecation   *Deprecation   `yaml:"deprecation"`
 }
 
 // RequestMirror sends a copy of a share of the route's requests to an

@@ -65,6 +65,8 @@ func routeFilter(f *config.Filter, prefixes []string) layer {
 			c.PathEdit, c.FullPath, c.PrefixTo = true, p.ReplaceFullPath, p.ReplacePrefixMatch
 		}
 		return filter.URLRewrite(c)
+	case f.Deprecation != nil:
+		return filter.Deprecation(Deprecation(f.Deprecation))
 	}
 	return func(h http.Handler) http.Handler { return h }
 }
