@@ -38,6 +38,8 @@ func FuzzParse(f *testing.F) {
 		"listeners:\n  - {name: a, address: \":1\", protocol: tls, proxy_protocol: {trusted: [1.2.3.4], timeout: 0s, required: true}, max_connections: -1}\nupstreams:\n  - {name: u, proxy_protocol: v2, max_connections_per_target: 3, hash: {on: sni}, balance: least_connections, targets: [{url: \"udp://[::1]:53\"}], health_check: {type: udp, send: x, expect: y}}\n",
 		"? [a, b]\n: c\n",
 		base + "routes:\n  - {name: r, backend: {upstream: users}, filters: [{request_mirror: {upstream: users, percent: 1e-3}}, {request_mirror: {upstream: x, percent: NaN}}, {request_mirror: {percent: [1]}}]}\n",
+		base + "versioning: {header: X-V, media_type: application/vnd.a, query: v}\nroutes:\n  - {name: r, backend: {upstream: users}, matches: [{version: \"2\"}, {version: 3, path: {prefix: /a}}, {version: \"\"}], filters: [{deprecation: {since: 2026-01-01T00:00:00Z, sunset: 2025-01-01T00:00:00Z, link: \"https://d.example/<x>\"}}, {deprecation: {sunset: [1]}}]}\n",
+		"versioning: {media_type: \"a/b+json; q=1\", query: \"\"}\nroutes: [{name: r, respond: {}, match: {version: \"v 1\"}, filters: [{deprecation: {since: yesterday, link: /x}}]}]\n",
 		"*unknown\n",
 		"listeners: [{name: a, address: \":1\", max_header_bytes: 9223372036854775807GiB}]\n",
 		"routes: [{name: r, redirect: {port: -1, status: 0}, respond: {status: 1e3}}]\n",
