@@ -3,6 +3,7 @@ package router
 import (
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -99,4 +100,38 @@ func TestVersionMatchesKeepsConditions(t *testing.T) {
 	if ms := VersionMatches(VersionConfig{}, Match{}, "1"); len(ms) != 1 || ms[0].Headers[0].Name != DefaultVersionHeader {
 		t.Errorf("zero config: %+v", ms)
 	}
+}
+
+// FuzzAcceptVersionRegex: for any media type and version the validator
+// accepts (tokens), the expression compiles, matches the canonical Accept
+// element in any case and among others, and does not match a longer
+// version or another media type.
+func FuzzAcceptVersionRegex(f *testing.F) {
+	for _, s := range [][2]string{
+		{"application/vnd.example", "2"}, {"application/vnd.a.b", "2024-01-01"}, {"a/b", "1.0"},
+		{"application/vnd.x", "*"}, {"application/vnd.x", "$^|()"}, {"text/x", "v2+json"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, mediaType, version string) {
+		typ, sub, ok := strings.Cut(mediaType, "/")
+		if !ok || !isToken(typ) || !isToken(sub) || strings.Contains(sub, "+") || !isToken(version) {
+			return
+		}
+		re, err := compileFull(AcceptVersionRegex(mediaType, version))
+		if err != nil {
+			t.Fatalf("%q %q: %v", mediaType, version, err)
+		}
+		elem := mediaType + ".v" + version
+		for _, accept := range []string{elem, strings.ToUpper(elem) + "+JSON", "text/html, " + elem + "+json; q=0.5, */*"} {
+			if !re.MatchString(accept) {
+				t.Errorf("%q does not match Accept %q", re, accept)
+			}
+		}
+		for _, accept := range []string{elem + "0", mediaType + "x.v" + version, "text/html"} {
+			if re.MatchString(accept) {
+				t.Errorf("%q matches Accept %q", re, accept)
+			}
+		}
+	})
 }
