@@ -1,10 +1,5 @@
 package router
 
-import (
-	"regexp"
-	"strings"
-)
-
 // DefaultVersionHeader is the request header that names an API version
 // when VersionConfig.Header is empty.
 const DefaultVersionHeader = "Api-Version"
@@ -50,7 +45,7 @@ func VersionMatches(c VersionConfig, m Match, version string) []Match {
 	}
 	out := []Match{withHeader(m, ValueMatch{Name: header, Value: version})}
 	if c.MediaType != "" {
-		out = append(out, withHeader(m, ValueMatch{Name: "Accept", Type: ValueRegex, Value: AcceptVersionRegex(c.MediaType, version)}))
+		out = append(out, withHeader(m, ValueMatch{Name: "Accept", Type: ValueMediaType, Value: c.MediaType + ".v" + version}))
 	}
 	if c.Query != "" {
 		q := m
@@ -65,20 +60,4 @@ func VersionMatches(c VersionConfig, m Match, version string) []Match {
 func withHeader(m Match, v ValueMatch) Match {
 	m.Headers = append(append([]ValueMatch(nil), m.Headers...), v)
 	return m
-}
-
-// AcceptVersionRegex is the whole-value RE2 expression that matches an
-// Accept header value with at least one element of the form
-// MEDIATYPE.vVERSION[+suffix][;params]. Elements are split on commas; a
-// comma inside a quoted parameter value is not special-cased (no
-// registered media type parameter of an API accept list carries one).
-func AcceptVersionRegex(mediaType, version string) string {
-	var b strings.Builder
-	b.WriteString(`(?i)(?:.*,)?[ \t]*`)
-	b.WriteString(regexp.QuoteMeta(mediaType + ".v" + version))
-	// The suffix, then optional parameters, then the end of the element:
-	// "v2" must not match "v20", so what follows the version is '+', ';',
-	// ',' or the end, possibly after whitespace.
-	b.WriteString(`(?:\+[a-z0-9!#$&^_.-]+)?[ \t]*(?:;[^,]*)?(?:,.*)?`)
-	return b.String()
 }
