@@ -29,6 +29,7 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	prefixType   = reflect.TypeFor[netip.Prefix]()
 	posType      = reflect.TypeFor[Pos]()
+	anyType      = reflect.TypeFor[any]()
 )
 
 // mapEntry identifies one key of a map field in decoder.set, so validation
@@ -54,6 +55,7 @@ type decoder struct {
 	aliasDepth int
 	aborted    bool // expansion budget exceeded
 	unparsable bool // some file could not be parsed as YAML
+	template   bool // decoding a struct of templates (see env_template.go)
 }
 
 func newDecoder(errs *collector) *decoder {
@@ -279,7 +281,11 @@ func (d *decoder) scalar(n *yaml.Node, sc scope, key string, t reflect.Type) (st
 		d.typeError(n, sc, key, t)
 		return "", false
 	}
-	s, err := expandEnv(n.Value)
+	expand := expandEnv
+	if d.template {
+		expand = expandEnvTemplate
+	}
+	s, err := expand(n.Value)
 	if err != nil {
 		p := err.(*problem)
 		d.errorf(n, sc, p.hint, "%s: %s", key, p.msg)
@@ -294,6 +300,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, sc scope, key stri
 	if n.Kind != yaml.MappingNode {
 		d.typeError(n, sc, key, v.Type())
 		return false
+	}
+	if templateStructs[v.Type()] && !d.template {
+		d.template = true
+		defer func() { d.template = false }()
 	}
 	info := infoOf(v.Type())
 	if info.pos >= 0 {
@@ -436,6 +446,11 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, sc scope, key strin
 		ok = d.decodeSlice(n, v, sc, key)
 	case t.Kind() == reflect.Map:
 		ok = d.decodeMap(n, v, sc, key)
+	case t == anyType:
+		var x any
+		if x, ok = d.decodeAny(n, sc, key, 0); ok && x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	}
 	if ok {
 		d.set[v.Addr().Interface()] = d.pos(n)
@@ -548,6 +563,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, sc scope, key string)
 	if n.Kind != yaml.MappingNode {
 		d.typeError(n, sc, key, t)
 		return false
+	}
+	if jsonMap(t) {
+		return d.decodeJSONMap(n, v, sc, key)
 	}
 	m := reflect.MakeMap(t)
 	// Maps in the schema are header maps, where names differ only in case

@@ -275,7 +275,7 @@ listeners:
 log: {level: loud}
 `)
 	want := []string{
-		`gatehouse.yaml:2: route "r": route has no action (add backend: {upstream: NAME}, respond: {...} or redirect: {...})`,
+		`gatehouse.yaml:2: route "r": route has no action (add backend: {upstream: NAME}, respond: {...}, redirect: {...} or compose: {...})`,
 		`gatehouse.yaml:3: unknown key "bogus" in route "r"`,
 		`gatehouse.yaml:5: invalid listener name "bad name" (use letters, digits, '.', '_' or '-', starting with a letter or digit)`,
 		`gatehouse.yaml:6: listener "bad name": invalid address "nowhere" (use host:port such as 127.0.0.1:8080 or :8080)`,

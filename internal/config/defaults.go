@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/action"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/discovery"
 	"github.com/gatehouse/gatehouse/internal/h1client"
 	"github.com/gatehouse/gatehouse/internal/health"
@@ -112,6 +113,9 @@ func applyDefaults(c *Config, set map[any]Pos) {
 	for _, r := range c.Routes {
 		if !given(&r.Timeout) {
 			r.Timeout = defaultRouteTimeout
+			if r.Compose != nil {
+				r.Timeout = compose.DefaultTimeout
+			}
 		}
 		if r.Respond != nil && !given(&r.Respond.Status) {
 			r.Respond.Status = defaultRespondStatus
@@ -137,6 +141,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 			if m := f.RequestMirror; m != nil && !given(&m.Percent) {
 				m.Percent = mirror.DefaultPercent
 			}
+			bodyDefaults(f, given)
 		}
 		if r.Redirect != nil && !given(&r.Redirect.Status) {
 			r.Redirect.Status = defaultRedirectStatus

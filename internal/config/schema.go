@@ -345,10 +345,11 @@ type Route struct {
 	Match   *Match    `yaml:"match"`
 	Matches []*Match  `yaml:"matches"`
 	Filters []*Filter `yaml:"filters"`
-	// Exactly one of Backend, Respond and Redirect is set.
+	// Exactly one of Backend, Respond, Redirect and Compose is set.
 	Backend  *Backend  `yaml:"backend"`
 	Respond  *Respond  `yaml:"respond"`
 	Redirect *Redirect `yaml:"redirect"`
+	Compose  *Compose  `yaml:"compose"`
 	// Timeout bounds the whole request; 0 disables it.
 	Timeout time.Duration `yaml:"timeout"`
 	// Retry replaces the default retry (one redispatch of idempotent
@@ -404,7 +405,10 @@ type Filter struct {
 	URLRewrite      *URLRewrite   `yaml:"url_rewrite"`
 	// RequestMirror copies the request to another upstream (Gateway API RequestMirror); responses are discarded.
 	RequestMirror *RequestMirror `yaml:"request_mirror"`
-	Deprecation   *Deprecation   `yaml:"deprecation"`
+	// RequestBody and ResponseBody transform JSON bodies (schema_body.go).
+	RequestBody  *BodyTransform `yaml:"request_body"`
+	ResponseBody *BodyTransform `yaml:"response_body"`
+	Deprecation  *Deprecation   `yaml:"deprecation"`
 }
 
 // RequestMirror sends a copy of a share of the route's requests to an

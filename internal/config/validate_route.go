@@ -51,7 +51,7 @@ func (v *validator) routes(c *Config, listeners, upstreams []string) {
 			v.match(m, owner)
 		}
 		v.filters(r, matches, owner, ups, upstreams)
-		v.action(r, matches, owner, upstreams)
+		v.action(r, matches, owner, ups, upstreams)
 		if rd := r.Redirect; rd != nil && rd.sameURL() {
 			c.Warnings = append(c.Warnings, Warning{rd.Pos, owner + ": redirect to the same URL: clients that repeat the method loop (set scheme, host, port or path)"})
 		}
@@ -148,20 +148,27 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 	rewrites := 0
 	for _, f := range r.Filters {
 		n := 0
-		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil, f.Deprecation != nil} {
+		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil,
+			f.RequestBody != nil, f.ResponseBody != nil, f.Deprecation != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror or deprecation")
-		}
-		if f.RequestMirror != nil {
-			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
+				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body or deprecation")
 		}
 		if f.Deprecation != nil {
 			v.deprecation(f.Deprecation, f.Pos, owner)
+		}
+		if f.RequestBody != nil {
+			v.bodyTransform(f.RequestBody, "request_body", f.Pos, owner)
+		}
+		if f.ResponseBody != nil {
+			v.bodyTransform(f.ResponseBody, "response_body", f.Pos, owner)
+		}
+		if f.RequestMirror != nil {
+			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
 		}
 		if f.RequestHeaders != nil {
 			v.headerFilter(f.RequestHeaders, f.Pos, owner)
@@ -249,7 +256,7 @@ func allPrefixMatches(matches []*Match) bool {
 	return ok
 }
 
-func (v *validator) action(r *Route, matches []*Match, owner string, upstreams []string) {
+func (v *validator) action(r *Route, matches []*Match, owner string, ups map[string]*Upstream, upstreams []string) {
 	var kinds []string
 	if r.Backend != nil {
 		kinds = append(kinds, "backend")
@@ -260,12 +267,15 @@ func (v *validator) action(r *Route, matches []*Match, owner string, upstreams [
 	if r.Redirect != nil {
 		kinds = append(kinds, "redirect")
 	}
+	if r.Compose != nil {
+		kinds = append(kinds, "compose")
+	}
 	switch len(kinds) {
 	case 0:
-		v.errorf(r.Pos, owner, "add backend: {upstream: NAME}, respond: {...} or redirect: {...}", "route has no action")
+		v.errorf(r.Pos, owner, "add backend: {upstream: NAME}, respond: {...}, redirect: {...} or compose: {...}", "route has no action")
 	case 1:
 	default:
-		v.errorf(r.Pos, owner, "keep exactly one of backend, respond or redirect",
+		v.errorf(r.Pos, owner, "keep exactly one of backend, respond, redirect or compose",
 			"route has both %s", strings.Join(kinds, " and "))
 	}
 	if b := r.Backend; b != nil {
@@ -282,6 +292,9 @@ func (v *validator) action(r *Route, matches []*Match, owner string, upstreams [
 	}
 	if rd := r.Redirect; rd != nil {
 		v.redirect(rd, matches, owner)
+	}
+	if c := r.Compose; c != nil {
+		v.compose(c, owner, ups, upstreams)
 	}
 }
 

@@ -53,6 +53,11 @@ func (v *validator) traffic(c *Config) {
 		if rl := p.RateLimit; rl != nil {
 			inline := rl.hasInlineRule(v.given)
 			if inline {
+				// The inline rule shares the rate_limit's position: its
+				// own Pos is never set by the decoder.
+				if rl.RateRule.Pos.Line == 0 {
+					rl.RateRule.Pos = rl.Pos
+				}
 				v.rateRule(&rl.RateRule, owner)
 			}
 			for _, rr := range rl.Limits {

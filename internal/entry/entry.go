@@ -72,7 +72,11 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &x.info
 	info.Start = time.Now()
 	info.ClientIP, info.PeerTrusted = ls.Trusted.ClientIP(r)
-	if id := r.Header.Get("X-Request-Id"); info.PeerTrusted && validRequestID(id) {
+	if parent := reqinfo.FromContext(r.Context()); parent != nil && parent.RequestID != "" {
+		// An in-process sub-request (a composition's route-relative
+		// step): the client and the request id are the parent's.
+		info.ClientIP, info.PeerTrusted, info.RequestID = parent.ClientIP, parent.PeerTrusted, parent.RequestID
+	} else if id := r.Header.Get("X-Request-Id"); info.PeerTrusted && validRequestID(id) {
 		info.RequestID = id
 	} else {
 		info.RequestID = newRequestID()
@@ -102,7 +106,7 @@ func (ls *State) logRequest(r *http.Request, info *reqinfo.Info, sw *respwriter.
 		Route: info.Route, Method: r.Method, Host: r.Host, Path: info.Path, Proto: r.Proto,
 		Status: sw.Status, Bytes: sw.Bytes, Duration: d, ClientIP: clientIPString(info),
 		Target: info.Target, Attempts: info.Attempts, RequestID: info.RequestID, Error: errText,
-		Consumer: info.Identity.Name(),
+		Consumer: info.Identity.Name(), Compose: info.Compose,
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/balancer"
@@ -193,6 +192,10 @@ func (g *Gateway) retireUpstream(cur *upstream, grace time.Duration) {
 // buildRoutes gives every route its handler: policies around filters
 // around the action.
 func (g *Gateway) buildRoutes(p *plan, ps *policySet) {
+	g.httpNames = g.httpNames[:0]
+	for _, lp := range p.listeners {
+		g.httpNames = append(g.httpNames, lp.cfg.Name)
+	}
 	for _, rt := range p.routes {
 		rt.Handler = g.routeHandler(rt.cfg)
 		if wrap := ps.wrap[rt.Name]; wrap != nil {
@@ -213,12 +216,7 @@ func (g *Gateway) publishListeners(p *plan, cfg *config.Config) {
 	noRoute, badInput := g.metrics.Route("(none)"), g.metrics.Route("(bad-request)")
 	for _, lp := range p.listeners {
 		name := lp.cfg.Name
-		e, ok := g.entries[name]
-		if !ok {
-			e = entry.New(g.log)
-			g.entries[name] = e
-			g.certs[name] = &atomic.Pointer[listener.Certificates]{}
-		}
+		e := g.entryFor(name)
 		e.Store(&entry.State{Router: lp.router, Trusted: lp.trusted, NoRoute: noRoute, BadInput: badInput,
 			Log: log, InFlight: g.metrics.InFlight()})
 		if lp.certs != nil {

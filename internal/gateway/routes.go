@@ -3,9 +3,13 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/entry"
 	"github.com/gatehouse/gatehouse/internal/gateway/translate"
+	"github.com/gatehouse/gatehouse/internal/listener"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
@@ -24,8 +28,11 @@ func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 	return translate.Filters(rc, env)(h)
 }
 
-// routeAction is the route's action: respond, redirect or proxy.
+// routeAction is the route's action: respond, redirect, compose or proxy.
 func (g *Gateway) routeAction(rc *config.Route) http.Handler {
+	if rc.Compose != nil {
+		return g.composeAction(rc)
+	}
 	if h := translate.Action(rc); h != nil {
 		return h
 	}
@@ -62,4 +69,43 @@ func (g *Gateway) proxyOptions(route, upstream string) proxy.Options {
 		OnOverflow:        u.counters.Overflow.Inc,
 		TargetHeaders:     u.headers,
 	}
+}
+
+// composeAction builds a composing route. Upstream steps go through the
+// upstream's proxy (like mirror copies: no retry policy of the route, each
+// call bounded by the composition's context); route-relative steps are
+// dispatched through the live entry of the route's first HTTP listener,
+// which sees every later snapshot.
+func (g *Gateway) composeAction(rc *config.Route) http.Handler {
+	env := translate.ComposeEnv{Metrics: g.metrics, Send: func(upstream string) http.Handler {
+		o := g.proxyOptions(rc.Name, upstream)
+		o.Logger = g.log.With(slog.String("compose", rc.Name))
+		return proxy.New(o)
+	}}
+	name := ""
+	for _, l := range rc.Listeners {
+		if slices.Contains(g.httpNames, l) {
+			name = l
+			break
+		}
+	}
+	if name == "" && len(rc.Listeners) == 0 && len(g.httpNames) > 0 {
+		name = g.httpNames[0]
+	}
+	if name != "" {
+		env.Dispatch = g.entryFor(name)
+	}
+	return translate.Compose(rc, env)
+}
+
+// entryFor returns listener name's entry, creating it (and its
+// certificate slot) on first use. Caller holds g.mu.
+func (g *Gateway) entryFor(name string) *entry.Entry {
+	e, ok := g.entries[name]
+	if !ok {
+		e = entry.New(g.log)
+		g.entries[name] = e
+		g.certs[name] = &atomic.Pointer[listener.Certificates]{}
+	}
+	return e
 }

@@ -48,6 +48,8 @@ type Entry struct {
 	// Consumer is the authenticated consumer or subject ("" when none).
 	Consumer string
 	Error    string
+	// Compose summarises a composition's steps ("" for other actions).
+	Compose string
 }
 
 // Log writes e.
@@ -67,11 +69,18 @@ func (a *AccessLog) Log(e *Entry) {
 		slog.String("request_id", e.RequestID),
 		slog.String("consumer", e.Consumer),
 	}
-	if e.Error == "" {
+	if e.Error == "" && e.Compose == "" {
 		a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:]...)
 		return
 	}
-	a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", append(attrs[:], slog.String("error", e.Error))...)
+	more := attrs[:]
+	if e.Error != "" {
+		more = append(more, slog.String("error", e.Error))
+	}
+	if e.Compose != "" {
+		more = append(more, slog.String("compose", e.Compose))
+	}
+	a.logger.LogAttrs(context.Background(), slog.LevelInfo, "request", more...)
 }
 
 // Close flushes what is buffered and stops the flusher.

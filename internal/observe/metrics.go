@@ -32,7 +32,9 @@ type Metrics struct {
 	storeErrors    *prometheus.CounterVec
 	cacheResults   *prometheus.CounterVec
 	mirrors        *prometheus.CounterVec
+	bodyTransforms *prometheus.CounterVec
 	l4             *L4Metrics
+	compose        *composeCollectors
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and
@@ -102,7 +104,11 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_mirror_requests_total",
 		Help: "Requests sampled for a request_mirror, by route, mirror upstream and result (sent: answered, response discarded; dropped: a bound was reached; error: no answer).",
 	}, []string{"route", "upstream", "result"})
+	m.bodyTransforms = newBodyTransforms()
+	m.Registry.MustRegister(m.bodyTransforms)
 	m.l4 = newL4Metrics()
+	m.compose = newComposeCollectors()
+	m.Registry.MustRegister(m.compose.collectors()...)
 	m.Registry.MustRegister(m.l4.collectors()...)
 	m.Registry.MustRegister(m.requests, m.duration, m.upstreamErrors, m.inFlight, m.reloads, m.configInfo,
 		m.retries, m.budgetOut, m.overflow, m.staleConns, m.staleRetries, m.limitDecisions, m.storeErrors, m.cacheResults, m.mirrors,

@@ -42,6 +42,9 @@ type Info struct {
 	// Identity is who the route's authentication accepted (nil when the
 	// route has none, or let an anonymous request through).
 	Identity *identity.Identity
+	// Compose summarises a composition's steps for the access log
+	// ("user:ok:12ms,orders:omitted:500ms"; "" for other actions).
+	Compose string
 }
 
 // infoCtx carries the Info. It is not a plain context.WithValue because

@@ -23,7 +23,7 @@ func Filters(rc *config.Route, env FilterEnv) func(http.Handler) http.Handler {
 			mirrors = append(mirrors, f.RequestMirror)
 			continue
 		}
-		fs = append(fs, routeFilter(f, prefixes))
+		fs = append(fs, routeFilter(f, prefixes, rc.Name, env))
 	}
 	if m := Mirror(rc, mirrors, env); m != nil {
 		fs = append(fs, m.Wrap)
@@ -53,7 +53,7 @@ func Action(rc *config.Route) http.Handler {
 }
 
 // routeFilter compiles one filter of a route.
-func routeFilter(f *config.Filter, prefixes []string) layer {
+func routeFilter(f *config.Filter, prefixes []string, route string, env FilterEnv) layer {
 	switch {
 	case f.RequestHeaders != nil:
 		return filter.RequestHeaders(headersConfig(f.RequestHeaders))
@@ -65,6 +65,10 @@ func routeFilter(f *config.Filter, prefixes []string) layer {
 			c.PathEdit, c.FullPath, c.PrefixTo = true, p.ReplaceFullPath, p.ReplacePrefixMatch
 		}
 		return filter.URLRewrite(c)
+	case f.RequestBody != nil:
+		return BodyTransform(f.RequestBody, route, "request", env)
+	case f.ResponseBody != nil:
+		return BodyTransform(f.ResponseBody, route, "response", env)
 	case f.Deprecation != nil:
 		return filter.Deprecation(Deprecation(f.Deprecation))
 	}
