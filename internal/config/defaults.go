@@ -149,6 +149,7 @@ func applyDefaults(c *Config, set map[any]Pos) {
 	}
 	securityDefaults(c, given)
 	trafficDefaults(c, given)
+	versioningDefaults(c)
 }
 
 // resilienceDefaults fills the load-balancing sections of u that are

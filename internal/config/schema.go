@@ -36,6 +36,8 @@ type Config struct {
 	Store *Store `yaml:"store"`
 	// Kubernetes configures how manifests become listeners and routes.
 	Kubernetes *Kubernetes `yaml:"kubernetes"`
+	// Versioning says where requests name the version match.version selects.
+	Versioning *Versioning `yaml:"versioning"`
 	// DataDir holds the embedded store (run-time API keys); absolute after
 	// Load, default ".gatehouse" beside the first config file.
 	DataDir string `yaml:"data_dir"`
@@ -368,6 +370,8 @@ type Match struct {
 	Methods []string      `yaml:"methods"`
 	Headers []*ValueMatch `yaml:"headers"`
 	Query   []*ValueMatch `yaml:"query"`
+	// Version selects requests that name this API version (see Versioning).
+	Version string `yaml:"version"`
 }
 
 // PathMatch holds exactly one way of matching the request path.
@@ -404,6 +408,7 @@ type Filter struct {
 	// RequestBody and ResponseBody transform JSON bodies (schema_body.go).
 	RequestBody  *BodyTransform `yaml:"request_body"`
 	ResponseBody *BodyTransform `yaml:"response_body"`
+	Deprecation  *Deprecation   `yaml:"deprecation"`
 }
 
 // RequestMirror sends a copy of a share of the route's requests to an

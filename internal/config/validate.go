@@ -106,6 +106,7 @@ func validate(c *Config, set map[any]Pos, errs *collector) {
 	v.security(c)
 	v.traffic(c)
 	v.kubernetes(c.Kubernetes)
+	v.versioning(c.Versioning)
 }
 
 var (

@@ -78,6 +78,7 @@ func (v *validator) match(m *Match, owner string) {
 		}
 		v.valueMatch(h, owner, "header")
 	}
+	v.matchVersion(m, owner)
 	for _, q := range m.Query {
 		// Query names are not HTTP tokens (filter[name] is common), so
 		// only emptiness is rejected.
@@ -148,14 +149,17 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 	for _, f := range r.Filters {
 		n := 0
 		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil,
-			f.RequestBody != nil, f.ResponseBody != nil} {
+			f.RequestBody != nil, f.ResponseBody != nil, f.Deprecation != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body or response_body")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body or deprecation")
+		}
+		if f.Deprecation != nil {
+			v.deprecation(f.Deprecation, f.Pos, owner)
 		}
 		if f.RequestBody != nil {
 			v.bodyTransform(f.RequestBody, "request_body", f.Pos, owner)

@@ -131,7 +131,7 @@ func compileRoutes(cfg *config.Config, p *plan) map[string][]router.Rule[*entry.
 			matches = []*config.Match{rc.Match}
 		}
 		for _, m := range matches {
-			rule.Matches = append(rule.Matches, translate.RouterMatch(m))
+			rule.Matches = append(rule.Matches, translate.RouterMatches(m, cfg.Versioning)...)
 		}
 		names := rc.Listeners
 		if len(names) == 0 {

@@ -49,6 +49,13 @@ const (
 	ValueRegex
 	// ValuePresent matches when the header or parameter is present, whatever its value.
 	ValuePresent
+	// ValueMediaType (headers only) matches when an element of the
+	// comma-separated header value (Accept) names the media type Value,
+	// compared case-insensitively, ignoring parameters and a
+	// structured-syntax suffix: Value "application/vnd.example.v2"
+	// matches "text/html, application/vnd.example.v2+json; q=0.9". A
+	// scan, not a regex: it runs on every browser-sized Accept header.
+	ValueMediaType
 )
 
 // String returns the configuration spelling of t, for error messages.
@@ -60,6 +67,8 @@ func (t ValueType) String() string {
 		return "regex"
 	case ValuePresent:
 		return "present"
+	case ValueMediaType:
+		return "media_type"
 	}
 	return fmt.Sprintf("ValueType(%d)", uint8(t))
 }

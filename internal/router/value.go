@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"regexp"
+	"strings"
 )
 
 // compileFull compiles an RE2 expression that must match the whole input, as
@@ -54,6 +55,10 @@ func compileValue(v ValueMatch, header bool) (valueMatcher, error) {
 	}
 	switch v.Type {
 	case ValueExact, ValuePresent:
+	case ValueMediaType:
+		if !header {
+			return m, fmt.Errorf("%s: media_type matches headers only", v.Name)
+		}
 	case ValueRegex:
 		re, err := compileFull(v.Value)
 		if err != nil {
@@ -103,6 +108,38 @@ func (m *valueMatcher) matchHeader(h http.Header) bool {
 			if m.re.MatchString(v) {
 				return true
 			}
+		}
+	case ValueMediaType:
+		for _, v := range vs {
+			if hasMediaType(v, m.value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasMediaType reports whether an element of the comma-separated list
+// names want (see ValueMediaType). Linear in len(list), no allocation.
+func hasMediaType(list, want string) bool {
+	for list != "" {
+		elem := list
+		if i := strings.IndexByte(list, ','); i >= 0 {
+			elem, list = list[:i], list[i+1:]
+		} else {
+			list = ""
+		}
+		if i := strings.IndexByte(elem, ';'); i >= 0 {
+			elem = elem[:i]
+		}
+		elem = strings.Trim(elem, " \t")
+		if strings.EqualFold(elem, want) {
+			return true
+		}
+		// The suffix is after the last '+' of the subtype.
+		slash := strings.IndexByte(elem, '/')
+		if i := strings.LastIndexByte(elem, '+'); slash >= 0 && i > slash && strings.EqualFold(elem[:i], want) {
+			return true
 		}
 	}
 	return false

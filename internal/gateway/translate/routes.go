@@ -69,6 +69,8 @@ func routeFilter(f *config.Filter, prefixes []string, route string, env FilterEn
 		return BodyTransform(f.RequestBody, route, "request", env)
 	case f.ResponseBody != nil:
 		return BodyTransform(f.ResponseBody, route, "response", env)
+	case f.Deprecation != nil:
+		return filter.Deprecation(Deprecation(f.Deprecation))
 	}
 	return func(h http.Handler) http.Handler { return h }
 }
