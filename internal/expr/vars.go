@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/query"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -105,8 +106,8 @@ func compileVar(name string, scope Scope) (getter, error) {
 		}
 		path := strings.Split(rest, ".")
 		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.Identity != nil {
-				return walk(info.Identity.Claims, path)
+			if c := v.claims(); c != nil {
+				return walk(c, path)
 			}
 			return nil
 		}, nil
@@ -140,34 +141,19 @@ func simpleVar(name string) getter {
 	case "method":
 		return func(v *Vars) any { return v.Req.Method }
 	case "scheme":
-		return func(v *Vars) any {
-			if v.Req.TLS != nil {
-				return "https"
-			}
-			return "http"
-		}
+		return func(v *Vars) any { return v.scheme() }
 	case "host":
 		return func(v *Vars) any { return v.Req.Host }
 	case "path":
-		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.Path != "" {
-				return info.Path
-			}
-			return v.Req.URL.Path
-		}
+		return func(v *Vars) any { return v.path() }
 	case "route":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.Route }) }
+		return func(v *Vars) any { return v.route() }
 	case "request_id":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.RequestID }) }
+		return func(v *Vars) any { return v.requestID() }
 	case "client_ip":
-		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.ClientIP.IsValid() {
-				return info.ClientIP.String()
-			}
-			return ""
-		}
+		return func(v *Vars) any { return v.clientIP() }
 	case "consumer.name":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.Identity.Name() }) }
+		return func(v *Vars) any { return v.consumerName() }
 	case "consumer.plan":
 		return func(v *Vars) any {
 			if c := v.consumer(); c != nil {
@@ -185,6 +171,68 @@ func simpleVar(name string) getter {
 	return nil
 }
 
+// The readers below are the one definition of each request variable;
+// templates (getters above) and conditions (activation.go) both use them.
+
+func (v *Vars) scheme() string {
+	if v.Req.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// path is the normalised path the router matched, else the URL's.
+func (v *Vars) path() string {
+	if info := v.info(); info != nil && info.Path != "" {
+		return info.Path
+	}
+	return v.Req.URL.Path
+}
+
+func (v *Vars) route() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.Route })
+}
+
+func (v *Vars) requestID() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.RequestID })
+}
+
+// clientIP is the address entry resolved (trusted proxies applied).
+func (v *Vars) clientIP() string {
+	if info := v.info(); info != nil && info.ClientIP.IsValid() {
+		return info.ClientIP.String()
+	}
+	return ""
+}
+
+// consumerName is the consumer's name, or the authenticated subject when
+// no consumer is configured for it.
+func (v *Vars) consumerName() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.Identity.Name() })
+}
+
+// queryValue reads one parameter without building url.Values.
+func (v *Vars) queryValue(key string) string {
+	s, _ := query.Value(v.Req.URL.RawQuery, key)
+	return s
+}
+
+func (v *Vars) param(key string) string {
+	if info := v.info(); info != nil {
+		s, _ := info.Params.Get(key)
+		return s
+	}
+	return ""
+}
+
+// claims are the token's claims, or nil.
+func (v *Vars) claims() map[string]any {
+	if info := v.info(); info != nil && info.Identity != nil {
+		return info.Identity.Claims
+	}
+	return nil
+}
+
 func keyedVar(head, key string) getter {
 	switch head {
 	case "header":
@@ -194,15 +242,9 @@ func keyedVar(head, key string) getter {
 		key = http.CanonicalHeaderKey(key)
 		return func(v *Vars) any { return first(v.RespHeader[key]) }
 	case "query":
-		return func(v *Vars) any { return v.Req.URL.Query().Get(key) }
+		return func(v *Vars) any { return v.queryValue(key) }
 	}
-	return func(v *Vars) any { // param
-		if info := v.info(); info != nil {
-			s, _ := info.Params.Get(key)
-			return s
-		}
-		return ""
-	}
+	return func(v *Vars) any { return v.param(key) } // param
 }
 
 func first(vs []string) string {
