@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	exprpkg "github.com/gatehouse/gatehouse/internal/expr"
 )
 
 // lookupEnv is a variable so tests can substitute a fake environment
@@ -15,7 +17,15 @@ var lookupEnv = os.LookupEnv
 // turns $$ into a literal $. Any other $ is kept as is, so regexes such as
 // ^/v1$ need no escaping. The default applies, as in the shell, when the
 // variable is unset or empty.
-func expandEnv(s string) (string, error) {
+func expandEnv(s string) (string, error) { return expandEnvIn(s, false) }
+
+// expandEnvIn is expandEnv; with template set (values of Templates maps,
+// which are request templates) a ${NAME} that names a request variable,
+// or an environment variable that is not set and has no default, is kept
+// for the template compiler, and $${ stays $${ (the template's literal
+// ${). So ${TOKEN} still reads the environment and ${client_ip} reaches
+// the template.
+func expandEnvIn(s string, template bool) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
@@ -28,15 +38,32 @@ func expandEnv(s string) (string, error) {
 		}
 		switch s[i+1] {
 		case '$':
+			if template && i+2 < len(s) && s[i+2] == '{' {
+				b.WriteString("$${")
+				i += 2
+				continue
+			}
 			b.WriteByte('$')
 			i++
 		case '{':
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
+				if template {
+					b.WriteString(s[i:]) // the template compiler reports it
+					return b.String(), nil
+				}
 				return "", &problem{msg: "unterminated ${ in value", hint: "close it with }, or write $$ for a literal $"}
 			}
 			expr := s[i+2 : i+2+end]
 			name, def, hasDef := strings.Cut(expr, ":-")
+			if template {
+				_, set := lookupEnv(name)
+				if exprpkg.IsVariable(strings.TrimSpace(name)) || (!set && !hasDef) {
+					b.WriteString(s[i : i+3+end])
+					i += 2 + end
+					continue
+				}
+			}
 			if !validEnvName(name) {
 				return "", &problem{msg: fmt.Sprintf("invalid environment variable name %q in ${%s}", name, expr),
 					hint: "names are letters, digits and _, not starting with a digit; write $$ for a literal $"}

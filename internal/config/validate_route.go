@@ -147,15 +147,16 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 	rewrites := 0
 	for _, f := range r.Filters {
 		n := 0
-		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil} {
+		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil, f.Query != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers, url_rewrite or request_mirror")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror or query")
 		}
+		v.transform(f, owner)
 		if f.RequestMirror != nil {
 			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
 		}
@@ -179,8 +180,8 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 }
 
 func (v *validator) headerFilter(h *HeaderFilter, pos Pos, owner string) {
-	for _, m := range []*map[string]string{&h.Set, &h.Add} {
-		v.headerMap(m, pos, owner)
+	for _, m := range []*Templates{&h.Set, &h.Add} {
+		headerMap(v, m, pos, owner)
 	}
 	for i, name := range h.Remove {
 		if !validToken(name) {
@@ -191,7 +192,7 @@ func (v *validator) headerFilter(h *HeaderFilter, pos Pos, owner string) {
 
 // headerMap checks names and values of a header map, in sorted order so
 // errors are deterministic.
-func (v *validator) headerMap(m *map[string]string, pos Pos, owner string) {
+func headerMap[M ~map[string]string](v *validator, m *M, pos Pos, owner string) {
 	keys := make([]string, 0, len(*m))
 	for k := range *m {
 		keys = append(keys, k)
@@ -285,7 +286,7 @@ func (v *validator) respond(rs *Respond, owner string) {
 	if rs.Status < 100 || rs.Status > 599 {
 		v.errorf(v.at(&rs.Status, rs.Pos), owner, "use an HTTP status between 100 and 599", "respond status %d is out of range", rs.Status)
 	}
-	v.headerMap(&rs.Headers, rs.Pos, owner)
+	headerMap(v, &rs.Headers, rs.Pos, owner)
 	if rs.BodyFile == "" {
 		return
 	}

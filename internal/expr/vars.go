@@ -76,6 +76,22 @@ var varNames = []string{
 // stand for any name; claims, steps and item take a dot path after them).
 func VarNames() []string { return append([]string(nil), varNames...) }
 
+// heads are the first segments of variable names.
+var heads = map[string]bool{
+	"method": true, "scheme": true, "host": true, "path": true, "route": true, "request_id": true, "client_ip": true,
+	"header": true, "query": true, "param": true, "consumer": true, "jwt": true, "time": true,
+	"status": true, "response_header": true, "steps": true, "item": true,
+}
+
+// IsVariable reports whether name is in the variables' namespace (its
+// first segment is a variable's), whether or not it is a valid one: the
+// configuration loader leaves such ${...} to the template compiler rather
+// than reading the environment.
+func IsVariable(name string) bool {
+	head, _, _ := strings.Cut(name, ".")
+	return heads[head]
+}
+
 // compileVar resolves a variable name to its getter.
 func compileVar(name string, scope Scope) (getter, error) {
 	head, rest, _ := strings.Cut(name, ".")
@@ -86,6 +102,9 @@ func compileVar(name string, scope Scope) (getter, error) {
 	case "header", "query", "param", "response_header":
 		if rest == "" {
 			return nil, fmt.Errorf("%s needs a name: %s.NAME", head, head)
+		}
+		if (head == "header" || head == "response_header") && !validToken(rest) {
+			return nil, fmt.Errorf("invalid header name %q in %s", rest, name)
 		}
 		if head == "response_header" && scope&ScopeResponse == 0 {
 			return nil, fmt.Errorf("%s has no value here: only response filters and conditions see the response", head)
@@ -324,4 +343,18 @@ func String(x any) string {
 		return ""
 	}
 	return string(b)
+}
+
+// validToken reports whether s is an HTTP token (a header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
