@@ -2,6 +2,7 @@ package filter
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/expr"
 	"github.com/gatehouse/gatehouse/internal/respwriter"
@@ -114,7 +115,25 @@ func (hv *headerValue) render(vars *expr.Vars) string {
 	if hv.tpl == nil {
 		return hv.lit
 	}
-	return hv.tpl.Render(vars)
+	return fieldValue(hv.tpl.Render(vars))
+}
+
+// fieldValue makes a rendered value a valid header field value: a
+// variable can carry client bytes (a decoded query parameter, a claim)
+// and a CR or LF reaching the upstream would split the header.
+// Control characters other than tab are dropped.
+func fieldValue(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return strings.Map(func(r rune) rune {
+				if (r < ' ' && r != '\t') || r == 0x7f {
+					return -1
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
 }
 
 // RequestHeaders edits the request before the next handler sees it.

@@ -145,3 +145,12 @@ func BenchmarkQuery(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+func TestHeaderTemplateCannotSplitHeaders(t *testing.T) {
+	var got string
+	h := RequestHeaders(HeadersConfig{Set: map[string]string{"X-Q": "${query.q}"}})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("X-Q") }))
+	h.ServeHTTP(httptest.NewRecorder(), infoRequest("/?q=a%0d%0aX-Evil:%201%00%09b"))
+	if got != "aX-Evil: 1\tb" {
+		t.Fatalf("X-Q %q", got)
+	}
+}
