@@ -25,7 +25,7 @@ var templatesType = reflect.TypeFor[Templates]()
 type QueryFilter struct {
 	Set    Templates `yaml:"set"`
 	Add    Templates `yaml:"add"`
-	Remove []string          `yaml:"remove"`
+	Remove []string  `yaml:"remove"`
 }
 
 // ResponsePhase reports whether the filter acts on the response, so its
