@@ -14,7 +14,7 @@ import (
 // rest of the evaluation (a condition naming header twice builds it once).
 type activation struct {
 	v                  *Vars
-	header, respHeader map[string]string
+	header, respHeader *headerVal
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -40,12 +40,12 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return v.clientIP(), true
 	case "header":
 		if a.header == nil {
-			a.header = headerMap(v.Req.Header)
+			a.header = &headerVal{h: v.Req.Header}
 		}
 		return a.header, true
 	case "response_header":
 		if a.respHeader == nil {
-			a.respHeader = headerMap(v.RespHeader)
+			a.respHeader = &headerVal{h: v.RespHeader}
 		}
 		return a.respHeader, true
 	case "query":

@@ -153,7 +153,31 @@ func TestConditionLazy(t *testing.T) {
 	}
 	c = mustCondition(t, `header["x-tenant"] == "t1"`, ScopeRequest)
 	if _, _, err := c.prg.Eval(&a); err != nil || a.header == nil {
-		t.Fatal("header map not built when asked for")
+		t.Fatal("header not resolved when asked for")
+	}
+	if a.header.full != nil {
+		t.Fatal("the whole header map was built for a lookup")
+	}
+}
+
+// The header map answers lookups from the http.Header and everything
+// else from the built map, with the same results.
+func TestConditionHeaderMap(t *testing.T) {
+	v := testVars()
+	v.Req.Header = http.Header{"X-Tenant": {"t1", "t2"}, "x-lower": {"l"}, "Empty": {}}
+	for src, want := range map[string]bool{
+		`header["x-tenant"] == "t1"`:                      true,
+		`header["x-lower"] == "l"`:                        true,
+		`"x-tenant" in header && !("X-Tenant" in header)`: true,
+		`!("empty" in header)`:                            true,
+		`size(header) == 2`:                               true,
+		`header.exists(k, k == "x-lower")`:                true,
+		`header == {"x-tenant": "t1", "x-lower": "l"}`:    true,
+		`header["X-Tenant"] == "t1"`:                      false, // no such key: an error, false
+	} {
+		if got := mustCondition(t, src, ScopeRequest).Eval(v); got != want {
+			t.Errorf("%s: %v, want %v", src, got, want)
+		}
 	}
 }
 

@@ -154,6 +154,45 @@ func compileVar(name string, scope Scope) (getter, error) {
 	return nil, fmt.Errorf("unknown variable %q (variables: %s)", name, strings.Join(varNames, ", "))
 }
 
+// stringVar returns a string-typed reader for a variable whose value is
+// always a string (all but status, claims, steps and item), or nil; name
+// is known to be valid. Templates render through it: returning the
+// string directly saves boxing it into an interface (an allocation).
+func stringVar(name string) func(*Vars) string {
+	switch name {
+	case "method":
+		return func(v *Vars) string { return v.Req.Method }
+	case "scheme":
+		return (*Vars).scheme
+	case "host":
+		return func(v *Vars) string { return v.Req.Host }
+	case "path":
+		return (*Vars).path
+	case "route":
+		return (*Vars).route
+	case "request_id":
+		return (*Vars).requestID
+	case "client_ip":
+		return (*Vars).clientIP
+	case "consumer.name":
+		return (*Vars).consumerName
+	}
+	head, key, _ := strings.Cut(name, ".")
+	switch head {
+	case "header":
+		key = http.CanonicalHeaderKey(key)
+		return func(v *Vars) string { return first(v.Req.Header[key]) }
+	case "response_header":
+		key = http.CanonicalHeaderKey(key)
+		return func(v *Vars) string { return first(v.RespHeader[key]) }
+	case "query":
+		return func(v *Vars) string { return v.queryValue(key) }
+	case "param":
+		return func(v *Vars) string { return v.param(key) }
+	}
+	return nil
+}
+
 // simpleVar returns the getter of a variable without a name part, or nil.
 func simpleVar(name string) getter {
 	switch name {
