@@ -277,12 +277,18 @@ func (d *decoder) typeError(n *yaml.Node, sc scope, key string, t reflect.Type) 
 
 // scalar returns a scalar's value after ${ENV} substitution.
 func (d *decoder) scalar(n *yaml.Node, sc scope, key string, t reflect.Type) (string, bool) {
+	return d.scalarIn(n, sc, key, t, false)
+}
+
+// scalarIn is scalar; template (or a template struct being decoded)
+// selects expandEnvTemplate.
+func (d *decoder) scalarIn(n *yaml.Node, sc scope, key string, t reflect.Type, template bool) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
 		d.typeError(n, sc, key, t)
 		return "", false
 	}
 	expand := expandEnv
-	if d.template {
+	if template || d.template {
 		expand = expandEnvTemplate
 	}
 	s, err := expand(n.Value)
@@ -602,7 +608,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, sc scope, key string)
 			d.set[mapEntry{v.Addr().Interface(), e.key}] = d.pos(e.keyNode)
 			continue
 		}
-		str, ok := d.scalar(val, sc, key+"."+e.key, t.Elem())
+		str, ok := d.scalarIn(val, sc, key+"."+e.key, t.Elem(), t == templatesType)
 		if !ok {
 			continue
 		}

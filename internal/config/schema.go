@@ -409,6 +409,11 @@ type Filter struct {
 	RequestBody  *BodyTransform `yaml:"request_body"`
 	ResponseBody *BodyTransform `yaml:"response_body"`
 	Deprecation  *Deprecation   `yaml:"deprecation"`
+	// Query edits the query string (schema_query.go).
+	Query *QueryFilter `yaml:"query"`
+	// When, if set, is a CEL condition (see schema_query.go): the filter
+	// applies only to requests (responses) for which it holds.
+	When string `yaml:"when"`
 }
 
 // RequestMirror sends a copy of a share of the route's requests to an
@@ -423,9 +428,9 @@ type RequestMirror struct {
 
 // HeaderFilter sets, adds and removes headers.
 type HeaderFilter struct {
-	Set    map[string]string `yaml:"set"`
-	Add    map[string]string `yaml:"add"`
-	Remove []string          `yaml:"remove"`
+	Set    Templates `yaml:"set"`
+	Add    Templates `yaml:"add"`
+	Remove []string  `yaml:"remove"`
 }
 
 // URLRewrite rewrites the Host header and/or the path before forwarding.

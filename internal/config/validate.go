@@ -273,6 +273,7 @@ func (v *validator) upstreams(c *Config) []string {
 			live = live || t.Weight > 0
 			if t.RequestHeaders != nil {
 				v.headerFilter(t.RequestHeaders, t.Pos, owner)
+				v.literalTemplates(t.RequestHeaders, t.Pos, owner)
 			}
 		}
 		if len(u.Targets) > 0 && !live {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/gatehouse/gatehouse/internal/expr"
 	"github.com/gatehouse/gatehouse/internal/jsonxform"
 )
 
@@ -31,6 +32,11 @@ func (v *validator) bodyTransform(b *BodyTransform, kind string, pos Pos, owner 
 	for _, k := range slices.Sorted(maps.Keys(b.Set)) {
 		if _, err := jsonxform.ParsePath(k); err != nil {
 			v.errorf(v.at(mapEntry{&b.Set, k}, pos), owner, pathHint, "%s set: %v", kind, err)
+		}
+		if s, ok := b.Set[k].(string); ok {
+			if _, err := expr.CompileTemplate(s, expr.ScopeRequest); err != nil {
+				v.errorf(v.at(mapEntry{&b.Set, k}, pos), owner, "write $${ for a literal ${", "%s set %s: %v", kind, k, err)
+			}
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(b.Rename)) {

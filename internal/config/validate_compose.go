@@ -160,7 +160,7 @@ func (v *validator) composeStep(s *ComposeStep, owner string, ups map[string]*Up
 		}
 		s.Method = strings.ToUpper(s.Method)
 	}
-	v.headerMap(&s.Headers, s.Pos, owner)
+	headerMap(v, &s.Headers, s.Pos, owner)
 	for i, h := range s.ForwardHeaders {
 		if !validToken(h) {
 			v.errorf(v.at(&s.ForwardHeaders[i], s.Pos), owner, "use a header name such as Authorization", "%s forwards invalid header name %q", so, h)
@@ -192,6 +192,10 @@ func (v *validator) composeStep(s *ComposeStep, owner string, ups map[string]*Up
 	}
 	if v.given(&s.When) && strings.TrimSpace(s.When) == "" {
 		v.errorf(v.at(&s.When, s.Pos), owner, "write a CEL condition, or remove when", "%s has an empty when", so)
+	} else if s.When != "" {
+		if _, err := expr.CompileCondition(s.When, expr.ScopeRequest|expr.ScopeSteps); err != nil {
+			v.errorf(v.at(&s.When, s.Pos), owner, "a CEL expression over the request variables and steps, such as 'header[\"x-with-orders\"] == \"1\"'", "%s when: %v", so, err)
+		}
 	}
 	if s.Group != "" && !validKeyPath(s.Group) {
 		v.errorf(v.at(&s.Group, s.Pos), owner, "use keys separated by dots, such as address.city", "%s group has invalid path %q", so, s.Group)

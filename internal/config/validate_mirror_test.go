@@ -15,7 +15,7 @@ func TestValidateRequestMirror(t *testing.T) {
 		{"l4 upstream", "      - request_mirror:\n          upstream: db\n", `gatehouse.yaml:11: route "r": request_mirror upstream "db" has tcp target tcp://127.0.0.1:5432 (mirror to an upstream with http:// or https:// targets)`},
 		{"percent zero", "      - request_mirror:\n          upstream: shadow\n          percent: 0\n", `gatehouse.yaml:12: route "r": request_mirror percent 0 is out of range (use a share above 0 and at most 100 (omit it for 100))`},
 		{"percent over", "      - request_mirror: {upstream: shadow, percent: 100.5}\n", `gatehouse.yaml:10: route "r": request_mirror percent 100.5 is out of range (use a share above 0 and at most 100 (omit it for 100))`},
-		{"with another filter", "      - request_mirror: {upstream: shadow}\n        url_rewrite: {hostname: a}\n", `gatehouse.yaml:10: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body or deprecation (write each filter as its own list item (- request_headers: ...))`},
+		{"with another filter", "      - request_mirror: {upstream: shadow}\n        url_rewrite: {hostname: a}\n", `gatehouse.yaml:10: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body, deprecation or query (write each filter as its own list item (- request_headers: ...))`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, src+c.filters, c.want) })

@@ -149,14 +149,14 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 	for _, f := range r.Filters {
 		n := 0
 		for _, set := range []bool{f.RequestHeaders != nil, f.ResponseHeaders != nil, f.URLRewrite != nil, f.RequestMirror != nil,
-			f.RequestBody != nil, f.ResponseBody != nil, f.Deprecation != nil} {
+			f.RequestBody != nil, f.ResponseBody != nil, f.Deprecation != nil, f.Query != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			v.errorf(f.Pos, owner, "write each filter as its own list item (- request_headers: ...)",
-				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body or deprecation")
+				"filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body, deprecation or query")
 		}
 		if f.Deprecation != nil {
 			v.deprecation(f.Deprecation, f.Pos, owner)
@@ -167,6 +167,7 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 		if f.ResponseBody != nil {
 			v.bodyTransform(f.ResponseBody, "response_body", f.Pos, owner)
 		}
+		v.transform(f, owner)
 		if f.RequestMirror != nil {
 			v.requestMirror(f.RequestMirror, f.Pos, owner, ups, upstreams)
 		}
@@ -190,8 +191,8 @@ func (v *validator) filters(r *Route, matches []*Match, owner string, ups map[st
 }
 
 func (v *validator) headerFilter(h *HeaderFilter, pos Pos, owner string) {
-	for _, m := range []*map[string]string{&h.Set, &h.Add} {
-		v.headerMap(m, pos, owner)
+	for _, m := range []*Templates{&h.Set, &h.Add} {
+		headerMap(v, m, pos, owner)
 	}
 	for i, name := range h.Remove {
 		if !validToken(name) {
@@ -202,7 +203,7 @@ func (v *validator) headerFilter(h *HeaderFilter, pos Pos, owner string) {
 
 // headerMap checks names and values of a header map, in sorted order so
 // errors are deterministic.
-func (v *validator) headerMap(m *map[string]string, pos Pos, owner string) {
+func headerMap[M ~map[string]string](v *validator, m *M, pos Pos, owner string) {
 	keys := make([]string, 0, len(*m))
 	for k := range *m {
 		keys = append(keys, k)
@@ -302,7 +303,7 @@ func (v *validator) respond(rs *Respond, owner string) {
 	if rs.Status < 100 || rs.Status > 599 {
 		v.errorf(v.at(&rs.Status, rs.Pos), owner, "use an HTTP status between 100 and 599", "respond status %d is out of range", rs.Status)
 	}
-	v.headerMap(&rs.Headers, rs.Pos, owner)
+	headerMap(v, &rs.Headers, rs.Pos, owner)
 	if rs.BodyFile == "" {
 		return
 	}

@@ -58,7 +58,7 @@ func TestValidateDeprecation(t *testing.T) {
 		{"link breaks the header", "      - deprecation: {since: 2026-01-01T00:00:00Z, link: \"https://docs.example.com/a>;rel=x\"}\n",
 			`gatehouse.yaml:6: route "r": invalid link "https://docs.example.com/a>;rel=x" ` + linkHint},
 		{"with another filter", "      - deprecation: {since: 2026-01-01T00:00:00Z}\n        response_headers: {remove: [A]}\n",
-			`gatehouse.yaml:6: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body or deprecation (write each filter as its own list item (- request_headers: ...))`},
+			`gatehouse.yaml:6: route "r": filter needs exactly one of request_headers, response_headers, url_rewrite, request_mirror, request_body, response_body, deprecation or query (write each filter as its own list item (- request_headers: ...))`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantErr(t, src+c.filters, c.want) })

@@ -10,6 +10,21 @@
 // request id, path parameters, identity) and, where a caller provides
 // them, the response and earlier composition results.
 //
+// Conditions (`when:`) are CEL (github.com/google/cel-go), type-checked
+// at load against the variables of their scope, so `status == "x"` or a
+// result that is not a bool is a load error with CEL's line:column. They
+// are evaluated through a lazy activation (only the variables the
+// expression names are read; a header lookup reads the http.Header and
+// builds no map). An evaluation is bounded by CostLimit: a condition
+// whose worst case the estimator can bound under it runs untracked, any
+// other is tracked and stopped. An evaluation error is false.
+// Trade-off: CEL costs a few hundred nanoseconds per evaluation where a
+// hand-written matcher would cost tens, in exchange for a documented,
+// total, side-effect-free language users already know from Kubernetes.
+//
+// Templates and conditions read variables through the same accessors
+// (vars.go): there is one definition of what client_ip or path is.
+//
 // Trade-off: variables are a fixed vocabulary (see Vars and varNames)
 // rather than arbitrary Go expressions, so a typo is a load error with the
 // list of names, and the per-request cost is known.

@@ -19,6 +19,16 @@ type Template struct {
 type part struct {
 	lit string
 	get getter
+	// str reads a string-valued variable without boxing it (nil for
+	// JSON-valued ones: claims, steps, item, status).
+	str func(*Vars) string
+}
+
+func (p *part) render(v *Vars) string {
+	if p.str != nil {
+		return p.str(v)
+	}
+	return String(p.get(v))
 }
 
 // SyntaxError locates a template problem: Offset is the byte offset in
@@ -76,7 +86,7 @@ func CompileTemplate(src string, scope Scope) (*Template, error) {
 			t.parts = append(t.parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		t.parts = append(t.parts, part{get: g})
+		t.parts = append(t.parts, part{get: g, str: stringVar(name)})
 		t.names = append(t.names, name)
 		i = j + end + 1
 	}
@@ -112,14 +122,14 @@ func (t *Template) Render(v *Vars) string {
 		return t.literal
 	}
 	if len(t.parts) == 1 {
-		return String(t.parts[0].get(v))
+		return t.parts[0].render(v)
 	}
 	var b strings.Builder
-	for _, p := range t.parts {
-		if p.get == nil {
+	for i := range t.parts {
+		if p := &t.parts[i]; p.get == nil {
 			b.WriteString(p.lit)
 		} else {
-			b.WriteString(String(p.get(v)))
+			b.WriteString(p.render(v))
 		}
 	}
 	return b.String()

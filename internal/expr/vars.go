@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/query"
 	"github.com/gatehouse/gatehouse/internal/reqinfo"
 )
 
@@ -86,6 +87,9 @@ func compileVar(name string, scope Scope) (getter, error) {
 		if rest == "" {
 			return nil, fmt.Errorf("%s needs a name: %s.NAME", head, head)
 		}
+		if (head == "header" || head == "response_header") && !validToken(rest) {
+			return nil, fmt.Errorf("invalid header name %q in %s", rest, name)
+		}
 		if head == "response_header" && scope&ScopeResponse == 0 {
 			return nil, fmt.Errorf("%s has no value here: only response filters and conditions see the response", head)
 		}
@@ -105,8 +109,8 @@ func compileVar(name string, scope Scope) (getter, error) {
 		}
 		path := strings.Split(rest, ".")
 		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.Identity != nil {
-				return walk(info.Identity.Claims, path)
+			if c := v.claims(); c != nil {
+				return walk(c, path)
 			}
 			return nil
 		}, nil
@@ -134,40 +138,64 @@ func compileVar(name string, scope Scope) (getter, error) {
 	return nil, fmt.Errorf("unknown variable %q (variables: %s)", name, strings.Join(varNames, ", "))
 }
 
+// stringVar returns a string-typed reader for a variable whose value is
+// always a string (all but status, claims, steps and item), or nil; name
+// is known to be valid. Templates render through it: returning the
+// string directly saves boxing it into an interface (an allocation).
+func stringVar(name string) func(*Vars) string {
+	switch name {
+	case "method":
+		return func(v *Vars) string { return v.Req.Method }
+	case "scheme":
+		return (*Vars).scheme
+	case "host":
+		return func(v *Vars) string { return v.Req.Host }
+	case "path":
+		return (*Vars).path
+	case "route":
+		return (*Vars).route
+	case "request_id":
+		return (*Vars).requestID
+	case "client_ip":
+		return (*Vars).clientIP
+	case "consumer.name":
+		return (*Vars).consumerName
+	}
+	head, key, _ := strings.Cut(name, ".")
+	switch head {
+	case "header":
+		key = http.CanonicalHeaderKey(key)
+		return func(v *Vars) string { return first(v.Req.Header[key]) }
+	case "response_header":
+		key = http.CanonicalHeaderKey(key)
+		return func(v *Vars) string { return first(v.RespHeader[key]) }
+	case "query":
+		return func(v *Vars) string { return v.queryValue(key) }
+	case "param":
+		return func(v *Vars) string { return v.param(key) }
+	}
+	return nil
+}
+
 // simpleVar returns the getter of a variable without a name part, or nil.
 func simpleVar(name string) getter {
 	switch name {
 	case "method":
 		return func(v *Vars) any { return v.Req.Method }
 	case "scheme":
-		return func(v *Vars) any {
-			if v.Req.TLS != nil {
-				return "https"
-			}
-			return "http"
-		}
+		return func(v *Vars) any { return v.scheme() }
 	case "host":
 		return func(v *Vars) any { return v.Req.Host }
 	case "path":
-		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.Path != "" {
-				return info.Path
-			}
-			return v.Req.URL.Path
-		}
+		return func(v *Vars) any { return v.path() }
 	case "route":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.Route }) }
+		return func(v *Vars) any { return v.route() }
 	case "request_id":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.RequestID }) }
+		return func(v *Vars) any { return v.requestID() }
 	case "client_ip":
-		return func(v *Vars) any {
-			if info := v.info(); info != nil && info.ClientIP.IsValid() {
-				return info.ClientIP.String()
-			}
-			return ""
-		}
+		return func(v *Vars) any { return v.clientIP() }
 	case "consumer.name":
-		return func(v *Vars) any { return infoString(v, func(i *reqinfo.Info) string { return i.Identity.Name() }) }
+		return func(v *Vars) any { return v.consumerName() }
 	case "consumer.plan":
 		return func(v *Vars) any {
 			if c := v.consumer(); c != nil {
@@ -185,6 +213,68 @@ func simpleVar(name string) getter {
 	return nil
 }
 
+// The readers below are the one definition of each request variable;
+// templates (getters above) and conditions (activation.go) both use them.
+
+func (v *Vars) scheme() string {
+	if v.Req.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// path is the normalised path the router matched, else the URL's.
+func (v *Vars) path() string {
+	if info := v.info(); info != nil && info.Path != "" {
+		return info.Path
+	}
+	return v.Req.URL.Path
+}
+
+func (v *Vars) route() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.Route })
+}
+
+func (v *Vars) requestID() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.RequestID })
+}
+
+// clientIP is the address entry resolved (trusted proxies applied).
+func (v *Vars) clientIP() string {
+	if info := v.info(); info != nil && info.ClientIP.IsValid() {
+		return info.ClientIP.String()
+	}
+	return ""
+}
+
+// consumerName is the consumer's name, or the authenticated subject when
+// no consumer is configured for it.
+func (v *Vars) consumerName() string {
+	return infoString(v, func(i *reqinfo.Info) string { return i.Identity.Name() })
+}
+
+// queryValue reads one parameter without building url.Values.
+func (v *Vars) queryValue(key string) string {
+	s, _ := query.Value(v.Req.URL.RawQuery, key)
+	return s
+}
+
+func (v *Vars) param(key string) string {
+	if info := v.info(); info != nil {
+		s, _ := info.Params.Get(key)
+		return s
+	}
+	return ""
+}
+
+// claims are the token's claims, or nil.
+func (v *Vars) claims() map[string]any {
+	if info := v.info(); info != nil && info.Identity != nil {
+		return info.Identity.Claims
+	}
+	return nil
+}
+
 func keyedVar(head, key string) getter {
 	switch head {
 	case "header":
@@ -194,15 +284,9 @@ func keyedVar(head, key string) getter {
 		key = http.CanonicalHeaderKey(key)
 		return func(v *Vars) any { return first(v.RespHeader[key]) }
 	case "query":
-		return func(v *Vars) any { return v.Req.URL.Query().Get(key) }
+		return func(v *Vars) any { return v.queryValue(key) }
 	}
-	return func(v *Vars) any { // param
-		if info := v.info(); info != nil {
-			s, _ := info.Params.Get(key)
-			return s
-		}
-		return ""
-	}
+	return func(v *Vars) any { return v.param(key) } // param
 }
 
 func first(vs []string) string {
@@ -282,4 +366,18 @@ func String(x any) string {
 		return ""
 	}
 	return string(b)
+}
+
+// validToken reports whether s is an HTTP token (a header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

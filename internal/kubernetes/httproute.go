@@ -306,6 +306,11 @@ func valueMatch(name, value string, regex bool) *config.ValueMatch {
 	return &config.ValueMatch{Name: name, Value: value}
 }
 
+// headerFilter translates a header modifier. Gateway API values are
+// literal, while Gatehouse header values are templates read through
+// ${ENV} substitution: every $ is written $$, which the loader turns into
+// $ (or, before {, keeps as the template's literal $${), so a value such
+// as "${x}" reaches the request as it was written.
 func headerFilter(h *gwv1.HTTPHeaderFilter) *config.HeaderFilter {
 	out := &config.HeaderFilter{}
 	if h == nil {
@@ -314,18 +319,20 @@ func headerFilter(h *gwv1.HTTPHeaderFilter) *config.HeaderFilter {
 	if len(h.Set) > 0 {
 		out.Set = map[string]string{}
 		for _, s := range h.Set {
-			out.Set[string(s.Name)] = s.Value
+			out.Set[string(s.Name)] = literalValue(s.Value)
 		}
 	}
 	if len(h.Add) > 0 {
 		out.Add = map[string]string{}
 		for _, s := range h.Add {
-			out.Add[string(s.Name)] = s.Value
+			out.Add[string(s.Name)] = literalValue(s.Value)
 		}
 	}
 	out.Remove = h.Remove
 	return out
 }
+
+func literalValue(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 
 func urlRewrite(u *gwv1.HTTPURLRewriteFilter) *config.URLRewrite {
 	out := &config.URLRewrite{}

@@ -76,3 +76,37 @@ func gathered(t *testing.T, m *observe.Metrics) string {
 	}
 	return b.String()
 }
+
+// A set: value with ${...} is rendered from the request (a one-variable
+// template keeps its JSON type), and a response_body's when: reads the
+// status: a 500 is left alone.
+func TestBodyTemplatesAndWhen(t *testing.T) {
+	rc := &config.Route{Name: "r", Filters: []*config.Filter{
+		{RequestBody: &config.BodyTransform{Set: map[string]any{"by": "${header.x-user}", "q": "n=${query.n}", "lit": "$${x}"}, MaxBytes: 1 << 10}},
+		{ResponseBody: &config.BodyTransform{Wrap: "data", MaxBytes: 1 << 10}, When: "status < 500"},
+	}}
+	status := 200
+	h := Filters(rc, FilterEnv{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(b)
+	}))
+	for _, c := range []struct {
+		status int
+		want   string
+	}{
+		{200, `{"data":{"by":"ann","lit":"${x}","q":"n=7"}}`},
+		{500, `{"by":"ann","lit":"${x}","q":"n=7"}`},
+	} {
+		status = c.status
+		r := httptest.NewRequest("POST", "/?n=7", strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-User", "ann")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Body.String() != c.want {
+			t.Errorf("status %d: got %s, want %s", c.status, w.Body, c.want)
+		}
+	}
+}

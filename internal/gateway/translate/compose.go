@@ -17,9 +17,6 @@ type ComposeEnv struct {
 	Send func(upstream string) http.Handler
 	// Dispatch serves route-relative steps: the listener's live entry.
 	Dispatch http.Handler
-	// When compiles a step's when: condition; nil leaves every step
-	// unconditional (the lead wires CEL here).
-	When func(src string) (func(*expr.Vars) bool, error)
 	// Metrics counts steps; nil counts nothing.
 	Metrics *observe.Metrics
 }
@@ -76,8 +73,8 @@ func Compose(rc *config.Route, env ComposeEnv) *compose.Compose {
 		case "default":
 			st.OnError = compose.UseDefault
 		}
-		if s.When != "" && env.When != nil {
-			st.When, _ = env.When(s.When)
+		if s.When != "" {
+			st.When = stepWhen(s.When)
 		}
 		if env.Metrics != nil {
 			labels := make([]string, len(compose.Results))
@@ -93,4 +90,14 @@ func Compose(rc *config.Route, env ComposeEnv) *compose.Compose {
 		c.Steps = append(c.Steps, st)
 	}
 	return compose.New(c)
+}
+
+// stepWhen compiles a step's condition, which may read earlier results.
+// Validation compiled it; a failure here skips the step.
+func stepWhen(src string) func(*expr.Vars) bool {
+	c, err := expr.CompileCondition(src, expr.ScopeRequest|expr.ScopeSteps)
+	if err != nil {
+		return func(*expr.Vars) bool { return false }
+	}
+	return c.Eval
 }

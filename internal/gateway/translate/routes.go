@@ -18,16 +18,22 @@ func Filters(rc *config.Route, env FilterEnv) func(http.Handler) http.Handler {
 	prefixes := routePrefixes(rc)
 	fs := make([]func(http.Handler) http.Handler, 0, len(rc.Filters))
 	var mirrors []*config.RequestMirror
+	var condMirrors []layer
 	for _, f := range rc.Filters {
 		if f.RequestMirror != nil {
-			mirrors = append(mirrors, f.RequestMirror)
+			if f.When == "" {
+				mirrors = append(mirrors, f.RequestMirror)
+			} else if m := Mirror(rc, []*config.RequestMirror{f.RequestMirror}, env); m != nil {
+				condMirrors = append(condMirrors, filter.When(requestWhen(f.When), m.Wrap))
+			}
 			continue
 		}
-		fs = append(fs, routeFilter(f, prefixes, rc.Name, env))
+		fs = append(fs, conditional(f, routeFilter(f, prefixes, rc.Name, env)))
 	}
 	if m := Mirror(rc, mirrors, env); m != nil {
 		fs = append(fs, m.Wrap)
 	}
+	fs = append(fs, condMirrors...)
 	return func(h http.Handler) http.Handler {
 		for i := len(fs) - 1; i >= 0; i-- {
 			h = fs[i](h)
@@ -58,7 +64,11 @@ func routeFilter(f *config.Filter, prefixes []string, route string, env FilterEn
 	case f.RequestHeaders != nil:
 		return filter.RequestHeaders(headersConfig(f.RequestHeaders))
 	case f.ResponseHeaders != nil:
-		return filter.ResponseHeaders(headersConfig(f.ResponseHeaders))
+		c := headersConfig(f.ResponseHeaders)
+		c.When = responseWhen(f.When)
+		return filter.ResponseHeaders(c)
+	case f.Query != nil:
+		return filter.Query(filter.QueryConfig{Set: f.Query.Set, Add: f.Query.Add, Remove: f.Query.Remove})
 	case f.URLRewrite != nil:
 		c := filter.URLRewriteConfig{Hostname: f.URLRewrite.Hostname, Prefixes: prefixes}
 		if p := f.URLRewrite.Path; p != nil {
@@ -66,9 +76,9 @@ func routeFilter(f *config.Filter, prefixes []string, route string, env FilterEn
 		}
 		return filter.URLRewrite(c)
 	case f.RequestBody != nil:
-		return BodyTransform(f.RequestBody, route, "request", env)
+		return BodyTransform(f.RequestBody, route, "request", nil, env)
 	case f.ResponseBody != nil:
-		return BodyTransform(f.ResponseBody, route, "response", env)
+		return BodyTransform(f.ResponseBody, route, "response", responseWhen(f.When), env)
 	case f.Deprecation != nil:
 		return filter.Deprecation(Deprecation(f.Deprecation))
 	}

@@ -24,7 +24,7 @@ func TargetHeaders(u *config.Upstream) proxy.TargetHeaders {
 		if th == nil {
 			th = proxy.TargetHeaders{}
 		}
-		th[pu.Host] = filter.EditHeaders(headersConfig(t.RequestHeaders))
+		th[pu.Host] = filter.EditHeaders(literalHeaders(t.RequestHeaders))
 	}
 	return th
 }
