@@ -2,9 +2,9 @@ package expr
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/query"
 	"github.com/google/cel-go/interpreter"
 )
 
@@ -49,7 +49,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		}
 		return a.respHeader, true
 	case "query":
-		return queryMap(v.Req.URL.RawQuery), true
+		return query.First(v.Req.URL.RawQuery), true
 	case "param":
 		m := map[string]string{}
 		if info := v.info(); info != nil {
@@ -96,28 +96,6 @@ func headerMap(h http.Header) map[string]string {
 	for k, vs := range h {
 		if len(vs) > 0 {
 			m[strings.ToLower(k)] = vs[0]
-		}
-	}
-	return m
-}
-
-// queryMap holds each parameter's first value, as query.Value reads it.
-func queryMap(raw string) map[string]string {
-	m := map[string]string{}
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" || strings.Contains(pair, ";") {
-			continue
-		}
-		k, val, _ := strings.Cut(pair, "=")
-		k, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(val)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		if _, dup := m[k]; !dup {
-			m[k] = val
 		}
 	}
 	return m
