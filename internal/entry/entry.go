@@ -66,20 +66,37 @@ type exchange struct {
 // ServeHTTP is the request path: resolve the client, name the request,
 // normalise the path, match a route and run its chain. It allocates the
 // exchange, the request's context and little else.
-func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.serve(w, r, nil) }
+
+// Sub is the entry for in-process sub-requests (a composition's
+// route-relative steps): the client and the request id are those of the
+// reqinfo.Info in the sub-request's context, the step's. Only this
+// handler looks for one, so the front door pays nothing for it.
+func (e *Entry) Sub() http.Handler { return sub{e} }
+
+type sub struct{ e *Entry }
+
+func (s sub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.e.serve(w, r, reqinfo.FromContext(r.Context()))
+}
+
+// serve is ServeHTTP; parent, when set, supplies the client and the
+// request id.
+func (e *Entry) serve(w http.ResponseWriter, r *http.Request, parent *reqinfo.Info) {
 	ls := e.state.Load()
 	x := &exchange{}
 	info := &x.info
 	info.Start = time.Now()
-	info.ClientIP, info.PeerTrusted = ls.Trusted.ClientIP(r)
-	if parent := reqinfo.FromContext(r.Context()); parent != nil && parent.RequestID != "" {
-		// An in-process sub-request (a composition's route-relative
-		// step): the client and the request id are the parent's.
+	switch {
+	case parent != nil && parent.RequestID != "":
 		info.ClientIP, info.PeerTrusted, info.RequestID = parent.ClientIP, parent.PeerTrusted, parent.RequestID
-	} else if id := r.Header.Get("X-Request-Id"); info.PeerTrusted && validRequestID(id) {
-		info.RequestID = id
-	} else {
-		info.RequestID = newRequestID()
+	default:
+		info.ClientIP, info.PeerTrusted = ls.Trusted.ClientIP(r)
+		if id := r.Header.Get("X-Request-Id"); info.PeerTrusted && validRequestID(id) {
+			info.RequestID = id
+		} else {
+			info.RequestID = newRequestID()
+		}
 	}
 	w.Header()["X-Request-Id"] = []string{info.RequestID}
 	x.sw.ResponseWriter = w

@@ -72,10 +72,6 @@ var varNames = []string{
 	"status", "response_header.NAME", "steps.STEP", "item",
 }
 
-// VarNames returns the names variables may have (NAME, KEY, CLAIM and STEP
-// stand for any name; claims, steps and item take a dot path after them).
-func VarNames() []string { return append([]string(nil), varNames...) }
-
 // compileVar resolves a variable name to its getter.
 func compileVar(name string, scope Scope) (getter, error) {
 	head, rest, _ := strings.Cut(name, ".")

@@ -192,12 +192,12 @@ func (g *Gateway) retireUpstream(cur *upstream, grace time.Duration) {
 // buildRoutes gives every route its handler: policies around filters
 // around the action.
 func (g *Gateway) buildRoutes(p *plan, ps *policySet) {
-	g.httpNames = g.httpNames[:0]
-	for _, lp := range p.listeners {
-		g.httpNames = append(g.httpNames, lp.cfg.Name)
+	listeners := make([]string, len(p.listeners))
+	for i, lp := range p.listeners {
+		listeners[i] = lp.cfg.Name
 	}
 	for _, rt := range p.routes {
-		rt.Handler = g.routeHandler(rt.cfg)
+		rt.Handler = g.routeHandler(rt.cfg, listeners)
 		if wrap := ps.wrap[rt.Name]; wrap != nil {
 			rt.Handler = wrap(rt.Handler)
 		}

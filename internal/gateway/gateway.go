@@ -46,7 +46,6 @@ type Gateway struct {
 	mu        sync.Mutex // serialises reloads and shutdown
 	cfg       *config.Config
 	entries   map[string]*entry.Entry
-	httpNames []string // the HTTP listeners of the snapshot being built, for compose dispatch
 	servers   map[string]*listener.Server
 	sockets   map[string]*listener.Socket // by listener name; kept while the address is
 	certs     map[string]*atomic.Pointer[listener.Certificates]

@@ -14,9 +14,10 @@ import (
 )
 
 // routeHandler builds what runs inside a route's policies: its filters,
-// in configuration order, around its action.
-func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
-	h := g.routeAction(rc)
+// in configuration order, around its action. listeners are the
+// snapshot's HTTP listeners (where a composition dispatches).
+func (g *Gateway) routeHandler(rc *config.Route, listeners []string) http.Handler {
+	h := g.routeAction(rc, listeners)
 	env := translate.FilterEnv{Metrics: g.metrics, Send: func(upstream string) http.Handler {
 		// A mirror copy: no retry policy of the route, bounded by the
 		// mirror's own timeout; its failed attempts are logged as the
@@ -29,9 +30,9 @@ func (g *Gateway) routeHandler(rc *config.Route) http.Handler {
 }
 
 // routeAction is the route's action: respond, redirect, compose or proxy.
-func (g *Gateway) routeAction(rc *config.Route) http.Handler {
+func (g *Gateway) routeAction(rc *config.Route, listeners []string) http.Handler {
 	if rc.Compose != nil {
-		return g.composeAction(rc)
+		return g.composeAction(rc, listeners)
 	}
 	if h := translate.Action(rc); h != nil {
 		return h
@@ -76,7 +77,7 @@ func (g *Gateway) proxyOptions(route, upstream string) proxy.Options {
 // call bounded by the composition's context); route-relative steps are
 // dispatched through the live entry of the route's first HTTP listener,
 // which sees every later snapshot.
-func (g *Gateway) composeAction(rc *config.Route) http.Handler {
+func (g *Gateway) composeAction(rc *config.Route, listeners []string) http.Handler {
 	env := translate.ComposeEnv{Metrics: g.metrics, Send: func(upstream string) http.Handler {
 		o := g.proxyOptions(rc.Name, upstream)
 		o.Logger = g.log.With(slog.String("compose", rc.Name))
@@ -84,16 +85,16 @@ func (g *Gateway) composeAction(rc *config.Route) http.Handler {
 	}}
 	name := ""
 	for _, l := range rc.Listeners {
-		if slices.Contains(g.httpNames, l) {
+		if slices.Contains(listeners, l) {
 			name = l
 			break
 		}
 	}
-	if name == "" && len(rc.Listeners) == 0 && len(g.httpNames) > 0 {
-		name = g.httpNames[0]
+	if name == "" && len(rc.Listeners) == 0 && len(listeners) > 0 {
+		name = listeners[0]
 	}
 	if name != "" {
-		env.Dispatch = g.entryFor(name)
+		env.Dispatch = g.entryFor(name).Sub()
 	}
 	return translate.Compose(rc, env)
 }
