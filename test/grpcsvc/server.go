@@ -41,11 +41,22 @@ type Server struct {
 // a free loopback port until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, stop, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String(), gate: make(chan struct{})}
+	t.Cleanup(stop)
+	return s
+}
+
+// Listen runs a Library server on addr until stop is called (for
+// benchmarks and manual runs: cmd/librarysvc).
+func Listen(addr string) (s *Server, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	s = &Server{Addr: ln.Addr().String(), gate: make(chan struct{})}
 	gs := grpc.NewServer()
 	pb.RegisterLibraryServer(gs, &library{s: s})
 	reflection.Register(gs)
@@ -54,11 +65,10 @@ func Start(t testing.TB) *Server {
 		defer close(done)
 		gs.Serve(ln)
 	}()
-	t.Cleanup(func() {
+	return s, func() {
 		gs.Stop()
 		<-done
-	})
-	return s
+	}, nil
 }
 
 // Release lets one gated StreamBooks message go (see the proto). It
